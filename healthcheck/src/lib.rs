@@ -1,0 +1,1 @@
+//! healthcheck (under construction in this session).

@@ -1,0 +1,1 @@
+//! ipvs-sys (under construction in this session).

@@ -1,0 +1,1 @@
+//! vrrp-net (under construction in this session).
