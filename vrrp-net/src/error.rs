@@ -1,0 +1,181 @@
+//! Errors of the network glue, one enum per concern.
+
+use std::io;
+use std::net::IpAddr;
+
+/// A transport (raw VRRP socket) failure.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// Opening or configuring the socket failed.
+    #[error("cannot open a vrrp socket on interface {ifname}")]
+    Open {
+        /// The interface the socket was for.
+        ifname: String,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+    /// Sending an advertisement failed.
+    #[error("cannot send an advertisement to {dst}")]
+    Send {
+        /// The destination address.
+        dst: IpAddr,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+    /// Receiving failed.
+    #[error("cannot receive on interface index {ifindex}")]
+    Receive {
+        /// The interface index of the socket.
+        ifindex: u32,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+    /// The source address family does not match the destination's.
+    #[error("source {src} and destination {dst} are of different families")]
+    FamilyMismatch {
+        /// Source address.
+        src: IpAddr,
+        /// Destination address.
+        dst: IpAddr,
+    },
+    /// The in-memory LAN was dropped.
+    #[error("the in-memory lan is gone")]
+    Closed,
+}
+
+/// A failure to resolve or watch an interface.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// No interface with that name exists.
+    #[error("no interface named {0}")]
+    NoSuchInterface(String),
+    /// No interface with that index exists.
+    #[error("no interface with index {0}")]
+    NoSuchIndex(u32),
+    /// The interface has no address of the wanted kind.
+    #[error("interface {ifname} has no {what} address")]
+    NoAddress {
+        /// The interface.
+        ifname: String,
+        /// Which address was looked for ("ipv4", "ipv6 link-local").
+        what: &'static str,
+    },
+    /// A netlink request failed.
+    #[error("netlink request for {what} failed")]
+    Netlink {
+        /// What was asked.
+        what: String,
+        /// What rtnetlink said.
+        #[source]
+        source: rtnetlink::Error,
+    },
+    /// The netlink socket could not be opened.
+    #[error("cannot open a netlink socket")]
+    Io(#[source] io::Error),
+}
+
+/// A failure to add or remove a virtual address.
+#[derive(Debug, thiserror::Error)]
+pub enum VipError {
+    /// The kernel refused to add the address.
+    #[error("cannot add {addr}/{prefix_len} on interface index {ifindex}")]
+    Add {
+        /// The address.
+        addr: IpAddr,
+        /// Its prefix length.
+        prefix_len: u8,
+        /// The interface index.
+        ifindex: u32,
+        /// What rtnetlink said.
+        #[source]
+        source: rtnetlink::Error,
+    },
+    /// The kernel refused to remove the address.
+    #[error("cannot remove {addr}/{prefix_len} from interface index {ifindex}")]
+    Remove {
+        /// The address.
+        addr: IpAddr,
+        /// Its prefix length.
+        prefix_len: u8,
+        /// The interface index.
+        ifindex: u32,
+        /// What rtnetlink said.
+        #[source]
+        source: rtnetlink::Error,
+    },
+    /// Listing the interface's addresses failed.
+    #[error("cannot list the addresses of interface index {ifindex}")]
+    List {
+        /// The interface index.
+        ifindex: u32,
+        /// What rtnetlink said.
+        #[source]
+        source: rtnetlink::Error,
+    },
+    /// The label is longer than IFNAMSIZ - 1 or does not start with the interface name.
+    #[error("label {0:?} is invalid (at most 15 bytes)")]
+    BadLabel(String),
+    /// The netlink socket could not be opened.
+    #[error("cannot open a netlink socket")]
+    Io(#[source] io::Error),
+    /// A recording backend was told to fail.
+    #[error("injected failure for {0}")]
+    Injected(IpAddr),
+}
+
+/// A failure to send a gratuitous ARP or unsolicited neighbour advertisement.
+#[derive(Debug, thiserror::Error)]
+pub enum AnnounceError {
+    /// The AF_PACKET socket could not be opened or bound.
+    #[error("cannot open a packet socket on interface index {ifindex}")]
+    Open {
+        /// The interface index.
+        ifindex: u32,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+    /// Sending the frame failed.
+    #[error("cannot send an announcement for {addr}")]
+    Send {
+        /// The address being announced.
+        addr: IpAddr,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A failure to create or remove a virtual MAC interface.
+#[derive(Debug, thiserror::Error)]
+pub enum VmacError {
+    /// The interface name is too long.
+    #[error("interface name {0:?} is longer than 15 bytes")]
+    BadName(String),
+    /// The netlink request failed.
+    #[error("cannot {action} macvlan {name}")]
+    Netlink {
+        /// "create", "remove", "find".
+        action: &'static str,
+        /// The macvlan's name.
+        name: String,
+        /// What rtnetlink said.
+        #[source]
+        source: rtnetlink::Error,
+    },
+    /// The netlink socket could not be opened.
+    #[error("cannot open a netlink socket")]
+    Io(#[source] io::Error),
+    /// Setting a sysctl of the macvlan failed.
+    #[error("cannot set {path}")]
+    Sysctl {
+        /// The /proc/sys path.
+        path: String,
+        /// What the kernel said.
+        #[source]
+        source: io::Error,
+    },
+}

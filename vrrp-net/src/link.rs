@@ -1,0 +1,238 @@
+//! Interfaces: names, indexes, hardware and primary addresses, and link state changes.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use futures::{Stream, StreamExt, TryStreamExt};
+use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
+use rtnetlink::{Handle, MulticastGroup};
+use tokio::task::JoinHandle;
+
+use crate::error::LinkError;
+
+/// What the driver needs to know about one interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Kernel index.
+    pub index: u32,
+    /// Name.
+    pub name: String,
+    /// Hardware address (empty for interfaces without one).
+    pub mac: Vec<u8>,
+    /// Whether the link is up and running (`IFF_UP` and `IFF_RUNNING`).
+    pub running: bool,
+}
+
+/// A link went up or down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkChange {
+    /// The interface index.
+    pub ifindex: u32,
+    /// Whether it is now up and running.
+    pub running: bool,
+}
+
+/// Queries about interfaces over one rtnetlink connection.
+#[derive(Debug)]
+pub struct Links {
+    handle: Handle,
+    task: JoinHandle<()>,
+}
+
+impl Links {
+    /// Opens the connection. Must be called inside a tokio runtime.
+    pub fn new() -> Result<Self, LinkError> {
+        let (conn, handle, _) = rtnetlink::new_connection().map_err(LinkError::Io)?;
+        Ok(Self {
+            handle,
+            task: tokio::spawn(conn),
+        })
+    }
+
+    /// The interface named `name`.
+    pub async fn by_name(&self, name: &str) -> Result<Interface, LinkError> {
+        let found = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_owned())
+            .execute()
+            .try_next()
+            .await;
+        match found {
+            Ok(Some(msg)) => Ok(interface(&msg)),
+            Ok(None) => Err(LinkError::NoSuchInterface(name.to_owned())),
+            Err(rtnetlink::Error::NetlinkError(e)) if -e.raw_code() == libc::ENODEV => {
+                Err(LinkError::NoSuchInterface(name.to_owned()))
+            }
+            Err(source) => Err(LinkError::Netlink {
+                what: format!("link {name}"),
+                source,
+            }),
+        }
+    }
+
+    /// The interface with index `index`.
+    pub async fn by_index(&self, index: u32) -> Result<Interface, LinkError> {
+        let found = self
+            .handle
+            .link()
+            .get()
+            .match_index(index)
+            .execute()
+            .try_next()
+            .await;
+        match found {
+            Ok(Some(msg)) => Ok(interface(&msg)),
+            Ok(None) => Err(LinkError::NoSuchIndex(index)),
+            Err(rtnetlink::Error::NetlinkError(e)) if -e.raw_code() == libc::ENODEV => {
+                Err(LinkError::NoSuchIndex(index))
+            }
+            Err(source) => Err(LinkError::Netlink {
+                what: format!("link index {index}"),
+                source,
+            }),
+        }
+    }
+
+    /// The addresses on `ifindex` in kernel order (primary first), without secondaries'
+    /// distinction for IPv6.
+    pub async fn addresses(&self, ifindex: u32) -> Result<Vec<(IpAddr, u8, bool)>, LinkError> {
+        let mut stream = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(ifindex)
+            .execute();
+        let mut out = Vec::new();
+        while let Some(msg) = stream
+            .try_next()
+            .await
+            .map_err(|source| LinkError::Netlink {
+                what: format!("addresses of index {ifindex}"),
+                source,
+            })?
+        {
+            if msg.header.index != ifindex {
+                continue;
+            }
+            let secondary = msg.header.flags.contains(AddressHeaderFlags::Secondary);
+            let addr = msg
+                .attributes
+                .iter()
+                .find_map(|a| match a {
+                    AddressAttribute::Local(a) => Some(*a),
+                    _ => None,
+                })
+                .or_else(|| {
+                    msg.attributes.iter().find_map(|a| match a {
+                        AddressAttribute::Address(a) => Some(*a),
+                        _ => None,
+                    })
+                });
+            if let Some(addr) = addr {
+                out.push((addr, msg.header.prefix_len, secondary));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The primary IPv4 address of `ifindex`, skipping `except` (our own VIPs).
+    pub async fn primary_v4(&self, ifindex: u32, except: &[IpAddr]) -> Result<Ipv4Addr, LinkError> {
+        self.addresses(ifindex)
+            .await?
+            .into_iter()
+            .find_map(|(a, _, secondary)| match a {
+                IpAddr::V4(v4) if !secondary && !except.contains(&a) => Some(v4),
+                _ => None,
+            })
+            .ok_or_else(|| LinkError::NoAddress {
+                ifname: format!("index {ifindex}"),
+                what: "ipv4",
+            })
+    }
+
+    /// The first IPv6 link-local address of `ifindex`.
+    pub async fn link_local_v6(&self, ifindex: u32) -> Result<Ipv6Addr, LinkError> {
+        self.addresses(ifindex)
+            .await?
+            .into_iter()
+            .find_map(|(a, _, _)| match a {
+                IpAddr::V6(v6) if v6.is_unicast_link_local() => Some(v6),
+                _ => None,
+            })
+            .ok_or_else(|| LinkError::NoAddress {
+                ifname: format!("index {ifindex}"),
+                what: "ipv6 link-local",
+            })
+    }
+
+    /// The rtnetlink handle, for callers that need more.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+}
+
+impl Drop for Links {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn interface(msg: &LinkMessage) -> Interface {
+    let mut name = String::new();
+    let mut mac = Vec::new();
+    for attr in &msg.attributes {
+        match attr {
+            LinkAttribute::IfName(n) => name.clone_from(n),
+            LinkAttribute::Address(a) => mac.clone_from(a),
+            _ => {}
+        }
+    }
+    Interface {
+        index: msg.header.index,
+        name,
+        mac,
+        running: running(msg),
+    }
+}
+
+fn running(msg: &LinkMessage) -> bool {
+    msg.header.flags.contains(LinkFlags::Up) && msg.header.flags.contains(LinkFlags::Running)
+}
+
+/// Link state changes of every interface (RTNLGRP_LINK), as a stream.
+///
+/// The stream ends when the monitor socket fails. Must be called inside a tokio runtime.
+pub fn link_changes() -> Result<impl Stream<Item = LinkChange> + Send + Unpin + 'static, LinkError>
+{
+    let (conn, _handle, messages) =
+        rtnetlink::new_multicast_connection(&[MulticastGroup::Link]).map_err(LinkError::Io)?;
+    let task = tokio::spawn(conn);
+    let guard = AbortOnDrop(task);
+    Ok(Box::pin(messages.filter_map(move |(message, _)| {
+        let _keep = &guard;
+        let change = match message.payload {
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(msg)) => Some(LinkChange {
+                ifindex: msg.header.index,
+                running: running(&msg),
+            }),
+            NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(msg)) => Some(LinkChange {
+                ifindex: msg.header.index,
+                running: false,
+            }),
+            _ => None,
+        };
+        futures::future::ready(change)
+    })))
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,0 +1,150 @@
+//! The optional virtual MAC (RFC 9568 §7.3): a private-mode macvlan on the parent interface
+//! carrying 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6).
+
+use futures::TryStreamExt;
+use netlink_packet_route::link::MacVlanMode;
+use rtnetlink::{Handle, LinkMacVlan};
+
+use crate::announce::MacAddress;
+use crate::error::VmacError;
+use crate::transport::AddressFamily;
+
+/// Longest interface name (IFNAMSIZ - 1).
+const IFNAME_MAX: usize = 15;
+
+/// The virtual router MAC address of `vrid` for `family` (RFC 9568 §7.3).
+pub fn virtual_mac(vrid: u8, family: AddressFamily) -> MacAddress {
+    let family_byte = match family {
+        AddressFamily::Inet => 0x01,
+        AddressFamily::Inet6 => 0x02,
+    };
+    [0x00, 0x00, 0x5e, 0x00, family_byte, vrid]
+}
+
+/// keepalived's default name for the macvlan of `vrid`: `vrrp.VRID` (`vrrp6.VRID` for IPv6).
+pub fn default_name(vrid: u8, family: AddressFamily) -> String {
+    match family {
+        AddressFamily::Inet => format!("vrrp.{vrid}"),
+        AddressFamily::Inet6 => format!("vrrp6.{vrid}"),
+    }
+}
+
+/// A macvlan created by [`Vmac::create`]; remove it with [`Vmac::remove`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    /// The macvlan's name.
+    pub name: String,
+    /// Its interface index.
+    pub ifindex: u32,
+    /// Its MAC address.
+    pub mac: MacAddress,
+}
+
+impl Vmac {
+    /// Creates (or, if it exists from an earlier run, replaces) a private-mode macvlan `name` on
+    /// `parent` with `mac`, brings it up, and sets `arp_ignore=1`, `arp_filter=1` and
+    /// `accept_local=1` on it so only the VIP owner answers ARP for the VIPs.
+    pub async fn create(
+        handle: &Handle,
+        name: &str,
+        parent: u32,
+        mac: MacAddress,
+    ) -> Result<Self, VmacError> {
+        if name.is_empty() || name.len() > IFNAME_MAX {
+            return Err(VmacError::BadName(name.to_owned()));
+        }
+        if let Some(index) = find(handle, name).await? {
+            delete(handle, name, index).await?;
+        }
+        let msg = LinkMacVlan::new(name, parent, MacVlanMode::Private)
+            .address(mac.to_vec())
+            .up()
+            .build();
+        handle
+            .link()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(|source| VmacError::Netlink {
+                action: "create",
+                name: name.to_owned(),
+                source,
+            })?;
+        let ifindex = find(handle, name)
+            .await?
+            .ok_or_else(|| VmacError::Netlink {
+                action: "find",
+                name: name.to_owned(),
+                source: rtnetlink::Error::RequestFailed,
+            })?;
+        for (key, value) in [
+            ("arp_ignore", "1"),
+            ("arp_filter", "1"),
+            ("accept_local", "1"),
+        ] {
+            let path = format!("/proc/sys/net/ipv4/conf/{name}/{key}");
+            std::fs::write(&path, value).map_err(|source| VmacError::Sysctl { path, source })?;
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            ifindex,
+            mac,
+        })
+    }
+
+    /// Removes the macvlan (and with it every address on it).
+    pub async fn remove(&self, handle: &Handle) -> Result<(), VmacError> {
+        delete(handle, &self.name, self.ifindex).await
+    }
+}
+
+async fn find(handle: &Handle, name: &str) -> Result<Option<u32>, VmacError> {
+    match handle
+        .link()
+        .get()
+        .match_name(name.to_owned())
+        .execute()
+        .try_next()
+        .await
+    {
+        Ok(found) => Ok(found.map(|m| m.header.index)),
+        Err(rtnetlink::Error::NetlinkError(e)) if -e.raw_code() == libc::ENODEV => Ok(None),
+        Err(source) => Err(VmacError::Netlink {
+            action: "find",
+            name: name.to_owned(),
+            source,
+        }),
+    }
+}
+
+async fn delete(handle: &Handle, name: &str, index: u32) -> Result<(), VmacError> {
+    match handle.link().del(index).execute().await {
+        Ok(()) => Ok(()),
+        Err(rtnetlink::Error::NetlinkError(e)) if -e.raw_code() == libc::ENODEV => Ok(()),
+        Err(source) => Err(VmacError::Netlink {
+            action: "remove",
+            name: name.to_owned(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn virtual_mac_follows_rfc_9568_section_7_3() {
+        assert_eq!(virtual_mac(51, AddressFamily::Inet), [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(
+            virtual_mac(255, AddressFamily::Inet6),
+            [0, 0, 0x5e, 0, 2, 255]
+        );
+    }
+
+    #[test]
+    fn default_names_fit_ifnamsiz() {
+        assert_eq!(default_name(255, AddressFamily::Inet6), "vrrp6.255");
+        assert!(default_name(255, AddressFamily::Inet6).len() <= IFNAME_MAX);
+    }
+}
