@@ -1,0 +1,1 @@
+//! The probes: one [`crate::Check`] implementation per keepalived checker.

@@ -1,0 +1,220 @@
+//! Runs the probes of many targets on the current tokio runtime.
+
+use crate::aggregate::Aggregate;
+use crate::{Check, ConfigError, Event, Health, Outcome, Reason, Schedule, Target, TargetId};
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, sleep, sleep_until, timeout_at};
+
+/// Collects targets, then starts one lightweight task per check.
+///
+/// No thread is created per check: all probes are futures on the caller's runtime.
+/// A semaphore bounds how many probe attempts are in flight at once, and every
+/// check starts at a random phase within its schedule's `warmup`, so ten thousand
+/// targets on a one-second interval arrive as a steady stream, not as bursts.
+#[derive(Debug)]
+pub struct Scheduler {
+    targets: Vec<Target>,
+    names: HashSet<String>,
+    max_in_flight: usize,
+    seed: u64,
+}
+
+/// One probe round's verdict, sent from a check task to [`Running`].
+#[derive(Debug)]
+struct Verdict {
+    target: TargetId,
+    check: usize,
+    outcome: Outcome,
+}
+
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Scheduler {
+    /// An empty scheduler allowing 1024 probes in flight.
+    pub fn new() -> Self {
+        Scheduler {
+            targets: Vec::new(),
+            names: HashSet::new(),
+            max_in_flight: 1024,
+            seed: fastrand::u64(..),
+        }
+    }
+
+    /// Bounds the number of probe attempts running at the same time.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n;
+        self
+    }
+
+    /// Seeds the warmup jitter (for reproducible tests).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Adds a target after validating it; the error names the offending field.
+    pub fn add(&mut self, target: Target) -> Result<TargetId, ConfigError> {
+        target.schedule.validate()?;
+        if target.checks.is_empty() {
+            return Err(ConfigError::NoChecks(target.name));
+        }
+        if !self.names.insert(target.name.clone()) {
+            return Err(ConfigError::DuplicateTarget(target.name));
+        }
+        self.targets.push(target);
+        Ok(TargetId(self.targets.len() - 1))
+    }
+
+    /// Spawns the probe tasks on the current runtime. Must be called from within a
+    /// tokio runtime. Dropping the returned [`Running`] stops every probe.
+    pub fn start(self) -> Result<Running, ConfigError> {
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::MaxInFlight(0));
+        }
+        let permits = Arc::new(Semaphore::new(self.max_in_flight));
+        let (tx, rx) = mpsc::channel(1024);
+        let mut rng = fastrand::Rng::with_seed(self.seed);
+        let mut aggregate = Aggregate::default();
+        let mut tasks = JoinSet::new();
+        let start = Instant::now();
+        for target in &self.targets {
+            let id = aggregate.push(target);
+            for (index, check) in target.checks.iter().enumerate() {
+                let phase = jitter(&mut rng, target.schedule.warmup);
+                let probe = ProbeLoop {
+                    target: id,
+                    index,
+                    check: check.clone(),
+                    schedule: target.schedule.clone(),
+                    permits: permits.clone(),
+                    tx: tx.clone(),
+                };
+                tasks.spawn(probe.run(start + phase));
+            }
+        }
+        let pending = aggregate.initial_events(start).into();
+        Ok(Running {
+            aggregate,
+            rx,
+            pending,
+            _tasks: tasks,
+        })
+    }
+}
+
+/// A uniformly random offset in `[0, warmup)`.
+fn jitter(rng: &mut fastrand::Rng, warmup: Duration) -> Duration {
+    let nanos = u64::try_from(warmup.as_nanos()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        Duration::ZERO
+    } else {
+        Duration::from_nanos(rng.u64(..nanos))
+    }
+}
+
+/// The probes of one check of one target.
+struct ProbeLoop {
+    target: TargetId,
+    index: usize,
+    check: Arc<dyn Check>,
+    schedule: Schedule,
+    permits: Arc<Semaphore>,
+    tx: mpsc::Sender<Verdict>,
+}
+
+impl ProbeLoop {
+    async fn run(self, first: Instant) {
+        let mut next = first;
+        loop {
+            sleep_until(next).await;
+            let outcome = self.round().await;
+            let verdict = Verdict {
+                target: self.target,
+                check: self.index,
+                outcome,
+            };
+            if self.tx.send(verdict).await.is_err() {
+                return; // Running was dropped
+            }
+            // Keep the phase; after an overrun, skip the missed slots instead of
+            // catching up in a burst.
+            next += self.schedule.interval;
+            let now = Instant::now();
+            if next < now {
+                let behind = (now - next).as_nanos() / self.schedule.interval.as_nanos() + 1;
+                next += self.schedule.interval * u32::try_from(behind).unwrap_or(u32::MAX);
+            }
+        }
+    }
+
+    /// One round: the first attempt plus up to `retries` more after failures.
+    async fn round(&self) -> Outcome {
+        let mut attempt = 0;
+        loop {
+            let outcome = self.attempt().await;
+            if outcome.is_up() || attempt >= self.schedule.retries {
+                return outcome;
+            }
+            attempt += 1;
+            sleep(self.schedule.delay_before_retry).await;
+        }
+    }
+
+    /// One probe under a concurrency permit and a hard deadline.
+    async fn attempt(&self) -> Outcome {
+        let Ok(_permit) = self.permits.acquire().await else {
+            return Outcome::Down(Reason::Timeout); // the semaphore is never closed
+        };
+        let deadline = Instant::now() + self.schedule.timeout;
+        timeout_at(deadline, self.check.check(deadline))
+            .await
+            .unwrap_or(Outcome::Down(Reason::Timeout))
+    }
+}
+
+/// The running probes; yields ordered [`Event`]s.
+///
+/// Probe verdicts queue up (bounded) until [`Running::next_event`] consumes them, so
+/// the embedder must keep polling it; a stalled consumer stalls the probes rather
+/// than growing memory.
+#[derive(Debug)]
+pub struct Running {
+    aggregate: Aggregate,
+    rx: mpsc::Receiver<Verdict>,
+    pending: VecDeque<Event>,
+    _tasks: JoinSet<()>,
+}
+
+impl Running {
+    /// The next change, in order. The first events state every target's initial
+    /// health (reason [`Reason::Initial`]).
+    pub async fn next_event(&mut self) -> Option<Event> {
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
+        loop {
+            let v = self.rx.recv().await?;
+            let now = Instant::now();
+            if let Some(event) = self
+                .aggregate
+                .handle_outcome(now, v.target, v.check, v.outcome)
+            {
+                return Some(event);
+            }
+        }
+    }
+
+    /// The current health and effective weight of a target, as of the last event
+    /// returned.
+    pub fn state(&self, target: TargetId) -> Option<(Health, u32)> {
+        self.aggregate.state(target)
+    }
+}

@@ -1,0 +1,278 @@
+//! Timing logic of the scheduler under tokio's paused clock.
+#![allow(clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use healthcheck::{Check, Health, Outcome, Reason, Running, Schedule, Scheduler, Target};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Replays a script of verdicts (the last one repeats), each after `delay`,
+/// recording when every attempt started.
+#[derive(Debug)]
+struct Scripted {
+    script: Vec<Outcome>,
+    delay: Duration,
+    calls: Arc<Mutex<Vec<Instant>>>,
+    in_flight: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl Scripted {
+    fn new(script: Vec<Outcome>) -> Self {
+        Scripted {
+            script,
+            delay: Duration::ZERO,
+            calls: Arc::default(),
+            in_flight: Arc::default(),
+            peak: Arc::default(),
+        }
+    }
+}
+
+#[async_trait]
+impl Check for Scripted {
+    async fn check(&self, _deadline: Instant) -> Outcome {
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(Instant::now());
+            calls.len() - 1
+        };
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.script[n.min(self.script.len() - 1)].clone()
+    }
+}
+
+fn down(reason: Reason) -> Outcome {
+    Outcome::Down(reason)
+}
+
+fn schedule(rise: u32, fall: u32, initial: Health) -> Schedule {
+    Schedule {
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(500),
+        retries: 0,
+        delay_before_retry: Duration::from_millis(100),
+        warmup: Duration::ZERO,
+        rise,
+        fall,
+        initial,
+    }
+}
+
+fn start(targets: Vec<Target>) -> Running {
+    let mut s = Scheduler::new().seed(7);
+    for t in targets {
+        s.add(t).unwrap();
+    }
+    s.start().unwrap()
+}
+
+fn target(name: &str, schedule: Schedule, check: Scripted) -> Target {
+    Target::new(name, "127.0.0.1:80".parse().unwrap())
+        .schedule(schedule)
+        .check(check)
+}
+
+#[tokio::test(start_paused = true)]
+async fn rise_and_fall_need_consecutive_rounds() {
+    let t0 = Instant::now();
+    let up = Outcome::UP;
+    let script = vec![
+        up.clone(),
+        down(Reason::Refused),
+        up.clone(),
+        down(Reason::Refused),
+        down(Reason::Status(503)),
+        up.clone(),
+        up.clone(),
+    ];
+    let mut run = start(vec![target(
+        "a",
+        schedule(2, 2, Health::Up),
+        Scripted::new(script),
+    )]);
+    let first = run.next_event().await.unwrap();
+    assert_eq!(
+        (first.health, first.reason),
+        (Health::Up, Some(Reason::Initial))
+    );
+    // rounds at 0,1,2,3,4,5,6 s: the second consecutive failure (round 4) goes down
+    let ev = run.next_event().await.unwrap();
+    assert_eq!(
+        (ev.health, ev.reason.clone()),
+        (Health::Down, Some(Reason::Status(503)))
+    );
+    assert_eq!(ev.at - t0, Duration::from_secs(4));
+    let ev = run.next_event().await.unwrap();
+    assert_eq!((ev.health, ev.reason.clone()), (Health::Up, None));
+    assert_eq!(ev.at - t0, Duration::from_secs(6));
+    assert_eq!(ev.seq, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn alpha_starts_down_and_rises_after_rise_passes() {
+    let t0 = Instant::now();
+    let mut run = start(vec![target(
+        "a",
+        schedule(3, 1, Health::Down),
+        Scripted::new(vec![Outcome::UP]),
+    )]);
+    assert_eq!(run.next_event().await.unwrap().health, Health::Down);
+    let ev = run.next_event().await.unwrap();
+    assert_eq!(ev.health, Health::Up);
+    assert_eq!(ev.at - t0, Duration::from_secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_hide_transient_failures_and_are_spaced_by_delay() {
+    let t0 = Instant::now();
+    let check = Scripted::new(vec![
+        down(Reason::Refused),
+        down(Reason::Refused),
+        Outcome::UP,
+        down(Reason::Timeout),
+        down(Reason::Timeout),
+        down(Reason::Closed),
+    ]);
+    let calls = check.calls.clone();
+    let s = Schedule {
+        retries: 2,
+        ..schedule(1, 1, Health::Up)
+    };
+    let mut run = start(vec![target("a", s, check)]);
+    run.next_event().await.unwrap();
+    let ev = run.next_event().await.unwrap();
+    // round 1 (t=0) passes on its third attempt; round 2 (t=1 s) fails all three
+    assert_eq!(
+        (ev.health, ev.reason.clone()),
+        (Health::Down, Some(Reason::Closed))
+    );
+    assert_eq!(ev.at - t0, Duration::from_millis(1200));
+    let starts: Vec<_> = calls.lock().unwrap()[..6]
+        .iter()
+        .map(|t| (*t - t0).as_millis())
+        .collect();
+    assert_eq!(starts, vec![0, 100, 200, 1000, 1100, 1200]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_probe_past_its_timeout_is_cancelled_as_timeout() {
+    let t0 = Instant::now();
+    let mut check = Scripted::new(vec![Outcome::UP]);
+    check.delay = Duration::from_secs(30);
+    let mut run = start(vec![target("a", schedule(1, 1, Health::Up), check)]);
+    run.next_event().await.unwrap();
+    let ev = run.next_event().await.unwrap();
+    assert_eq!(
+        (ev.health, ev.reason.clone()),
+        (Health::Down, Some(Reason::Timeout))
+    );
+    assert_eq!(ev.at - t0, Duration::from_millis(500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn warmup_spreads_first_probes_within_bounds() {
+    let t0 = Instant::now();
+    let warmup = Duration::from_secs(1);
+    let mut targets = Vec::new();
+    let mut logs = Vec::new();
+    for i in 0..200 {
+        let check = Scripted::new(vec![Outcome::UP]);
+        logs.push(check.calls.clone());
+        let s = Schedule {
+            warmup,
+            ..schedule(1, 1, Health::Up)
+        };
+        targets.push(target(&format!("t{i}"), s, check));
+    }
+    let _run = start(targets);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut buckets = [0usize; 10];
+    for log in &logs {
+        let calls = log.lock().unwrap();
+        let first = calls[0] - t0;
+        assert!(first < warmup, "first probe at {first:?}");
+        // the phase is kept: later probes are exactly one interval apart
+        assert_eq!(calls[1] - calls[0], Duration::from_secs(1));
+        buckets[(first.as_millis() / 100) as usize] += 1;
+    }
+    // 200 phases over 10 buckets of 100 ms: no bucket empty, none holding a burst
+    assert!(
+        buckets.iter().all(|&n| (5..=45).contains(&n)),
+        "{buckets:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrency_is_bounded_by_max_in_flight() {
+    let mut sched = Scheduler::new().seed(1).max_in_flight(3);
+    let mut check = Scripted::new(vec![Outcome::UP]);
+    check.delay = Duration::from_millis(100);
+    let peak = check.peak.clone();
+    let in_flight = check.in_flight.clone();
+    let calls = check.calls.clone();
+    let check = Arc::new(check);
+    for i in 0..20 {
+        let mut t = Target::new(format!("t{i}"), "127.0.0.1:80".parse().unwrap())
+            .schedule(schedule(1, 1, Health::Up));
+        t.checks.push(check.clone());
+        sched.add(t).unwrap();
+    }
+    let _run = sched.start().unwrap();
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(peak.load(Ordering::SeqCst), 3);
+    assert_eq!(calls.lock().unwrap().len(), 20);
+    assert_eq!(in_flight.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_overrun_skips_missed_slots_instead_of_bursting() {
+    let t0 = Instant::now();
+    let mut check = Scripted::new(vec![Outcome::UP]);
+    check.delay = Duration::from_millis(2500);
+    let calls = check.calls.clone();
+    let s = Schedule {
+        timeout: Duration::from_secs(10),
+        ..schedule(1, 1, Health::Up)
+    };
+    let _run = start(vec![target("a", s, check)]);
+    tokio::time::sleep(Duration::from_millis(6100)).await;
+    let starts: Vec<_> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - t0).as_millis())
+        .collect();
+    assert_eq!(starts, vec![0, 3000, 6000]);
+}
+
+#[test]
+fn invalid_targets_are_rejected_with_the_field_named() {
+    let mut s = Scheduler::new();
+    let t = Target::new("empty", "127.0.0.1:80".parse().unwrap());
+    assert_eq!(
+        s.add(t).unwrap_err().to_string(),
+        "target \"empty\" has no checks"
+    );
+    let bad = Target::new("x", "127.0.0.1:80".parse().unwrap())
+        .schedule(Schedule {
+            interval: Duration::ZERO,
+            ..Schedule::default()
+        })
+        .check(Scripted::new(vec![Outcome::UP]));
+    assert_eq!(
+        s.add(bad).unwrap_err().to_string(),
+        "interval 0ns must be longer than zero"
+    );
+    let ok = || target("dup", Schedule::default(), Scripted::new(vec![Outcome::UP]));
+    s.add(ok()).unwrap();
+    assert_eq!(
+        s.add(ok()).unwrap_err().to_string(),
+        "target name \"dup\" is used twice"
+    );
+}
