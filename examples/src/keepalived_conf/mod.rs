@@ -1,0 +1,49 @@
+//! The VRRP part of keepalived's configuration file, read into typed structures.
+//!
+//! Supported: `global_defs` (router_id, vrrp_version, vrrp_mcast_group4/6,
+//! vrrp_garp_master_delay/repeat/refresh/refresh_repeat, vrrp_strict, vrrp_skip_check_adv_addr,
+//! vrrp_lower_prio_no_advert, vrrp_higher_prio_send_advert, v3_checksum_as_v2, notify_fifo,
+//! vrrp_notify_fifo), `vrrp_script`, `vrrp_instance`, `vrrp_sync_group` and `include`.
+//! Keywords of other keepalived sections and unknown keywords become [`ConfWarning`]s; bad
+//! values are [`ConfError`]s naming the file, line and keyword.
+//!
+//! ```
+//! let conf = examples::keepalived_conf::parse_str("keepalived.conf", r#"
+//! vrrp_instance VI_1 {
+//!     interface eth0
+//!     virtual_router_id 51
+//!     priority 150
+//!     advert_int 1
+//!     virtual_ipaddress {
+//!         192.0.2.100/24 dev eth0 label eth0:vip
+//!     }
+//! }
+//! "#).unwrap();
+//! assert_eq!(conf.instances[0].vrid, 51);
+//! ```
+
+mod error;
+mod model;
+mod parse;
+mod tree;
+
+use std::path::Path;
+
+pub use error::{ConfError, ConfWarning, Location};
+pub use model::{
+    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, SyncGroup, Tracked, VipSpec,
+    VrrpInstance, VrrpScript,
+};
+
+/// Reads and validates the configuration file at `path` (following `include`s).
+pub fn read(path: &Path) -> Result<KeepalivedConf, ConfError> {
+    parse::conf(&tree::read(path)?)
+}
+
+/// Parses configuration text as if it came from a file called `name`.
+pub fn parse_str(name: &str, text: &str) -> Result<KeepalivedConf, ConfError> {
+    parse::conf(&tree::parse_str(name, text)?)
+}
+
+#[cfg(test)]
+mod tests;

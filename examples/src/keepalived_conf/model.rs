@@ -1,0 +1,230 @@
+//! The VRRP part of a keepalived.conf, typed.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::error::{ConfWarning, Location};
+
+/// A whole configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeepalivedConf {
+    /// `global_defs`.
+    pub global: GlobalDefs,
+    /// `vrrp_script` blocks, in file order.
+    pub scripts: Vec<VrrpScript>,
+    /// `vrrp_instance` blocks, in file order.
+    pub instances: Vec<VrrpInstance>,
+    /// `vrrp_sync_group` blocks, in file order.
+    pub sync_groups: Vec<SyncGroup>,
+    /// Everything read but not acted upon.
+    pub warnings: Vec<ConfWarning>,
+}
+
+/// `global_defs`, with keepalived's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalDefs {
+    /// `router_id`.
+    pub router_id: Option<String>,
+    /// `vrrp_version` (2 or 3; keepalived's default is 2).
+    pub vrrp_version: u8,
+    /// `vrrp_mcast_group4`.
+    pub mcast_group4: Ipv4Addr,
+    /// `vrrp_mcast_group6`.
+    pub mcast_group6: Ipv6Addr,
+    /// `vrrp_garp_master_delay` (default 5 s).
+    pub garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat` (default 5).
+    pub garp_master_repeat: u32,
+    /// `vrrp_garp_master_refresh` (default none).
+    pub garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat` (default 1).
+    pub garp_master_refresh_repeat: u32,
+    /// `vrrp_strict`.
+    pub strict: bool,
+    /// `vrrp_skip_check_adv_addr`.
+    pub skip_check_adv_addr: bool,
+    /// `vrrp_lower_prio_no_advert`.
+    pub lower_prio_no_advert: bool,
+    /// `vrrp_higher_prio_send_advert`.
+    pub higher_prio_send_advert: bool,
+    /// `v3_checksum_as_v2` (this daemon's spelling; keepalived's per-instance equivalent for
+    /// unicast is `old_unicast_checksum`).
+    pub v3_checksum_as_v2: bool,
+    /// `notify_fifo`.
+    pub notify_fifo: Option<PathBuf>,
+    /// `vrrp_notify_fifo`.
+    pub vrrp_notify_fifo: Option<PathBuf>,
+}
+
+impl Default for GlobalDefs {
+    fn default() -> Self {
+        Self {
+            router_id: None,
+            vrrp_version: 2,
+            mcast_group4: Ipv4Addr::new(224, 0, 0, 18),
+            mcast_group6: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12),
+            garp_master_delay: Duration::from_secs(5),
+            garp_master_repeat: 5,
+            garp_master_refresh: None,
+            garp_master_refresh_repeat: 1,
+            strict: false,
+            skip_check_adv_addr: false,
+            lower_prio_no_advert: false,
+            higher_prio_send_advert: false,
+            v3_checksum_as_v2: false,
+            notify_fifo: None,
+            vrrp_notify_fifo: None,
+        }
+    }
+}
+
+/// A `vrrp_script` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VrrpScript {
+    /// The block's name.
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// `script`: the command line, split into words (keepalived does not use a shell).
+    pub script: Vec<String>,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default: the interval).
+    pub timeout: Duration,
+    /// `weight` (default 0: failure puts the instance in FAULT).
+    pub weight: i32,
+    /// `rise` (default 1).
+    pub rise: u32,
+    /// `fall` (default 1).
+    pub fall: u32,
+}
+
+/// `state` of a `vrrp_instance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    /// `state MASTER`.
+    Master,
+    /// `state BACKUP` (the default).
+    Backup,
+}
+
+/// One address of `virtual_ipaddress` / `virtual_ipaddress_excluded`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VipSpec {
+    /// The address.
+    pub addr: IpAddr,
+    /// Prefix length (default /32 or /128).
+    pub prefix_len: u8,
+    /// `dev IFNAME` (default: the instance's interface).
+    pub dev: Option<String>,
+    /// `label LABEL`.
+    pub label: Option<String>,
+    /// `scope SCOPE`.
+    pub scope: Option<String>,
+    /// Where it is written.
+    pub loc: Location,
+}
+
+/// A tracked interface or script with its weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracked {
+    /// Interface or `vrrp_script` name.
+    pub name: String,
+    /// `weight N`, if given.
+    pub weight: Option<i32>,
+    /// Where it is written.
+    pub loc: Location,
+}
+
+/// The notify hooks of an instance or a sync group.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Notify {
+    /// `notify_master`.
+    pub master: Option<Vec<String>>,
+    /// `notify_backup`.
+    pub backup: Option<Vec<String>>,
+    /// `notify_fault`.
+    pub fault: Option<Vec<String>>,
+    /// `notify_stop`.
+    pub stop: Option<Vec<String>>,
+    /// `notify`: called with TYPE NAME STATE PRIORITY.
+    pub any: Option<Vec<String>>,
+}
+
+/// Per-instance gratuitous ARP overrides (the `garp_*` keywords).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GarpOverrides {
+    /// `garp_master_delay`.
+    pub master_delay: Option<Duration>,
+    /// `garp_master_repeat`.
+    pub master_repeat: Option<u32>,
+    /// `garp_master_refresh`.
+    pub master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`.
+    pub master_refresh_repeat: Option<u32>,
+}
+
+/// A `vrrp_instance` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VrrpInstance {
+    /// The block's name (`VI_1`).
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// `state`.
+    pub state: InitialState,
+    /// `interface`.
+    pub interface: String,
+    /// `virtual_router_id`.
+    pub vrid: u8,
+    /// `priority` (default 100).
+    pub priority: u8,
+    /// `advert_int` (default 1 s).
+    pub advert_int: Duration,
+    /// `version`, overriding the global one.
+    pub version: Option<u8>,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// `preempt_delay`.
+    pub preempt_delay: Duration,
+    /// `accept` (`Some(true)`) or `no_accept` (`Some(false)`).
+    pub accept: Option<bool>,
+    /// `mcast_src_ip`.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_src_ip`.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `unicast_peer` addresses.
+    pub unicast_peers: Vec<IpAddr>,
+    /// `authentication { auth_type PASS; auth_pass X }`.
+    pub auth_pass: Option<String>,
+    /// `virtual_ipaddress`.
+    pub vips: Vec<VipSpec>,
+    /// `virtual_ipaddress_excluded`.
+    pub vips_excluded: Vec<VipSpec>,
+    /// `track_interface`.
+    pub track_interfaces: Vec<Tracked>,
+    /// `track_script`.
+    pub track_scripts: Vec<Tracked>,
+    /// `use_vmac [NAME]`: `Some(None)` for the default name.
+    pub use_vmac: Option<Option<String>>,
+    /// `garp_*`.
+    pub garp: GarpOverrides,
+    /// `notify_*`.
+    pub notify: Notify,
+    /// `old_unicast_checksum`: VRRPv3 checksum without the pseudo-header for unicast.
+    pub old_unicast_checksum: bool,
+}
+
+/// A `vrrp_sync_group` block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncGroup {
+    /// The block's name.
+    pub name: String,
+    /// Where the block starts.
+    pub loc: Location,
+    /// The `group { ... }` member instance names.
+    pub members: Vec<String>,
+    /// `notify_*`.
+    pub notify: Notify,
+}

@@ -1,0 +1,209 @@
+#![allow(clippy::unwrap_used)]
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::*;
+
+const FULL: &str = r#"
+! Configuration File for keepalived
+global_defs {
+    router_id r1
+    vrrp_version 3
+    vrrp_garp_master_delay 1
+    vrrp_garp_master_repeat 3
+    vrrp_garp_master_refresh 60
+    vrrp_skip_check_adv_addr
+    vrrp_lower_prio_no_advert true
+    notify_fifo /run/ka.fifo
+    enable_script_security
+    script_user root
+}
+
+vrrp_script chk_nginx {
+    script "/usr/bin/pgrep -x nginx"
+    interval 2
+    timeout 1
+    weight -60
+    rise 2
+    fall 3
+}
+
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 150
+    advert_int 0.01
+    nopreempt
+    preempt_delay 5
+    accept
+    unicast_src_ip 192.0.2.11
+    unicast_peer {
+        192.0.2.12
+    }
+    virtual_ipaddress {
+        192.0.2.100/24 dev eth0 label eth0:vip scope global
+        192.0.2.101
+    }
+    virtual_ipaddress_excluded {
+        2001:db8::100/64
+    }
+    track_interface {
+        eth1 weight -20
+    }
+    track_script {
+        chk_nginx
+    }
+    use_vmac vrrp51
+    garp_master_repeat 2
+    notify_master "/etc/keepalived/master.sh VI_1"
+    notify /etc/keepalived/notify.sh
+}
+
+vrrp_sync_group G1 {
+    group {
+        VI_1
+    }
+    notify_backup /bin/true
+}
+
+virtual_server 192.0.2.100 80 {
+    delay_loop 6
+}
+"#;
+
+#[test]
+fn a_full_file_reads_into_the_model() {
+    let c = parse_str("k.conf", FULL).unwrap();
+    assert_eq!(c.global.router_id.as_deref(), Some("r1"));
+    assert_eq!(c.global.vrrp_version, 3);
+    assert_eq!(c.global.garp_master_delay, Duration::from_secs(1));
+    assert_eq!(c.global.garp_master_refresh, Some(Duration::from_secs(60)));
+    assert!(c.global.skip_check_adv_addr && c.global.lower_prio_no_advert);
+    let s = &c.scripts[0];
+    assert_eq!(
+        (s.name.as_str(), s.weight, s.rise, s.fall),
+        ("chk_nginx", -60, 2, 3)
+    );
+    assert_eq!(s.script, ["/usr/bin/pgrep", "-x", "nginx"]);
+    let i = &c.instances[0];
+    assert_eq!(
+        (i.vrid, i.priority, i.state),
+        (51, 150, InitialState::Master)
+    );
+    assert_eq!(i.advert_int, Duration::from_millis(10));
+    assert!(i.nopreempt);
+    assert_eq!(i.accept, Some(true));
+    assert_eq!(
+        i.unicast_peers,
+        vec!["192.0.2.12".parse::<IpAddr>().unwrap()]
+    );
+    assert_eq!(i.vips.len(), 2);
+    assert_eq!(i.vips[0].label.as_deref(), Some("eth0:vip"));
+    assert_eq!(i.vips[1].prefix_len, 32);
+    assert_eq!(i.vips_excluded[0].prefix_len, 64);
+    assert_eq!(i.track_interfaces[0].weight, Some(-20));
+    assert_eq!(i.track_scripts[0].name, "chk_nginx");
+    assert_eq!(i.use_vmac, Some(Some("vrrp51".into())));
+    assert_eq!(i.garp.master_repeat, Some(2));
+    assert_eq!(
+        i.notify.master.as_deref().unwrap(),
+        ["/etc/keepalived/master.sh", "VI_1"]
+    );
+    assert_eq!(c.sync_groups[0].members, ["VI_1"]);
+    assert_eq!(i.version, Some(3));
+}
+
+#[test]
+fn things_not_acted_upon_are_reported() {
+    let c = parse_str("k.conf", FULL).unwrap();
+    let kws: Vec<&str> = c.warnings.iter().map(|w| w.keyword.as_str()).collect();
+    assert!(kws.contains(&"virtual_server"), "{kws:?}");
+    assert!(kws.contains(&"enable_script_security"), "{kws:?}");
+    let c = parse_str("k.conf", "global_defs {\n  vrrp_frobnicate 1\n}\n").unwrap();
+    assert_eq!(
+        c.warnings[0].to_string(),
+        "k.conf:2: vrrp_frobnicate: unknown keyword in global_defs, ignored"
+    );
+}
+
+fn err(text: &str) -> String {
+    parse_str("k.conf", text).unwrap_err().to_string()
+}
+
+fn instance(body: &str) -> String {
+    format!("vrrp_instance VI_1 {{\n{body}\n}}\n")
+}
+
+const BASE: &str = "interface eth0\nvirtual_router_id 51\nvirtual_ipaddress {\n192.0.2.100/24\n}";
+
+#[test]
+fn errors_name_the_file_line_and_keyword() {
+    let e = err(&instance(&format!("{BASE}\npriority 300")));
+    assert_eq!(e, "k.conf:7: priority: \"300\" is not a priority (1..255)");
+    let e = err(&instance("interface eth0\nvirtual_router_id 0"));
+    assert!(e.starts_with("k.conf:3: virtual_router_id:"), "{e}");
+    let e = err(&instance(
+        "interface eth0\nvirtual_ipaddress {\n192.0.2.300\n}",
+    ));
+    assert!(
+        e.starts_with("k.conf:4: 192.0.2.300:") && e.contains("not an ip address"),
+        "{e}"
+    );
+    let e = err(&instance(
+        "virtual_router_id 5\nvirtual_ipaddress {\n192.0.2.1\n}",
+    ));
+    assert_eq!(
+        e,
+        "k.conf:1: interface: vrrp_instance VI_1 has no interface"
+    );
+}
+
+#[test]
+fn advert_int_is_checked_per_version() {
+    let e = err(&instance(&format!("{BASE}\nadvert_int 0.5")));
+    assert!(e.contains("advert_int") && e.contains("version 2"), "{e}");
+    parse_str(
+        "k",
+        &instance(&format!("{BASE}\nversion 3\nadvert_int 0.5")),
+    )
+    .unwrap();
+    let e = err(&instance(&format!("{BASE}\nversion 3\nadvert_int 41")));
+    assert!(e.contains("version 3"), "{e}");
+}
+
+#[test]
+fn references_must_exist() {
+    let e = err(&instance(&format!("{BASE}\ntrack_script {{\nchk\n}}")));
+    assert!(e.contains("no vrrp_script named \"chk\""), "{e}");
+    let e = err(&format!(
+        "{}vrrp_sync_group G {{\ngroup {{\nVI_2\n}}\n}}\n",
+        instance(BASE)
+    ));
+    assert!(e.contains("no vrrp_instance named \"VI_2\""), "{e}");
+}
+
+#[test]
+fn duplicates_and_unsupported_auth_are_refused() {
+    let twice = format!("{}{}", instance(BASE), instance(BASE));
+    assert!(err(&twice).contains("defined twice"));
+    let e = err(&instance(&format!(
+        "{BASE}\nauthentication {{\nauth_type AH\nauth_pass x\n}}"
+    )));
+    assert!(e.contains("\"AH\" is not supported"), "{e}");
+}
+
+#[test]
+fn ipv6_instances_default_to_version_3() {
+    let c = parse_str(
+        "k",
+        &instance("interface eth0\nvirtual_router_id 5\nvirtual_ipaddress {\n2001:db8::1/64\n}"),
+    )
+    .unwrap();
+    assert_eq!(c.instances[0].version, Some(3));
+    let e = err(&instance(
+        "interface eth0\nvirtual_router_id 5\nvirtual_ipaddress {\n2001:db8::1/64\n192.0.2.1\n}",
+    ));
+    assert!(e.contains("mixes address families"), "{e}");
+}
