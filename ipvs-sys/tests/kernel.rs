@@ -1,0 +1,420 @@
+//! Real-kernel tests. `kernel_suite_runs_in_vm` (host side) boots Debian's kernel under qemu
+//! with `tests/vm/ipvs-vm.sh`, re-runs this test binary inside with `--ignored`, and fails if
+//! any in-VM test fails. The `#[ignore]`d tests are that in-VM suite: they refuse to run
+//! outside the VM.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::net::SocketAddr;
+use std::process::Command as Process;
+
+use ipvs_sys::{
+    Command, DaemonState, Desired, DesiredService, Destination, Error, Family, ForwardMethod,
+    IpvsHandle, Scheduler, Service, ServiceFlags, ServiceKey, SyncDaemon, Timeouts, Tunnel,
+    TunnelCsum, TunnelType,
+};
+
+const IN_VM: &str = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm";
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ipvsadm(args: &[&str]) -> String {
+    let out = Process::new("/usr/sbin/ipvsadm").args(args).output().unwrap();
+    assert!(out.status.success(), "ipvsadm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `ipvsadm -S -n` as a sorted list of lines (the kernel lists in hash order).
+fn saved() -> Vec<String> {
+    let mut lines: Vec<String> = ipvsadm(&["-S", "-n"]).lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+async fn fresh() -> IpvsHandle {
+    support::require_vm();
+    let ipvs = IpvsHandle::new().await.unwrap();
+    ipvs.flush().await.unwrap();
+    ipvs
+}
+
+#[test]
+fn kernel_suite_runs_in_vm() {
+    if support::in_vm() {
+        return; // this is the guest's copy of the binary: the suite itself is --ignored.
+    }
+    if let Some(reason) = support::vm_unavailable() {
+        return support::skip(&reason);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.to_str().unwrap();
+    let (code, output) =
+        support::run_in_vm(&[exe.to_owned()], &format!("{exe} --ignored --test-threads=1"));
+    println!("{output}");
+    assert_eq!(code, 0, "in-VM suite failed (exit {code}), output above");
+    let summary = output.lines().find(|l| l.starts_with("test result:")).unwrap_or("");
+    assert!(summary.starts_with("test result: ok."), "no passing summary in VM output");
+    assert!(!summary.contains(" 0 passed"), "the VM ran no test: {summary}");
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn info_reports_version_and_table_size() {
+    let ipvs = fresh().await;
+    let info = ipvs.info().await.unwrap();
+    assert_eq!(info.version_triple(), (1, 2, 1));
+    assert_eq!(info.conn_tab_size, 4096);
+    let _ = IN_VM;
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn every_scheduler_is_accepted_and_listed() {
+    let ipvs = fresh().await;
+    let modules = std::fs::read_to_string(format!(
+        "/lib/modules/{}/modules.dep",
+        String::from_utf8(Process::new("uname").arg("-r").output().unwrap().stdout).unwrap().trim()
+    ))
+    .unwrap();
+    for (i, sched) in Scheduler::KNOWN.iter().enumerate() {
+        let key = ServiceKey::tcp(addr(&format!("192.0.2.10:{}", 1000 + i)));
+        let result = ipvs.add_service(&Service::new(key, sched.clone())).await;
+        if modules.contains(&format!("ip_vs_{}.ko", sched.name())) {
+            result.unwrap();
+            assert_eq!(ipvs.service(&key).await.unwrap().service.scheduler, *sched);
+        } else {
+            // Debian 12 builds without ip_vs_twos: the kernel refuses, the error names it.
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains(sched.name()) && err.contains(&key.to_string()), "{err}");
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn every_forwarding_method_round_trips() {
+    let ipvs = fresh().await;
+    let key = ServiceKey::tcp(addr("192.0.2.10:80"));
+    ipvs.add_service(&Service::new(key, Scheduler::WeightedLeastConnection)).await.unwrap();
+    let methods = [
+        ForwardMethod::Masquerade,
+        ForwardMethod::DirectRoute,
+        ForwardMethod::Local,
+        ForwardMethod::Bypass,
+        ForwardMethod::Tunnel(Tunnel::default()),
+        ForwardMethod::Tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, csum: TunnelCsum::Csum }),
+        ForwardMethod::Tunnel(Tunnel { kind: TunnelType::Gre, port: 0, csum: TunnelCsum::RemCsum }),
+    ];
+    let mut want = Vec::new();
+    for (i, forward) in methods.iter().enumerate() {
+        let mut d = Destination::new(addr(&format!("198.51.100.{}:80", i + 1))).forward(*forward);
+        d.weight = i as u32;
+        d.upper_threshold = 100 + i as u32;
+        d.lower_threshold = i as u32;
+        ipvs.add_destination(&key, &d).await.unwrap();
+        want.push(d);
+    }
+    let mut got: Vec<Destination> =
+        ipvs.destinations(&key).await.unwrap().into_iter().map(|e| e.destination).collect();
+    got.sort_by_key(|d| d.addr);
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn ipv6_udp_sctp_and_fwmark_services_round_trip() {
+    let ipvs = fresh().await;
+    let services = [
+        Service::new(ServiceKey::udp(addr("[2001:db8::10]:53")), Scheduler::RoundRobin),
+        Service::new(ServiceKey::sctp(addr("192.0.2.10:3868")), Scheduler::SourceHashing),
+        Service::new(ServiceKey::fwmark(Family::Inet, 7), Scheduler::MaglevHashing),
+        Service::new(ServiceKey::fwmark(Family::Inet6, 8), Scheduler::WeightedRoundRobin)
+            .persistent(600),
+    ];
+    for s in &services {
+        ipvs.add_service(s).await.unwrap();
+    }
+    let v6 = Destination::new(addr("[2001:db8::20]:53"));
+    ipvs.add_destination(&services[0].key, &v6).await.unwrap();
+    let fwm4 = Destination::new(addr("198.51.100.7:0")).forward(ForwardMethod::DirectRoute);
+    ipvs.add_destination(&services[2].key, &fwm4).await.unwrap();
+    let mut listed: Vec<Service> =
+        ipvs.services().await.unwrap().into_iter().map(|e| e.service).collect();
+    for s in &mut listed {
+        s.flags = s.flags.without(ServiceFlags::HASHED);
+    }
+    for s in &services {
+        assert!(listed.contains(s), "{s:?} not in {listed:?}");
+    }
+    let got = ipvs.destinations(&services[0].key).await.unwrap();
+    assert_eq!(got[0].destination, v6);
+    let got = ipvs.destinations(&services[2].key).await.unwrap();
+    assert_eq!(got[0].destination, fwm4);
+    let save = saved().join("\n");
+    assert!(save.contains("-A -u [2001:db8::10]:53 -s rr"), "{save}");
+    assert!(save.contains("-A -f 8 -6 -s wrr -p 600"), "{save}");
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn service_flags_persistence_and_pe_update_in_place() {
+    let ipvs = fresh().await;
+    let key = ServiceKey::udp(addr("192.0.2.10:5060"));
+    let mut svc = Service::new(key, Scheduler::SourceHashing);
+    svc.flags = ServiceFlags::SH_FALLBACK | ServiceFlags::SH_PORT | ServiceFlags::ONEPACKET;
+    ipvs.add_service(&svc).await.unwrap();
+    let d = Destination::new(addr("198.51.100.1:5060"));
+    ipvs.add_destination(&key, &d).await.unwrap();
+
+    let mut changed = svc.clone().persistent(120);
+    changed.scheduler = Scheduler::MaglevHashing;
+    changed.flags = ServiceFlags::PERSISTENT | ServiceFlags::MH_PORT;
+    changed.netmask = 0xffff_ff00;
+    changed.pe_name = Some("sip".into());
+    ipvs.update_service(&changed).await.unwrap();
+    let got = ipvs.service(&key).await.unwrap().service;
+    assert_eq!(got.scheduler, Scheduler::MaglevHashing);
+    assert_eq!(got.flags.without(ServiceFlags::HASHED), changed.flags);
+    assert_eq!((got.timeout, got.netmask), (120, 0xffff_ff00));
+    assert_eq!(got.pe_name.as_deref(), Some("sip"));
+    // The destination survived the service update.
+    assert_eq!(ipvs.destinations(&key).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn destination_update_and_delete() {
+    let ipvs = fresh().await;
+    let key = ServiceKey::tcp(addr("192.0.2.10:80"));
+    ipvs.add_service(&Service::new(key, Scheduler::WeightedRoundRobin)).await.unwrap();
+    let d = Destination::new(addr("198.51.100.1:8080")).weight(5);
+    ipvs.add_destination(&key, &d).await.unwrap();
+    ipvs.update_destination(&key, &d.weight(0)).await.unwrap();
+    assert_eq!(ipvs.destinations(&key).await.unwrap()[0].destination.weight, 0);
+    ipvs.delete_destination(&key, d.addr).await.unwrap();
+    assert!(ipvs.destinations(&key).await.unwrap().is_empty());
+    ipvs.delete_service(&key).await.unwrap();
+    assert!(ipvs.services().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn duplicate_and_missing_objects_give_typed_errors() {
+    let ipvs = fresh().await;
+    let key = ServiceKey::tcp(addr("192.0.2.10:80"));
+    let missing = ServiceKey::tcp(addr("192.0.2.11:80"));
+    let svc = Service::new(key, Scheduler::RoundRobin);
+    let d = Destination::new(addr("198.51.100.1:80"));
+    ipvs.add_service(&svc).await.unwrap();
+    ipvs.add_destination(&key, &d).await.unwrap();
+
+    let e = ipvs.add_service(&svc).await.unwrap_err();
+    assert!(matches!(e, Error::ServiceExists(k) if k == key), "{e:?}");
+    assert_eq!(e.to_string(), "service tcp 192.0.2.10:80 already exists");
+    let e = ipvs.delete_service(&missing).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchService(k) if k == missing), "{e:?}");
+    let e = ipvs.service(&missing).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
+    let e = ipvs.destinations(&missing).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
+    let e = ipvs.add_destination(&missing, &d).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
+    let e = ipvs.add_destination(&key, &d).await.unwrap_err();
+    assert!(matches!(e, Error::DestinationExists { dest, .. } if dest == d.addr), "{e:?}");
+    let other = addr("198.51.100.2:80");
+    let e = ipvs.delete_destination(&key, other).await.unwrap_err();
+    assert_eq!(e.to_string(), "no such destination 198.51.100.2:80 in service tcp 192.0.2.10:80");
+    let e = ipvs.update_destination(&key, &Destination::new(other)).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchDestination { .. }), "{e:?}");
+    let e = ipvs.stop_daemon(DaemonState::Backup).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchDaemon(DaemonState::Backup)), "{e:?}");
+    // Bad input is refused before anything is sent.
+    let e = ipvs.add_destination(&key, &Destination::new(other).weight(u32::MAX)).await.unwrap_err();
+    assert!(matches!(e, Error::Invalid { field: "weight", .. }), "{e:?}");
+    assert_eq!(ipvs.destinations(&key).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn zero_clears_counters_of_one_service_or_all() {
+    let ipvs = fresh().await;
+    let a = ServiceKey::tcp(addr("192.0.2.10:80"));
+    let b = ServiceKey::tcp(addr("192.0.2.10:81"));
+    for k in [a, b] {
+        ipvs.add_service(&Service::new(k, Scheduler::RoundRobin)).await.unwrap();
+    }
+    ipvs.zero(Some(&a)).await.unwrap();
+    ipvs.zero(None).await.unwrap();
+    for e in ipvs.services().await.unwrap() {
+        assert_eq!(e.stats, Default::default());
+    }
+    let e = ipvs.zero(Some(&ServiceKey::tcp(addr("192.0.2.10:82")))).await.unwrap_err();
+    assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn flush_removes_every_service() {
+    let ipvs = fresh().await;
+    for port in 1..=5 {
+        let k = ServiceKey::tcp(addr(&format!("192.0.2.10:{port}")));
+        ipvs.add_service(&Service::new(k, Scheduler::RoundRobin)).await.unwrap();
+    }
+    assert_eq!(ipvs.services().await.unwrap().len(), 5);
+    ipvs.flush().await.unwrap();
+    assert!(ipvs.services().await.unwrap().is_empty());
+    assert_eq!(ipvsadm(&["-S", "-n"]), "");
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn timeouts_set_and_read_back() {
+    let ipvs = fresh().await;
+    ipvs.set_timeouts(&Timeouts { tcp: 900, tcp_fin: 60, udp: 120 }).await.unwrap();
+    assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts { tcp: 900, tcp_fin: 60, udp: 120 });
+    // Zero leaves a timeout unchanged.
+    ipvs.set_timeouts(&Timeouts { tcp: 0, tcp_fin: 30, udp: 0 }).await.unwrap();
+    assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts { tcp: 900, tcp_fin: 30, udp: 120 });
+    assert_eq!(ipvsadm(&["-L", "--timeout"]), "Timeout (tcp tcpfin udp): 900 30 120\n");
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn sync_daemons_start_list_and_stop() {
+    let ipvs = fresh().await;
+    let mut master = SyncDaemon::new(DaemonState::Master, "dummy0", 9);
+    master.max_len = 1400;
+    master.group = Some("239.0.2.81".parse().unwrap());
+    master.port = 8850;
+    master.ttl = 3;
+    ipvs.start_daemon(&master).await.unwrap();
+    ipvs.start_daemon(&SyncDaemon::new(DaemonState::Backup, "dummy0", 9)).await.unwrap();
+    let e = ipvs.start_daemon(&master).await.unwrap_err();
+    assert!(matches!(e, Error::DaemonExists(DaemonState::Master)), "{e:?}");
+    let daemons = ipvs.daemons().await.unwrap();
+    assert!(daemons.contains(&master), "{daemons:?}");
+    let backup = daemons.iter().find(|d| d.state == DaemonState::Backup).unwrap();
+    assert_eq!((backup.interface.as_str(), backup.sync_id), ("dummy0", 9));
+    assert!(ipvsadm(&["-L", "--daemon"]).contains("master sync daemon (mcast=dummy0, syncid=9"));
+    ipvs.stop_daemon(DaemonState::Master).await.unwrap();
+    ipvs.stop_daemon(DaemonState::Backup).await.unwrap();
+    assert!(ipvs.daemons().await.unwrap().is_empty());
+}
+
+/// `ipvsadm -S -n` lines for a desired state (the subset used below), sorted.
+fn save_lines(desired: &Desired) -> Vec<String> {
+    let mut lines = Vec::new();
+    for ds in &desired.services {
+        let ServiceKey::Inet { addr, .. } = ds.service.key else { unreachable!() };
+        lines.push(format!("-A -t {addr} -s {}", ds.service.scheduler));
+        for d in &ds.destinations {
+            let fwd = match d.forward {
+                ForwardMethod::DirectRoute => "-g",
+                _ => "-m",
+            };
+            lines.push(format!("-a -t {addr} -r {} {fwd} -w {}", d.addr, d.weight));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+fn desired_of(services: &[(u16, Scheduler, &[(u8, u32)])]) -> Desired {
+    Desired {
+        services: services
+            .iter()
+            .map(|(port, sched, dests)| DesiredService {
+                service: Service::new(
+                    ServiceKey::tcp(addr(&format!("192.0.2.10:{port}"))),
+                    sched.clone(),
+                ),
+                destinations: dests
+                    .iter()
+                    .map(|(last, w)| {
+                        Destination::new(addr(&format!("198.51.100.{last}:{port}"))).weight(*w)
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn apply_converges_step_by_step_matching_ipvsadm_save() {
+    use Scheduler::{RoundRobin as Rr, WeightedRoundRobin as Wrr};
+    let ipvs = fresh().await;
+
+    let step1 = desired_of(&[(80, Wrr, &[(1, 1), (2, 1)]), (443, Rr, &[(1, 1)])]);
+    let changes = ipvs.apply(&step1).await.unwrap();
+    assert_eq!(changes.commands.len(), 5);
+    assert_eq!(saved(), save_lines(&step1));
+
+    assert!(ipvs.apply(&step1).await.unwrap().is_empty(), "no-op apply changed something");
+
+    let step2 = desired_of(&[(80, Wrr, &[(1, 5), (2, 0)]), (443, Rr, &[(1, 1)])]);
+    let changes = ipvs.apply(&step2).await.unwrap();
+    assert!(changes.commands.iter().all(|c| matches!(c, Command::UpdateDestination(..))));
+    assert_eq!(changes.commands.len(), 2);
+    assert_eq!(saved(), save_lines(&step2));
+
+    let step3 = desired_of(&[(80, Wrr, &[(2, 0), (3, 2), (4, 2)]), (443, Rr, &[(1, 1)])]);
+    let changes = ipvs.apply(&step3).await.unwrap();
+    assert_eq!(changes.commands.len(), 3, "{:?}", changes.commands);
+    assert_eq!(saved(), save_lines(&step3));
+
+    let step4 = desired_of(&[(80, Rr, &[(2, 0), (3, 2), (4, 2)])]);
+    let changes = ipvs.apply(&step4).await.unwrap();
+    assert_eq!(changes.commands.len(), 2, "{:?}", changes.commands);
+    assert_eq!(saved(), save_lines(&step4));
+
+    assert!(ipvs.apply(&step4).await.unwrap().is_empty());
+    assert!(ipvs.apply(&Desired::default()).await.unwrap().commands.len() == 1);
+    assert!(saved().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn batch_reports_each_command_result_in_order() {
+    let ipvs = fresh().await;
+    let key = ServiceKey::tcp(addr("192.0.2.10:80"));
+    let mut cmds = vec![Command::AddService(Service::new(key, Scheduler::RoundRobin))];
+    for i in 0..300u32 {
+        let d = Destination::new(addr(&format!("198.51.100.{}:{}", i % 250 + 1, 1000 + i)));
+        cmds.push(Command::AddDestination(key, d));
+    }
+    cmds.push(cmds[1].clone()); // a duplicate in the middle of a window
+    let results = ipvs.execute_batch(&cmds).await.unwrap();
+    assert_eq!(results.len(), 302);
+    assert!(results[..301].iter().all(Result::is_ok));
+    assert!(matches!(results[301], Err(Error::DestinationExists { .. })));
+    assert_eq!(ipvs.destinations(&key).await.unwrap().len(), 300);
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn handle_opened_in_another_netns_sees_only_that_namespace() {
+    let host = fresh().await;
+    let mut child = Process::new("unshare").args(["-n", "sleep", "30"]).spawn().unwrap();
+    let ns = format!("/proc/{}/ns/net", child.id());
+    // unshare execs sleep once the namespace exists; wait until the link differs from ours.
+    for _ in 0..100 {
+        if std::fs::read_link(&ns).ok() != std::fs::read_link("/proc/self/ns/net").ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let inner = IpvsHandle::new_in_netns(&ns).await.unwrap();
+    let key = ServiceKey::tcp(addr("192.0.2.99:80"));
+    inner.add_service(&Service::new(key, Scheduler::RoundRobin)).await.unwrap();
+    assert_eq!(inner.services().await.unwrap().len(), 1);
+    assert!(host.services().await.unwrap().is_empty());
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let e = IpvsHandle::new_in_netns("/nonexistent/ns").await.unwrap_err();
+    assert!(e.to_string().contains("/nonexistent/ns"), "{e}");
+}
