@@ -1,0 +1,43 @@
+//! keepalived's `TCP_CHECK`: the service is up when a TCP connection is accepted.
+
+use super::connect::connect;
+use crate::{Check, Outcome, Reason};
+use async_trait::async_trait;
+use std::net::SocketAddr;
+use tokio::time::Instant;
+
+/// Connects and closes.
+///
+/// `connect` is keepalived's `connect_ip`/`connect_port` (usually the target's own
+/// address); `bind` is `bindto`/`bind_port`.
+#[derive(Debug, Clone)]
+pub struct TcpCheck {
+    connect: SocketAddr,
+    bind: Option<SocketAddr>,
+}
+
+impl TcpCheck {
+    /// Probes `connect`.
+    pub fn new(connect: SocketAddr) -> Self {
+        TcpCheck {
+            connect,
+            bind: None,
+        }
+    }
+
+    /// Originates the connection from `bind`.
+    pub fn bind(mut self, bind: SocketAddr) -> Self {
+        self.bind = Some(bind);
+        self
+    }
+}
+
+#[async_trait]
+impl Check for TcpCheck {
+    async fn check(&self, _deadline: Instant) -> Outcome {
+        match connect(self.connect, self.bind).await {
+            Ok(_stream) => Outcome::UP,
+            Err(e) => Outcome::Down(Reason::from_io(&e)),
+        }
+    }
+}
