@@ -19,14 +19,17 @@ pub(crate) struct AnnounceSchedule {
 
 impl AnnounceSchedule {
     pub(crate) fn new(config: AnnounceConfig) -> Self {
-        AnnounceSchedule { config, left: 0, second_round: None }
+        AnnounceSchedule {
+            config,
+            left: 0,
+            second_round: None,
+        }
     }
 
-    /// Starts the schedule on becoming master; the first announcement is due at `now`.
-    pub(crate) fn start(&mut self, now: Instant) -> Instant {
+    /// Starts the schedule on becoming master; the first announcement is due at once.
+    pub(crate) fn start(&mut self, now: Instant) {
         self.left = self.config.repeat;
         self.second_round = self.config.second_round_delay.map(|d| now + d);
-        now
     }
 
     /// Accounts for one announcement sent at `now`; returns when the next one is due.

@@ -152,7 +152,11 @@ pub struct RouterConfig {
 
 impl RouterConfig {
     /// Starts a builder with RFC defaults.
-    pub fn builder(name: impl Into<String>, vrid: u8, primary_address: IpAddr) -> RouterConfigBuilder {
+    pub fn builder(
+        name: impl Into<String>,
+        vrid: u8,
+        primary_address: IpAddr,
+    ) -> RouterConfigBuilder {
         RouterConfigBuilder::new(name.into(), vrid, primary_address)
     }
 
@@ -164,7 +168,7 @@ impl RouterConfig {
         let centis = self.advert_interval.get();
         match self.version {
             Version::V2 => {
-                if centis == 0 || centis % 100 != 0 || centis > 25500 {
+                if centis == 0 || !centis.is_multiple_of(100) || centis > 25500 {
                     return Err(ConfigError::V2Interval { centis });
                 }
                 if self.family == Family::V6 {
@@ -181,12 +185,17 @@ impl RouterConfig {
             }
         }
         if Family::of(&self.primary_address) != self.family {
-            return Err(ConfigError::PrimaryFamily { address: self.primary_address, family: self.family });
+            return Err(ConfigError::PrimaryFamily {
+                address: self.primary_address,
+                family: self.family,
+            });
         }
-        if let (Version::V3, IpAddr::V6(a)) = (self.version, self.primary_address) {
-            if !a.is_unicast_link_local() {
-                return Err(ConfigError::PrimaryNotLinkLocal { address: self.primary_address });
-            }
+        if let (Version::V3, IpAddr::V6(a)) = (self.version, self.primary_address)
+            && !a.is_unicast_link_local()
+        {
+            return Err(ConfigError::PrimaryNotLinkLocal {
+                address: self.primary_address,
+            });
         }
         if self.virtual_addresses.is_empty() {
             return Err(ConfigError::NoVirtualAddress);
@@ -197,30 +206,49 @@ impl RouterConfig {
             Family::V6 => 78,
         };
         if self.virtual_addresses.len() > max {
-            return Err(ConfigError::TooManyAddresses { count: self.virtual_addresses.len(), max });
+            return Err(ConfigError::TooManyAddresses {
+                count: self.virtual_addresses.len(),
+                max,
+            });
         }
         for vip in &self.virtual_addresses {
             if Family::of(&vip.address) != self.family {
-                return Err(ConfigError::AddressFamily { address: vip.address, family: self.family });
+                return Err(ConfigError::AddressFamily {
+                    address: vip.address,
+                    family: self.family,
+                });
             }
         }
-        for vip in self.virtual_addresses.iter().chain(&self.excluded_addresses) {
+        for vip in self
+            .virtual_addresses
+            .iter()
+            .chain(&self.excluded_addresses)
+        {
             let max_len = (Family::of(&vip.address).addr_len() * 8) as u8;
             if vip.prefix_len > max_len {
-                return Err(ConfigError::PrefixLen { address: vip.address, prefix_len: vip.prefix_len });
+                return Err(ConfigError::PrefixLen {
+                    address: vip.address,
+                    prefix_len: vip.prefix_len,
+                });
             }
         }
         if !self.preempt && self.priority.is_owner() {
             return Err(ConfigError::NopreemptOwner);
         }
         if self.down_timer_adverts == 0 {
-            return Err(ConfigError::Zero { field: "down_timer_adverts" });
+            return Err(ConfigError::Zero {
+                field: "down_timer_adverts",
+            });
         }
         if self.announce.repeat == 0 {
-            return Err(ConfigError::Zero { field: "garp_master_repeat" });
+            return Err(ConfigError::Zero {
+                field: "garp_master_repeat",
+            });
         }
         if self.announce.refresh_repeat == 0 {
-            return Err(ConfigError::Zero { field: "garp_master_refresh_repeat" });
+            return Err(ConfigError::Zero {
+                field: "garp_master_refresh_repeat",
+            });
         }
         crate::track::TrackSet::new(&self.track)?;
         if self.profile == Profile::Strict {
@@ -234,10 +262,14 @@ impl RouterConfig {
                 return Err(ConfigError::Strict("v3_checksum_as_v2 is not allowed"));
             }
             if self.lower_prio_advert {
-                return Err(ConfigError::Strict("a master must not answer lower-priority adverts"));
+                return Err(ConfigError::Strict(
+                    "a master must not answer lower-priority adverts",
+                ));
             }
             if self.startup == StartupState::Master && !self.priority.is_owner() {
-                return Err(ConfigError::Strict("only the address owner may start as master"));
+                return Err(ConfigError::Strict(
+                    "only the address owner may start as master",
+                ));
             }
         }
         Ok(())

@@ -79,7 +79,11 @@ pub struct Demux {
 impl Demux {
     /// An empty demux for `family`.
     pub fn new(family: Family) -> Self {
-        Demux { family, entries: vec![None; 256], stats: InterfaceStats::default() }
+        Demux {
+            family,
+            entries: vec![None; 256],
+            stats: InterfaceStats::default(),
+        }
     }
 
     /// Registers the router with `policy` under `slot` (an index meaningful to the caller).
@@ -89,9 +93,17 @@ impl Demux {
         }
         let entry = &mut self.entries[usize::from(vrid)];
         if entry.is_some() {
-            return Err(ConfigError::DuplicateVrid { vrid, family: self.family });
+            return Err(ConfigError::DuplicateVrid {
+                vrid,
+                family: self.family,
+            });
         }
-        *entry = Some(Entry { slot, policy, stats: RxStats::default(), last_master: None });
+        *entry = Some(Entry {
+            slot,
+            policy,
+            stats: RxStats::default(),
+            last_master: None,
+        });
         Ok(())
     }
 
@@ -116,7 +128,11 @@ impl Demux {
         let family = self.family;
         if bytes.len() < HEADER_LEN {
             self.stats.malformed += 1;
-            return Err(ParseError::Truncated { len: bytes.len(), needed: HEADER_LEN }.into());
+            return Err(ParseError::Truncated {
+                len: bytes.len(),
+                needed: HEADER_LEN,
+            }
+            .into());
         }
         let packet = Packet::new_unchecked(bytes);
         let Some(entry) = self.entries[usize::from(packet.vrid())].as_mut() else {
@@ -133,7 +149,10 @@ impl Demux {
             Ok(received) => {
                 // RFC 9568 §7.1: "MUST verify that the VRRP version is 3".
                 self.stats.version_errors += 1;
-                return Err(RxError::VersionMismatch { received, configured: entry.policy.version });
+                return Err(RxError::VersionMismatch {
+                    received,
+                    configured: entry.policy.version,
+                });
             }
             Err(e) => {
                 self.stats.version_errors += 1;
@@ -151,7 +170,10 @@ impl Demux {
         }
         if Family::of(&meta.src) != entry.policy.family {
             entry.stats.packet_length_errors += 1;
-            return Err(RxError::FamilyMismatch { received: Family::of(&meta.src), configured: entry.policy.family });
+            return Err(RxError::FamilyMismatch {
+                received: Family::of(&meta.src),
+                configured: entry.policy.family,
+            });
         }
         if let Err(e) = packet.check_len(family) {
             // RFC 9568 §7.1: "MUST verify that the received packet length is greater than or
@@ -159,11 +181,18 @@ impl Demux {
             entry.stats.packet_length_errors += 1;
             return Err(e.into());
         }
-        let ctx = ChecksumContext { src: meta.src, dst: meta.dst, mode: entry.policy.checksum_mode };
+        let ctx = ChecksumContext {
+            src: meta.src,
+            dst: meta.dst,
+            mode: entry.policy.checksum_mode,
+        };
         if !packet.verify_checksum(version, &ctx) {
             // RFC 9568 §7.1: "MUST verify the VRRP checksum".
             self.stats.checksum_errors += 1;
-            return Err(ParseError::Checksum { computed: ctx.compute(version, bytes) }.into());
+            return Err(ParseError::Checksum {
+                computed: ctx.compute(version, bytes),
+            }
+            .into());
         }
         let advert = match AdvertRepr::parse(&packet, family, None) {
             Ok(a) => a,
@@ -193,7 +222,11 @@ impl Demux {
         }
         entry.last_master = Some(meta.src);
         entry.stats.accepted += 1;
-        Ok(Dispatch { slot: entry.slot, meta, advert })
+        Ok(Dispatch {
+            slot: entry.slot,
+            meta,
+            advert,
+        })
     }
 }
 
@@ -214,7 +247,10 @@ fn check_v2(entry: &mut Entry, advert: &AdvertRepr<'_>) -> Result<(), RxError> {
         (Auth::None, Auth::None) => {}
         (ours, theirs) => {
             entry.stats.auth_type_mismatch += 1;
-            return Err(RxError::AuthTypeMismatch { received: theirs.auth_type(), configured: ours.auth_type() });
+            return Err(RxError::AuthTypeMismatch {
+                received: theirs.auth_type(),
+                configured: ours.auth_type(),
+            });
         }
     }
     if advert.max_adver_int != entry.policy.advert_interval {
@@ -231,5 +267,6 @@ fn check_v2(entry: &mut Entry, advert: &AdvertRepr<'_>) -> Result<(), RxError> {
 
 /// Same set of addresses, order ignored; no allocation.
 fn same_addresses(configured: &[IpAddr], advert: &AdvertRepr<'_>) -> bool {
-    advert.addresses.len() == configured.len() && advert.addresses.iter().all(|a| configured.contains(&a))
+    advert.addresses.len() == configured.len()
+        && advert.addresses.iter().all(|a| configured.contains(&a))
 }

@@ -5,7 +5,8 @@
 //!   ([`Output::GroupVote`]) when its Master_Down_Timer fires, and the group sends
 //!   [`GroupCommand::Master`] once all members vote or already are master;
 //! - a member that leaves master for backup takes the others with it;
-//! - a member in fault puts the others in fault until it recovers.
+//! - a member in fault of its own ([`Output::GroupFault`]) puts the others in fault until it
+//!   recovers.
 //!
 //! [`SyncGroup`] is pure: feed it every output of every member and deliver the commands it
 //! returns with [`crate::Input::Group`].
@@ -18,7 +19,7 @@ use crate::state::{Reason, State};
 struct Member {
     state: State,
     vote: bool,
-    /// In Fault for a reason of its own (not because of the group).
+    /// Has a fault of its own (not because of the group).
     own_fault: bool,
     /// Last group-fault status sent to it.
     told_fault: bool,
@@ -34,8 +35,16 @@ pub struct SyncGroup {
 impl SyncGroup {
     /// A group of `members` routers, addressed by index 0..members.
     pub fn new(name: impl Into<String>, members: usize) -> Self {
-        let member = Member { state: State::Initialize, vote: false, own_fault: false, told_fault: false };
-        SyncGroup { name: name.into(), members: vec![member; members] }
+        let member = Member {
+            state: State::Initialize,
+            vote: false,
+            own_fault: false,
+            told_fault: false,
+        };
+        SyncGroup {
+            name: name.into(),
+            members: vec![member; members],
+        }
     }
 
     /// The group's name.
@@ -45,7 +54,12 @@ impl SyncGroup {
 
     /// Observes one output of member `index`; appends the commands to deliver, as
     /// (member index, command).
-    pub fn observe(&mut self, index: usize, output: &Output, commands: &mut Vec<(usize, GroupCommand)>) {
+    pub fn observe(
+        &mut self,
+        index: usize,
+        output: &Output,
+        commands: &mut Vec<(usize, GroupCommand)>,
+    ) {
         let Some(member) = self.members.get_mut(index) else {
             return;
         };
@@ -56,11 +70,6 @@ impl SyncGroup {
             }
             Output::StateChanged { from, to, reason } => {
                 member.state = to;
-                if to == State::Fault {
-                    member.own_fault = reason != Reason::SyncGroup;
-                } else if from == State::Fault {
-                    member.own_fault = false;
-                }
                 if to == State::Master {
                     member.vote = false;
                 }
@@ -71,8 +80,11 @@ impl SyncGroup {
                         }
                     }
                 }
-                self.propagate_faults(commands);
                 self.release_if_unanimous(commands);
+            }
+            Output::GroupFault { active } => {
+                member.own_fault = active;
+                self.propagate_faults(commands);
             }
             _ => {}
         }
@@ -80,7 +92,10 @@ impl SyncGroup {
 
     fn release_if_unanimous(&mut self, commands: &mut Vec<(usize, GroupCommand)>) {
         let any_vote = self.members.iter().any(|m| m.vote);
-        let unanimous = self.members.iter().all(|m| m.vote || m.state == State::Master);
+        let unanimous = self
+            .members
+            .iter()
+            .all(|m| m.vote || m.state == State::Master);
         if any_vote && unanimous {
             for (i, m) in self.members.iter_mut().enumerate() {
                 if m.vote {
@@ -92,7 +107,11 @@ impl SyncGroup {
 
     fn propagate_faults(&mut self, commands: &mut Vec<(usize, GroupCommand)>) {
         for i in 0..self.members.len() {
-            let active = self.members.iter().enumerate().any(|(k, m)| k != i && m.own_fault);
+            let active = self
+                .members
+                .iter()
+                .enumerate()
+                .any(|(k, m)| k != i && m.own_fault);
             if self.members[i].told_fault != active {
                 self.members[i].told_fault = active;
                 commands.push((i, GroupCommand::Fault { active }));

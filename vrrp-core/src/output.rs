@@ -47,7 +47,11 @@ impl Advertisement {
 
     /// The checksum context for sending to `dst`.
     pub fn checksum_context(&self, dst: IpAddr) -> ChecksumContext {
-        ChecksumContext { src: self.source, dst, mode: self.checksum_mode }
+        ChecksumContext {
+            src: self.source,
+            dst,
+            mode: self.checksum_mode,
+        }
     }
 
     /// Emits the message for destination `dst` into `buf` and returns its length, or `None`
@@ -98,6 +102,12 @@ pub enum Output {
         from: Priority,
         /// New effective priority.
         to: Priority,
+    },
+    /// A sync-group member's own fault status (tracking, link, I/O; not the group's) changed;
+    /// see [`crate::group::SyncGroup`].
+    GroupFault {
+        /// Whether the member has a fault of its own.
+        active: bool,
     },
     /// A sync-group member would become master (`true`) or no longer would (`false`);
     /// see [`crate::group::SyncGroup`].

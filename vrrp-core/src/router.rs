@@ -83,7 +83,12 @@ struct Faults {
 
 impl Faults {
     fn any(self) -> bool {
-        self.track || self.link || self.io || self.group
+        self.own() || self.group
+    }
+
+    /// Faults of this router itself, as opposed to ones imposed by its sync group.
+    fn own(self) -> bool {
+        self.track || self.link || self.io
     }
 
     fn reason(self) -> Reason {
@@ -119,6 +124,8 @@ pub struct VirtualRouter {
     preempt_hold_until: Option<Instant>,
     /// Sync group: this member has asked to become master.
     group_vote: bool,
+    /// Sync group: the own-fault status last reported to the group.
+    group_fault_reported: bool,
     outputs: VecDeque<Output>,
     stats: RouterStats,
 }
@@ -128,9 +135,14 @@ impl VirtualRouter {
     pub fn new(config: RouterConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let track = TrackSet::new(&config.track)?;
-        let advertised: Arc<[IpAddr]> = config.virtual_addresses.iter().map(|v| v.address).collect();
-        let installed: Arc<[VirtualAddress]> =
-            config.virtual_addresses.iter().chain(&config.excluded_addresses).copied().collect();
+        let advertised: Arc<[IpAddr]> =
+            config.virtual_addresses.iter().map(|v| v.address).collect();
+        let installed: Arc<[VirtualAddress]> = config
+            .virtual_addresses
+            .iter()
+            .chain(&config.excluded_addresses)
+            .copied()
+            .collect();
         let priority = track.effective_priority(config.priority);
         Ok(VirtualRouter {
             advertised,
@@ -141,11 +153,15 @@ impl VirtualRouter {
             master_adver_interval: config.advert_interval,
             timers: Timers::default(),
             announce: AnnounceSchedule::new(config.announce),
-            faults: Faults { track: track.faulted(), ..Faults::default() },
+            faults: Faults {
+                track: track.faulted(),
+                ..Faults::default()
+            },
             track,
             down_after_stop: false,
             preempt_hold_until: None,
             group_vote: false,
+            group_fault_reported: false,
             outputs: VecDeque::with_capacity(16),
             stats: RouterStats::default(),
             config,
@@ -185,7 +201,8 @@ impl VirtualRouter {
     /// Master_Down_Interval (RFC 9568 §6.1): `down_timer_adverts` (3) x Master_Adver_Interval
     /// + Skew_Time.
     pub fn master_down_interval(&self) -> Duration {
-        self.master_adver_interval.as_duration() * u32::from(self.config.down_timer_adverts) + self.skew_time()
+        self.master_adver_interval.as_duration() * u32::from(self.config.down_timer_adverts)
+            + self.skew_time()
     }
 
     /// Counters.
@@ -259,6 +276,7 @@ impl VirtualRouter {
         }
         if self.faults.any() {
             self.set_state(State::Fault, self.faults.reason());
+            self.apply_faults(now);
             return;
         }
         self.enter_protocol(now, None);
@@ -288,7 +306,9 @@ impl VirtualRouter {
                 self.timers.clear();
                 self.send_advert(Priority::STOP);
                 self.set_state(State::Initialize, Reason::Shutdown);
-                self.outputs.push_back(Output::RemoveVips { addresses: Arc::clone(&self.installed) });
+                self.outputs.push_back(Output::RemoveVips {
+                    addresses: Arc::clone(&self.installed),
+                });
             }
             State::Backup | State::Fault => {
                 // RFC 9568 §6.4.2: cancel Master_Down_Timer, transition to Initialize.
@@ -306,11 +326,18 @@ impl VirtualRouter {
                 // RFC 9568 §6.4.3: Adver_Timer fires: send an advert, reset the timer.
                 (Timer::Adver, State::Master) => {
                     self.send_advert(self.priority);
-                    self.timers.set(Timer::Adver, now + self.config.advert_interval.as_duration());
+                    self.timers.set(
+                        Timer::Adver,
+                        now + self.config.advert_interval.as_duration(),
+                    );
                 }
                 // RFC 9568 §6.4.2: Master_Down_Timer fires: become master.
                 (Timer::MasterDown, State::Backup) => {
-                    let reason = if self.down_after_stop { Reason::MasterStopped } else { Reason::MasterDown };
+                    let reason = if self.down_after_stop {
+                        Reason::MasterStopped
+                    } else {
+                        Reason::MasterDown
+                    };
                     self.become_master(now, reason);
                 }
                 (Timer::Announce, State::Master) => self.announce(now),
@@ -343,7 +370,9 @@ impl VirtualRouter {
             self.down_after_stop = true;
             return;
         }
-        let accept = !self.config.preempt || advert.priority >= self.priority || self.holding_preemption(now);
+        let accept = !self.config.preempt
+            || advert.priority >= self.priority
+            || self.holding_preemption(now);
         if accept {
             // "If Preempt_Mode is False, or if the Priority in the ADVERTISEMENT is greater
             // than or equal to the local Priority": learn Master_Adver_Interval (v3 only;
@@ -365,7 +394,9 @@ impl VirtualRouter {
         if self.config.preempt_delay.is_zero() {
             return false;
         }
-        let until = *self.preempt_hold_until.get_or_insert(now + self.config.preempt_delay);
+        let until = *self
+            .preempt_hold_until
+            .get_or_insert(now + self.config.preempt_delay);
         now < until
     }
 
@@ -375,7 +406,10 @@ impl VirtualRouter {
             // "If the Priority in the ADVERTISEMENT is zero, then send an ADVERTISEMENT and
             // reset the Adver_Timer."
             self.send_advert(self.priority);
-            self.timers.set(Timer::Adver, now + self.config.advert_interval.as_duration());
+            self.timers.set(
+                Timer::Adver,
+                now + self.config.advert_interval.as_duration(),
+            );
             return;
         }
         let higher = advert.priority > self.priority
@@ -392,12 +426,19 @@ impl VirtualRouter {
             if self.config.version == Version::V3 {
                 self.master_adver_interval = advert.max_adver_int;
             }
-            self.leave_master(now, State::Backup, Reason::HigherPriority { from: meta.src });
+            self.leave_master(
+                now,
+                State::Backup,
+                Reason::HigherPriority { from: meta.src },
+            );
         } else if self.config.lower_prio_advert {
             // keepalived default (deviation from RFC 9568 §6.4.3 "discard"): answer a
             // lower-priority master at once so it steps down without waiting.
             self.send_advert(self.priority);
-            self.timers.set(Timer::Adver, now + self.config.advert_interval.as_duration());
+            self.timers.set(
+                Timer::Adver,
+                now + self.config.advert_interval.as_duration(),
+            );
         }
         // Otherwise: RFC 9568 §6.4.3 "discard the ADVERTISEMENT".
     }
@@ -424,6 +465,12 @@ impl VirtualRouter {
 
     /// Enters or leaves Fault after a fault cause changed.
     fn apply_faults(&mut self, now: Instant) {
+        if self.config.sync_group && self.faults.own() != self.group_fault_reported {
+            self.group_fault_reported = self.faults.own();
+            self.outputs.push_back(Output::GroupFault {
+                active: self.group_fault_reported,
+            });
+        }
         let faulted = self.faults.any();
         match self.state {
             State::Backup if faulted => {
@@ -448,7 +495,8 @@ impl VirtualRouter {
         if new != self.priority {
             let from = self.priority;
             self.priority = new;
-            self.outputs.push_back(Output::PriorityChanged { from, to: new });
+            self.outputs
+                .push_back(Output::PriorityChanged { from, to: new });
         }
     }
 
@@ -457,7 +505,8 @@ impl VirtualRouter {
         if self.config.sync_group {
             if !self.group_vote {
                 self.group_vote = true;
-                self.outputs.push_back(Output::GroupVote { want_master: true });
+                self.outputs
+                    .push_back(Output::GroupVote { want_master: true });
             }
             if self.state == State::Initialize {
                 self.set_state(State::Backup, Reason::Startup);
@@ -480,10 +529,12 @@ impl VirtualRouter {
             addresses: Arc::clone(&self.installed),
             accept_mode: self.config.accept_mode,
         });
-        let first = self.announce.start(now);
-        self.timers.set(Timer::Announce, first);
+        self.announce.start(now);
         self.announce(now);
-        self.timers.set(Timer::Adver, now + self.config.advert_interval.as_duration());
+        self.timers.set(
+            Timer::Adver,
+            now + self.config.advert_interval.as_duration(),
+        );
     }
 
     /// Leaves Master for `to`, removing the addresses; in Backup, Master_Down_Timer is armed.
@@ -491,26 +542,34 @@ impl VirtualRouter {
         self.timers.cancel(Timer::Adver);
         self.timers.cancel(Timer::Announce);
         self.set_state(to, reason);
-        self.outputs.push_back(Output::RemoveVips { addresses: Arc::clone(&self.installed) });
+        self.outputs.push_back(Output::RemoveVips {
+            addresses: Arc::clone(&self.installed),
+        });
         if to == State::Backup {
             self.arm_master_down(now, false);
         }
     }
 
-    /// Sends every announcement due at `now` and re-arms the announce timer.
+    /// Sends the announcement due now, and any further ones due at once (zero spacing),
+    /// then re-arms the announce timer for the next.
     fn announce(&mut self, now: Instant) {
-        while self.timers.deadline(Timer::Announce).is_some_and(|at| at <= now) {
-            self.outputs.push_back(Output::Announce { addresses: Arc::clone(&self.installed) });
+        loop {
+            self.outputs.push_back(Output::Announce {
+                addresses: Arc::clone(&self.installed),
+            });
             match self.announce.fire(now) {
+                Some(next) if next <= now => continue,
                 Some(next) => self.timers.set(Timer::Announce, next),
                 None => self.timers.cancel(Timer::Announce),
             }
+            break;
         }
     }
 
     fn arm_master_down(&mut self, now: Instant, after_stop: bool) {
         self.down_after_stop = after_stop;
-        self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+        self.timers
+            .set(Timer::MasterDown, now + self.master_down_interval());
     }
 
     fn send_advert(&mut self, priority: Priority) {
@@ -534,7 +593,8 @@ impl VirtualRouter {
     fn withdraw_vote(&mut self) {
         if self.group_vote {
             self.group_vote = false;
-            self.outputs.push_back(Output::GroupVote { want_master: false });
+            self.outputs
+                .push_back(Output::GroupVote { want_master: false });
         }
     }
 
@@ -542,7 +602,8 @@ impl VirtualRouter {
         let from = self.state;
         if from != to {
             self.state = to;
-            self.outputs.push_back(Output::StateChanged { from, to, reason });
+            self.outputs
+                .push_back(Output::StateChanged { from, to, reason });
         }
     }
 }

@@ -36,7 +36,11 @@ pub struct TrackedObject {
 impl TrackedObject {
     /// An object starting up.
     pub fn new(name: impl Into<String>, weight: i32) -> Self {
-        TrackedObject { name: name.into(), weight, initial: TrackState::Up }
+        TrackedObject {
+            name: name.into(),
+            weight,
+            initial: TrackState::Up,
+        }
     }
 
     /// The same object starting down (keepalived's `init_fail`).
@@ -64,10 +68,15 @@ pub struct TrackSet {
 impl TrackSet {
     /// Validates the objects and starts each in its initial state.
     pub fn new(objects: &[TrackedObject]) -> Result<Self, ConfigError> {
-        let mut set = TrackSet { objects: Vec::with_capacity(objects.len()) };
+        let mut set = TrackSet {
+            objects: Vec::with_capacity(objects.len()),
+        };
         for object in objects {
             if !(-254..=254).contains(&object.weight) {
-                return Err(ConfigError::TrackWeight { name: object.name.clone(), weight: object.weight });
+                return Err(ConfigError::TrackWeight {
+                    name: object.name.clone(),
+                    weight: object.weight,
+                });
             }
             if set.objects.iter().any(|(o, _)| o.name == object.name) {
                 return Err(ConfigError::DuplicateTrack(object.name.clone()));
@@ -90,12 +99,17 @@ impl TrackSet {
 
     /// Whether an object with weight 0 is down.
     pub fn faulted(&self) -> bool {
-        self.objects.iter().any(|(o, s)| o.weight == 0 && *s == TrackState::Down)
+        self.objects
+            .iter()
+            .any(|(o, s)| o.weight == 0 && *s == TrackState::Down)
     }
 
     /// Current state of an object.
     pub fn state(&self, name: &str) -> Option<TrackState> {
-        self.objects.iter().find(|(o, _)| o.name == name).map(|(_, s)| *s)
+        self.objects
+            .iter()
+            .find(|(o, _)| o.name == name)
+            .map(|(_, s)| *s)
     }
 
     /// Base priority plus the weights in force, clamped to 1..=254; 255 stays 255.
@@ -152,7 +166,13 @@ mod tests {
     #[test]
     fn invalid_objects_are_rejected_by_name() {
         let err = TrackSet::new(&[TrackedObject::new("x", 300)]).err();
-        assert_eq!(err, Some(ConfigError::TrackWeight { name: "x".into(), weight: 300 }));
+        assert_eq!(
+            err,
+            Some(ConfigError::TrackWeight {
+                name: "x".into(),
+                weight: 300
+            })
+        );
         let err = TrackSet::new(&[TrackedObject::new("x", 1), TrackedObject::new("x", 2)]).err();
         assert_eq!(err, Some(ConfigError::DuplicateTrack("x".into())));
     }

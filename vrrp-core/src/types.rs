@@ -187,12 +187,18 @@ impl VirtualAddress {
             core::net::IpAddr::V4(_) => 32,
             core::net::IpAddr::V6(_) => 128,
         };
-        VirtualAddress { address, prefix_len }
+        VirtualAddress {
+            address,
+            prefix_len,
+        }
     }
 
     /// An address with an explicit prefix length.
     pub fn with_prefix(address: core::net::IpAddr, prefix_len: u8) -> Self {
-        VirtualAddress { address, prefix_len }
+        VirtualAddress {
+            address,
+            prefix_len,
+        }
     }
 }
 

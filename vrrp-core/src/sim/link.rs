@@ -19,7 +19,12 @@ pub struct LinkConfig {
 impl LinkConfig {
     /// A perfect link with `latency`.
     pub const fn ideal(latency: Duration) -> Self {
-        LinkConfig { latency, jitter: Duration::ZERO, loss: 0.0, duplicate: 0.0 }
+        LinkConfig {
+            latency,
+            jitter: Duration::ZERO,
+            loss: 0.0,
+            duplicate: 0.0,
+        }
     }
 
     /// The same link losing packets with probability `loss`.

@@ -66,7 +66,8 @@ pub enum Action {
     Start(NodeId),
     /// The node dies at once: no priority-0 advert, its addresses vanish with it.
     Crash(NodeId),
-    /// A crashed or shut-down node comes back with fresh routers and starts.
+    /// A crashed or shut-down node comes back with fresh routers (configured priorities) and
+    /// starts. Ignored for a node that is running.
     Restart(NodeId),
     /// Graceful shutdown: priority-0 adverts and address removal.
     Shutdown(NodeId),
@@ -146,7 +147,12 @@ impl Ord for Scheduled {
 
 #[derive(Debug)]
 enum Event {
-    Deliver { to: NodeId, family: Family, meta: RxMeta, bytes: Vec<u8> },
+    Deliver {
+        to: NodeId,
+        family: Family,
+        meta: RxMeta,
+        bytes: Vec<u8>,
+    },
     Apply(Action),
 }
 
@@ -225,7 +231,11 @@ impl Lan {
     pub fn add_router_to(&mut self, node: NodeId, config: RouterConfig) -> Result<(), ConfigError> {
         let router = VirtualRouter::new(config.clone())?;
         let n = self.node_mut(node);
-        n.slots.push(Slot { config, router, group: None });
+        n.slots.push(Slot {
+            config,
+            router,
+            group: None,
+        });
         n.build_demux()
     }
 
@@ -256,7 +266,11 @@ impl Lan {
 
     fn push(&mut self, at: Instant, event: Event) {
         self.seq += 1;
-        self.queue.push(Reverse(Scheduled { at, seq: self.seq, event }));
+        self.queue.push(Reverse(Scheduled {
+            at,
+            seq: self.seq,
+            event,
+        }));
     }
 
     /// The recorded history.
@@ -278,7 +292,10 @@ impl Lan {
     pub fn router(&self, node: NodeId, vrid: Vrid) -> Option<&VirtualRouter> {
         let n = self.nodes.get(node)?;
         n.alive.then_some(())?;
-        n.slots.iter().find(|s| s.config.vrid == vrid).map(|s| &s.router)
+        n.slots
+            .iter()
+            .find(|s| s.config.vrid == vrid)
+            .map(|s| &s.router)
     }
 
     /// A node's demux for `family`.
@@ -329,7 +346,9 @@ impl Lan {
                     }
                 }
                 (_, Some((_, node, slot))) => {
-                    self.nodes[node].slots[slot].router.handle(next, Input::Timeout);
+                    self.nodes[node].slots[slot]
+                        .router
+                        .handle(next, Input::Timeout);
                     self.drain(node);
                 }
                 _ => {}
@@ -345,10 +364,10 @@ impl Lan {
                 continue;
             }
             for (s, slot) in node.slots.iter().enumerate() {
-                if let Some(t) = slot.router.poll_timeout() {
-                    if best.is_none_or(|(b, _, _)| t < b) {
-                        best = Some((t, n, s));
-                    }
+                if let Some(t) = slot.router.poll_timeout()
+                    && best.is_none_or(|(b, _, _)| t < b)
+                {
+                    best = Some((t, n, s));
                 }
             }
         }
@@ -357,7 +376,12 @@ impl Lan {
 
     fn process(&mut self, event: Event) {
         match event {
-            Event::Deliver { to, family, meta, bytes } => {
+            Event::Deliver {
+                to,
+                family,
+                meta,
+                bytes,
+            } => {
                 let now = self.now;
                 let node = &mut self.nodes[to];
                 if !node.alive {
@@ -368,7 +392,13 @@ impl Lan {
                     Family::V6 => &mut node.demux_v6,
                 };
                 if let Ok(d) = demux.receive(meta, &bytes) {
-                    node.slots[d.slot].router.handle(now, Input::Advert { meta: d.meta, advert: d.advert });
+                    node.slots[d.slot].router.handle(
+                        now,
+                        Input::Advert {
+                            meta: d.meta,
+                            advert: d.advert,
+                        },
+                    );
                     self.drain(to);
                 }
             }
@@ -378,7 +408,12 @@ impl Lan {
 
     fn record(&mut self, node: NodeId, vrid: Option<Vrid>, kind: EventKind) {
         let at = self.now - self.epoch;
-        self.timeline.push(TimelineEvent { at, node, vrid, kind });
+        self.timeline.push(TimelineEvent {
+            at,
+            node,
+            vrid,
+            kind,
+        });
     }
 
     fn apply(&mut self, action: Action) {
@@ -390,12 +425,21 @@ impl Lan {
             Action::Shutdown(n) => (Some(*n), "shutdown".to_string()),
             Action::Partition(sides) => (None, format!("partition {sides:?}")),
             Action::Heal => (None, "heal".to_string()),
-            Action::SetPriority(n, vrid, p) => (Some(*n), format!("set priority of vrid {vrid} to {p}")),
+            Action::SetPriority(n, vrid, p) => {
+                (Some(*n), format!("set priority of vrid {vrid} to {p}"))
+            }
             Action::Track(n, name, state) => (Some(*n), format!("track {name} {state:?}")),
-            Action::Link(n, up) => (Some(*n), format!("link {}", if *up { "up" } else { "down" })),
+            Action::Link(n, up) => (
+                Some(*n),
+                format!("link {}", if *up { "up" } else { "down" }),
+            ),
             Action::SetLink(l) => (None, format!("link {l:?}")),
         };
-        self.record(node.unwrap_or(usize::MAX), None, EventKind::Action(description));
+        self.record(
+            node.unwrap_or(usize::MAX),
+            None,
+            EventKind::Action(description),
+        );
         match action {
             Action::Start(n) => {
                 for slot in &mut self.nodes[n].slots {
@@ -408,20 +452,39 @@ impl Lan {
                     return;
                 }
                 self.nodes[n].alive = false;
-                let changes: Vec<(Vrid, crate::state::State)> =
-                    self.nodes[n].slots.iter().map(|s| (s.config.vrid, s.router.state())).collect();
+                let changes: Vec<(Vrid, crate::state::State)> = self.nodes[n]
+                    .slots
+                    .iter()
+                    .map(|s| (s.config.vrid, s.router.state()))
+                    .collect();
                 for (vrid, state) in changes {
                     if state == crate::state::State::Master {
                         self.record(n, Some(vrid), EventKind::VipsRemoved);
                     }
                     if state != crate::state::State::Initialize {
                         let reason = crate::state::Reason::Shutdown;
-                        self.record(n, Some(vrid), EventKind::State { from: state, to: crate::state::State::Initialize, reason });
+                        self.record(
+                            n,
+                            Some(vrid),
+                            EventKind::State {
+                                from: state,
+                                to: crate::state::State::Initialize,
+                                reason,
+                            },
+                        );
                     }
                 }
             }
             Action::Restart(n) => {
                 let node = &mut self.nodes[n];
+                let running = node.alive
+                    && node
+                        .slots
+                        .iter()
+                        .any(|s| s.router.state() != crate::state::State::Initialize);
+                if running {
+                    return;
+                }
                 for slot in &mut node.slots {
                     // Configs were validated when added, so rebuilding cannot fail.
                     if let Ok(r) = VirtualRouter::new(slot.config.clone()) {
@@ -429,7 +492,11 @@ impl Lan {
                     }
                 }
                 for (g, group) in node.groups.iter_mut().enumerate() {
-                    let members = node.slots.iter().filter(|s| s.group.is_some_and(|(i, _)| i == g)).count();
+                    let members = node
+                        .slots
+                        .iter()
+                        .filter(|s| s.group.is_some_and(|(i, _)| i == g))
+                        .count();
                     *group = SyncGroup::new(group.name(), members);
                 }
                 node.alive = true;
@@ -459,7 +526,11 @@ impl Lan {
             }
             Action::Heal => self.partition = None,
             Action::SetPriority(n, vrid, p) => {
-                for slot in self.nodes[n].slots.iter_mut().filter(|s| s.config.vrid == vrid) {
+                for slot in self.nodes[n]
+                    .slots
+                    .iter_mut()
+                    .filter(|s| s.config.vrid == vrid)
+                {
                     slot.router.handle(now, Input::SetPriority(p));
                 }
                 self.drain(n);
@@ -506,7 +577,11 @@ impl Lan {
             self.nodes[node].groups[g].observe(member, &out, &mut commands);
             for (m, command) in commands.drain(..) {
                 let now = self.now;
-                if let Some(target) = self.nodes[node].slots.iter_mut().find(|s| s.group == Some((g, m))) {
+                if let Some(target) = self.nodes[node]
+                    .slots
+                    .iter_mut()
+                    .find(|s| s.group == Some((g, m)))
+                {
                     target.router.handle(now, Input::Group(command));
                 }
             }
@@ -522,7 +597,11 @@ impl Lan {
                 if advert.emit_into(dst, &mut bytes).is_none() {
                     return;
                 }
-                let meta = RxMeta { src: advert.source, dst, ttl: 255 };
+                let meta = RxMeta {
+                    src: advert.source,
+                    dst,
+                    ttl: 255,
+                };
                 for to in 0..self.nodes.len() {
                     if to != node {
                         self.send(node, to, advert.family, meta, &bytes);
@@ -534,29 +613,47 @@ impl Lan {
             Output::StateChanged { from, to, reason } => {
                 self.record(node, Some(vrid), EventKind::State { from, to, reason })
             }
-            Output::PriorityChanged { from, to } => self.record(node, Some(vrid), EventKind::Priority { from, to }),
-            Output::Announce { .. } | Output::GroupVote { .. } => {}
+            Output::PriorityChanged { from, to } => {
+                self.record(node, Some(vrid), EventKind::Priority { from, to })
+            }
+            Output::Announce { .. } | Output::GroupVote { .. } | Output::GroupFault { .. } => {}
         }
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, family: Family, meta: RxMeta, bytes: &[u8]) {
-        if let Some(side) = &self.partition {
-            if side.get(from) != side.get(to) {
-                self.dropped += 1;
-                return;
-            }
+        if let Some(side) = &self.partition
+            && side.get(from) != side.get(to)
+        {
+            self.dropped += 1;
+            return;
         }
-        let link = self.pair_links.get(&(from, to)).copied().unwrap_or(self.link);
+        let link = self
+            .pair_links
+            .get(&(from, to))
+            .copied()
+            .unwrap_or(self.link);
         if self.rng.chance(link.loss) {
             self.dropped += 1;
             return;
         }
-        let copies = if self.rng.chance(link.duplicate) { 2 } else { 1 };
+        let copies = if self.rng.chance(link.duplicate) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let jitter = self.rng.below_or_eq(link.jitter.as_nanos() as u64);
             let at = self.now + link.latency + Duration::from_nanos(jitter);
             self.delivered += 1;
-            self.push(at, Event::Deliver { to, family, meta, bytes: bytes.to_vec() });
+            self.push(
+                at,
+                Event::Deliver {
+                    to,
+                    family,
+                    meta,
+                    bytes: bytes.to_vec(),
+                },
+            );
         }
     }
 }

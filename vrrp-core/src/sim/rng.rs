@@ -30,6 +30,10 @@ impl Rng {
 
     /// Uniform in [0, max].
     pub(crate) fn below_or_eq(&mut self, max: u64) -> u64 {
-        if max == 0 { 0 } else { self.next_u64() % (max + 1) }
+        if max == 0 {
+            0
+        } else {
+            self.next_u64() % (max + 1)
+        }
     }
 }

@@ -65,7 +65,9 @@ impl Timeline {
 
     /// State changes only.
     pub fn state_changes(&self) -> impl Iterator<Item = &TimelineEvent> {
-        self.events.iter().filter(|e| matches!(e.kind, EventKind::State { .. }))
+        self.events
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::State { .. }))
     }
 
     /// Nodes in Master for `vrid` at time `at` (events at exactly `at` included).
@@ -102,10 +104,8 @@ impl Timeline {
                 continue;
             }
             match e.kind {
-                EventKind::VipsInstalled => {
-                    if !owners.contains(&e.node) {
-                        owners.push(e.node);
-                    }
+                EventKind::VipsInstalled if !owners.contains(&e.node) => {
+                    owners.push(e.node);
                 }
                 EventKind::VipsRemoved => owners.retain(|n| *n != e.node),
                 _ => {}
@@ -117,7 +117,12 @@ impl Timeline {
 
     /// Intervals `[start, end)` during which `vrid` had more than one master, within
     /// `[from, to)`.
-    pub fn dual_master_intervals(&self, vrid: Vrid, from: Duration, to: Duration) -> Vec<(Duration, Duration)> {
+    pub fn dual_master_intervals(
+        &self,
+        vrid: Vrid,
+        from: Duration,
+        to: Duration,
+    ) -> Vec<(Duration, Duration)> {
         let mut count = 0usize;
         let mut masters: Vec<NodeId> = Vec::new();
         let mut start = None;
@@ -126,7 +131,9 @@ impl Timeline {
             if e.vrid != Some(vrid) {
                 continue;
             }
-            let EventKind::State { to: new, .. } = e.kind else { continue };
+            let EventKind::State { to: new, .. } = e.kind else {
+                continue;
+            };
             masters.retain(|n| *n != e.node);
             if new == State::Master {
                 masters.push(e.node);
@@ -135,10 +142,11 @@ impl Timeline {
             count = masters.len();
             if before <= 1 && count > 1 {
                 start = Some(e.at);
-            } else if before > 1 && count <= 1 {
-                if let Some(s) = start.take() {
-                    out.push((s, e.at));
-                }
+            } else if before > 1
+                && count <= 1
+                && let Some(s) = start.take()
+            {
+                out.push((s, e.at));
             }
         }
         if let Some(s) = start {
@@ -154,7 +162,11 @@ impl Timeline {
 
     /// The longest interval with more than one master for `vrid` within `[from, to)`.
     pub fn longest_dual_master(&self, vrid: Vrid, from: Duration, to: Duration) -> Duration {
-        self.dual_master_intervals(vrid, from, to).into_iter().map(|(s, e)| e - s).max().unwrap_or_default()
+        self.dual_master_intervals(vrid, from, to)
+            .into_iter()
+            .map(|(s, e)| e - s)
+            .max()
+            .unwrap_or_default()
     }
 
     /// Time from `after` until some node other than `old` becomes master of `vrid`.
@@ -162,7 +174,15 @@ impl Timeline {
         self.events
             .iter()
             .filter(|e| e.at >= after && e.vrid == Some(vrid) && e.node != old)
-            .find(|e| matches!(e.kind, EventKind::State { to: State::Master, .. }))
+            .find(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::State {
+                        to: State::Master,
+                        ..
+                    }
+                )
+            })
             .map(|e| e.at - after)
     }
 
@@ -170,7 +190,15 @@ impl Timeline {
     pub fn master_transitions(&self, vrid: Vrid, from: Duration, to: Duration) -> usize {
         self.state_changes()
             .filter(|e| e.vrid == Some(vrid) && e.at >= from && e.at < to)
-            .filter(|e| matches!(e.kind, EventKind::State { to: State::Master, .. }))
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::State {
+                        to: State::Master,
+                        ..
+                    }
+                )
+            })
             .count()
     }
 }

@@ -40,7 +40,11 @@ impl Password {
 
     /// Compares in time independent of where the first difference is.
     pub fn ct_eq(&self, other: &Password) -> bool {
-        let diff = self.0.iter().zip(other.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        let diff = self
+            .0
+            .iter()
+            .zip(other.0.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
         core::hint::black_box(diff) == 0
     }
 }

@@ -120,7 +120,13 @@ mod tests {
             dst: IpAddr::from([0, 0, 0, 0]),
             mode: ChecksumMode::PseudoHeader,
         };
-        assert_eq!(ctx.compute(Version::V2, &[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), !0xddf2);
+        assert_eq!(
+            ctx.compute(
+                Version::V2,
+                &[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]
+            ),
+            !0xddf2
+        );
     }
 
     #[test]

@@ -66,7 +66,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn check_len(&self, family: Family) -> Result<(), ParseError> {
         let len = self.buffer.as_ref().len();
         if len < HEADER_LEN {
-            return Err(ParseError::Truncated { len, needed: HEADER_LEN });
+            return Err(ParseError::Truncated {
+                len,
+                needed: HEADER_LEN,
+            });
         }
         let version = self.version_field();
         let needed = match version {

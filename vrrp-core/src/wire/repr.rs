@@ -40,7 +40,10 @@ impl<'a> AddressList<'a> {
 
     /// The addresses in order.
     pub fn iter(&self) -> AddressIter<'a> {
-        AddressIter { list: *self, index: 0 }
+        AddressIter {
+            list: *self,
+            index: 0,
+        }
     }
 }
 
@@ -65,11 +68,17 @@ impl Iterator for AddressIter<'_> {
     fn next(&mut self) -> Option<IpAddr> {
         let item = match self.list {
             AddressList::Slice(s) => *s.get(self.index)?,
-            AddressList::Wire { family: Family::V4, bytes } => {
+            AddressList::Wire {
+                family: Family::V4,
+                bytes,
+            } => {
                 let chunk = bytes.get(self.index * 4..self.index * 4 + 4)?;
                 IpAddr::V4(Ipv4Addr::new(chunk[0], chunk[1], chunk[2], chunk[3]))
             }
-            AddressList::Wire { family: Family::V6, bytes } => {
+            AddressList::Wire {
+                family: Family::V6,
+                bytes,
+            } => {
                 let chunk = bytes.get(self.index * 16..self.index * 16 + 16)?;
                 let mut octets = [0u8; 16];
                 octets.copy_from_slice(chunk);
@@ -121,10 +130,12 @@ impl<'a> AdvertRepr<'a> {
         if packet.count() == 0 {
             return Err(ParseError::NoAddress);
         }
-        if let Some(ctx) = checksum {
-            if !packet.verify_checksum(version, ctx) {
-                return Err(ParseError::Checksum { computed: ctx.compute(version, bytes_of(packet)) });
-            }
+        if let Some(ctx) = checksum
+            && !packet.verify_checksum(version, ctx)
+        {
+            return Err(ParseError::Checksum {
+                computed: ctx.compute(version, bytes_of(packet)),
+            });
         }
         let (max_adver_int, auth) = match version {
             Version::V2 => (
@@ -141,7 +152,10 @@ impl<'a> AdvertRepr<'a> {
             priority: Priority(packet.priority()),
             max_adver_int,
             family,
-            addresses: AddressList::Wire { family, bytes: &bytes[8..end] },
+            addresses: AddressList::Wire {
+                family,
+                bytes: &bytes[8..end],
+            },
             auth,
         })
     }
@@ -159,7 +173,11 @@ impl<'a> AdvertRepr<'a> {
     /// The address count must fit the 8-bit field and the addresses must be of `self.family`;
     /// configuration validation guarantees both for adverts built by a router. Addresses of the
     /// wrong family are written as zeros.
-    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>, checksum: &ChecksumContext) {
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut Packet<T>,
+        checksum: &ChecksumContext,
+    ) {
         let count = u8::try_from(self.addresses.len()).unwrap_or(u8::MAX);
         packet.set_version_and_kind(self.version, TYPE_ADVERTISEMENT);
         packet.set_vrid(self.vrid.get());
@@ -174,7 +192,10 @@ impl<'a> AdvertRepr<'a> {
         }
         let family = self.family;
         let block = packet.addresses_mut(family);
-        for (slot, addr) in block.chunks_exact_mut(family.addr_len()).zip(self.addresses.iter()) {
+        for (slot, addr) in block
+            .chunks_exact_mut(family.addr_len())
+            .zip(self.addresses.iter())
+        {
             match (addr, family) {
                 (IpAddr::V4(a), Family::V4) => slot.copy_from_slice(&a.octets()),
                 (IpAddr::V6(a), Family::V6) => slot.copy_from_slice(&a.octets()),
