@@ -179,3 +179,41 @@ pub enum VmacError {
         source: io::Error,
     },
 }
+
+/// A failure to build or talk to a [`crate::driver::Driver`].
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    /// The core refused an instance's configuration.
+    #[error("instance {instance}: invalid configuration")]
+    Config {
+        /// The instance name.
+        instance: String,
+        /// What the core said.
+        #[source]
+        source: vrrp_core::ConfigError,
+    },
+    /// Two instances have the same name.
+    #[error("instance {0} is defined twice")]
+    DuplicateInstance(String),
+    /// A sync group or handle call names an instance that does not exist.
+    #[error("no instance named {0}")]
+    UnknownInstance(String),
+    /// An interface could not be resolved or watched.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// A socket could not be opened.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The VIP backend could not be set up.
+    #[error(transparent)]
+    Vip(#[from] VipError),
+    /// An announcement socket could not be opened.
+    #[error(transparent)]
+    Announce(#[from] AnnounceError),
+    /// A virtual MAC interface could not be created.
+    #[error(transparent)]
+    Vmac(#[from] VmacError),
+    /// The driver has stopped; the handle has nobody to talk to.
+    #[error("the driver has stopped")]
+    Stopped,
+}

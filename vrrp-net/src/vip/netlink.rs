@@ -67,10 +67,10 @@ impl NetlinkVips {
                     let found = owned.vips.iter().position(|v| v.same_address(&probe));
                     found.map(|i| owned.vips.remove(i))
                 };
-                if let Some(vip) = removed {
-                    if tx.send(VipNotice::RemovedExternally(vip)).is_err() {
-                        break;
-                    }
+                if let Some(vip) = removed
+                    && tx.send(VipNotice::RemovedExternally(vip)).is_err()
+                {
+                    break;
                 }
             }
         });

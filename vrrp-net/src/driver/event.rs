@@ -1,0 +1,104 @@
+//! What the driver reports, in the order it happened.
+
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use vrrp_core::{Priority, Reason, State};
+
+use crate::error::{AnnounceError, TransportError, VipError};
+use crate::vip::Vip;
+
+/// An I/O failure the driver met; each one is also logged.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Installing a VIP failed: the router went to Fault.
+    VipAdd {
+        /// The address.
+        vip: Vip,
+        /// Why.
+        error: Arc<VipError>,
+    },
+    /// Removing a VIP failed.
+    VipRemove {
+        /// The address.
+        vip: Vip,
+        /// Why.
+        error: Arc<VipError>,
+    },
+    /// Someone else removed one of our VIPs while we were master; it was put back if possible.
+    VipRemovedExternally {
+        /// The address.
+        vip: Vip,
+    },
+    /// Sending an advertisement failed: the router went to Fault.
+    Send {
+        /// The destination.
+        dst: IpAddr,
+        /// Why.
+        error: Arc<TransportError>,
+    },
+    /// Receiving failed on a socket.
+    Receive {
+        /// Why.
+        error: Arc<TransportError>,
+    },
+    /// A gratuitous ARP / neighbour advertisement could not be sent.
+    Announce {
+        /// Why.
+        error: Arc<AnnounceError>,
+    },
+}
+
+/// One thing that happened to an instance.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The instance changed state.
+    StateChanged {
+        /// Instance name.
+        instance: String,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+        /// Why.
+        reason: Reason,
+        /// Effective priority at the time.
+        priority: Priority,
+    },
+    /// The instance's effective priority changed.
+    PriorityChanged {
+        /// Instance name.
+        instance: String,
+        /// Previous priority.
+        from: Priority,
+        /// New priority.
+        to: Priority,
+    },
+    /// An I/O fault.
+    Fault {
+        /// Instance name (empty for a socket shared by several instances).
+        instance: String,
+        /// What failed.
+        fault: Fault,
+    },
+    /// The driver has shut down: every master sent priority 0 and removed its VIPs.
+    Stopped,
+}
+
+/// The ordered stream of [`Event`]s; ends when the driver is gone.
+#[derive(Debug)]
+pub struct Events {
+    pub(super) rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Stream for Events {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}

@@ -1,0 +1,567 @@
+//! The driver: owns the routers of one or many instances, the per-interface demuxes, the
+//! sockets and the backends, and runs them from one select loop. `now` is read here only.
+//!
+//! Build it with [`Driver::builder`], spawn [`Driver::run`], control it with the [`Handle`]
+//! and watch the [`Events`] stream.
+//!
+//! I/O failures do not disappear: a VIP that cannot be installed or an advert that cannot be
+//! sent becomes an [`Event::Fault`] and moves the router to Fault (`Input::IoFault`); after
+//! [`IO_RETRY`] the fault is cleared and the router starts over from Backup, so it recovers
+//! once the cause is gone.
+
+mod builder;
+mod event;
+mod handle;
+mod instance;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv6Addr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use vrrp_core::group::SyncGroup;
+use vrrp_core::{Demux, Input, Output, RxMeta, TrackState, VirtualRouter};
+
+pub use builder::{DriverBuilder, primary_address};
+pub use event::{Event, Events, Fault};
+pub use handle::{Handle, InstanceStatus};
+pub use instance::{Instance, VipPlacement};
+
+use crate::announce::{MacAddress, PacketSocket, gratuitous_arp, unsolicited_na};
+use crate::error::{DriverError, TransportError};
+use crate::link::{LinkChange, Links};
+use crate::transport::{AddressFamily, Received, Transport};
+use crate::vip::{Vip, VipBackend, VipNotice};
+use crate::vmac::Vmac;
+use handle::Command;
+
+/// How long a router stays in Fault after an I/O failure before it tries again.
+pub const IO_RETRY: Duration = Duration::from_secs(1);
+/// Large enough for any advertisement.
+const TX_BUFFER: usize = 4096;
+/// Pause after a receive error, so a dead socket does not spin.
+const RX_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// A transport / demux key: interface index and family.
+type Key = (u32, AddressFamily);
+
+#[derive(Debug, Clone)]
+enum LinkUse {
+    /// The instance's own interface: its link state is `Input::Link`.
+    Own,
+    /// A tracked interface: its link state is `Input::Track` for this name.
+    Track(String),
+}
+
+struct Slot {
+    router: VirtualRouter,
+    rx_key: Key,
+    tx_key: Key,
+    dsts: Vec<IpAddr>,
+    vips: HashMap<IpAddr, Vip>,
+    /// (group index, member index).
+    group: Option<(usize, usize)>,
+    io_retry_at: Option<Instant>,
+}
+
+struct Group {
+    group: SyncGroup,
+    members: Vec<usize>,
+}
+
+struct Announcer {
+    socket: PacketSocket,
+    mac: MacAddress,
+    link_local: Option<Ipv6Addr>,
+}
+
+type LinkStream = Pin<Box<dyn Stream<Item = LinkChange> + Send>>;
+
+/// Runs VRRP instances on real (or test) I/O; see the module docs.
+pub struct Driver {
+    slots: Vec<Slot>,
+    demuxes: HashMap<Key, Demux>,
+    transports: HashMap<Key, Arc<dyn Transport>>,
+    rx_tasks: Vec<JoinHandle<()>>,
+    rx: mpsc::Receiver<(Key, Result<Received, TransportError>)>,
+    vips: Arc<dyn VipBackend>,
+    vip_notices: Option<mpsc::UnboundedReceiver<VipNotice>>,
+    announcers: HashMap<u32, Announcer>,
+    link_stream: Option<LinkStream>,
+    link_uses: HashMap<u32, Vec<(usize, LinkUse)>>,
+    initial_links: Vec<(u32, bool)>,
+    groups: Vec<Group>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<Event>,
+    vmacs: Vec<Vmac>,
+    links: Option<Links>,
+    /// Slots that may have outputs to drain.
+    dirty: Vec<usize>,
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("instances", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        for task in &self.rx_tasks {
+            task.abort();
+        }
+    }
+}
+
+async fn receive_loop(
+    key: Key,
+    transport: Arc<dyn Transport>,
+    tx: mpsc::Sender<(Key, Result<Received, TransportError>)>,
+) {
+    loop {
+        let received = transport.recv().await;
+        let failed = received.is_err();
+        if tx.send((key, received)).await.is_err() {
+            return;
+        }
+        if failed {
+            tokio::time::sleep(RX_ERROR_PAUSE).await;
+        }
+    }
+}
+
+async fn next_notice(rx: &mut Option<mpsc::UnboundedReceiver<VipNotice>>) -> Option<VipNotice> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_link(stream: &mut Option<LinkStream>) -> Option<LinkChange> {
+    match stream {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Driver {
+    /// A builder with no instances.
+    pub fn builder() -> DriverBuilder {
+        DriverBuilder::default()
+    }
+
+    /// Runs until [`Handle::shutdown`]: starts every router, then serves packets, timers,
+    /// link changes, VIP notices and handle commands in one loop.
+    pub async fn run(mut self) {
+        let now = Instant::now();
+        self.startup(now).await;
+        loop {
+            let deadline = self.next_deadline();
+            let sleep = async move {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                Some(command) = self.commands.recv() => {
+                    if let Command::Shutdown { reply } = command {
+                        self.shutdown(Instant::now()).await;
+                        // The caller may have stopped waiting; the shutdown happened anyway.
+                        let _ = reply.send(());
+                        return;
+                    }
+                    self.command(Instant::now(), command).await;
+                }
+                Some((key, received)) = self.rx.recv() => self.receive(Instant::now(), key, received).await,
+                Some(notice) = next_notice(&mut self.vip_notices) => self.vip_notice(Instant::now(), notice).await,
+                Some(change) = next_link(&mut self.link_stream) => self.link_change(Instant::now(), change).await,
+                () = sleep => self.timeouts(Instant::now()).await,
+            }
+        }
+    }
+
+    async fn startup(&mut self, now: Instant) {
+        // A crash may have left our addresses behind; nobody owns them until elected.
+        let leftovers: Vec<Vip> = self
+            .slots
+            .iter()
+            .flat_map(|s| s.vips.values().cloned())
+            .collect();
+        for vip in leftovers {
+            if let Err(e) = self.vips.remove(&vip).await {
+                tracing::warn!(%vip, error = %e, "cannot remove a leftover virtual address");
+            }
+        }
+        for (index, running) in std::mem::take(&mut self.initial_links) {
+            if !running {
+                self.apply_link(
+                    now,
+                    LinkChange {
+                        ifindex: index,
+                        running,
+                    },
+                );
+            }
+        }
+        for slot in 0..self.slots.len() {
+            self.feed(now, slot, Input::Startup);
+        }
+        self.drain(now).await;
+    }
+
+    async fn shutdown(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            self.feed(now, slot, Input::Shutdown);
+        }
+        self.drain(now).await;
+        if let Some(links) = &self.links {
+            for vmac in &self.vmacs {
+                if let Err(e) = vmac.remove(links.handle()).await {
+                    tracing::warn!(vmac = %vmac.name, error = %e, "cannot remove the virtual mac interface");
+                }
+            }
+        }
+        self.emit(Event::Stopped);
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.slots
+            .iter()
+            .flat_map(|s| [s.router.poll_timeout(), s.io_retry_at])
+            .flatten()
+            .min()
+    }
+
+    fn feed(&mut self, now: Instant, slot: usize, input: Input<'_>) {
+        self.slots[slot].router.handle(now, input);
+        self.dirty.push(slot);
+    }
+
+    fn emit(&self, event: Event) {
+        // Nobody listening is fine: events are also logged.
+        let _ = self.events.send(event);
+    }
+
+    fn fault(&mut self, now: Instant, slot: usize, fault: Fault) {
+        let instance = self.slots[slot].router.config().name.clone();
+        tracing::warn!(%instance, ?fault, "i/o fault, entering fault state");
+        self.emit(Event::Fault { instance, fault });
+        self.slots[slot].io_retry_at = Some(now + IO_RETRY);
+        self.feed(now, slot, Input::IoFault { active: true });
+    }
+
+    async fn timeouts(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            if self.slots[slot]
+                .router
+                .poll_timeout()
+                .is_some_and(|t| t <= now)
+            {
+                self.feed(now, slot, Input::Timeout);
+            }
+            if self.slots[slot].io_retry_at.is_some_and(|t| t <= now) {
+                self.slots[slot].io_retry_at = None;
+                self.feed(now, slot, Input::IoFault { active: false });
+            }
+        }
+        self.drain(now).await;
+    }
+
+    async fn receive(
+        &mut self,
+        now: Instant,
+        key: Key,
+        received: Result<Received, TransportError>,
+    ) {
+        let received = match received {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::warn!(error = %error, "receive failed");
+                self.emit(Event::Fault {
+                    instance: String::new(),
+                    fault: Fault::Receive {
+                        error: Arc::new(error),
+                    },
+                });
+                return;
+            }
+        };
+        let Some(demux) = self.demuxes.get_mut(&key) else {
+            return;
+        };
+        let meta = RxMeta {
+            src: received.src,
+            dst: received.dst,
+            ttl: received.ttl,
+        };
+        match demux.receive(meta, &received.payload) {
+            Ok(dispatch) => {
+                let slot = dispatch.slot;
+                self.slots[slot].router.handle(
+                    now,
+                    Input::Advert {
+                        meta: dispatch.meta,
+                        advert: dispatch.advert,
+                    },
+                );
+                self.dirty.push(slot);
+                self.drain(now).await;
+            }
+            Err(error) => tracing::debug!(src = %received.src, %error, "advertisement dropped"),
+        }
+    }
+
+    async fn command(&mut self, now: Instant, command: Command) {
+        match command {
+            Command::SetPriority {
+                instance,
+                priority,
+                reply,
+            } => {
+                let result = match self.slot_named(&instance) {
+                    Some(slot) => {
+                        self.feed(now, slot, Input::SetPriority(vrrp_core::Priority(priority)));
+                        Ok(())
+                    }
+                    None => Err(DriverError::UnknownInstance(instance)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Track { name, state } => {
+                for slot in 0..self.slots.len() {
+                    if self.slots[slot]
+                        .router
+                        .config()
+                        .track
+                        .iter()
+                        .any(|t| t.name == name)
+                    {
+                        self.feed(now, slot, Input::Track { name: &name, state });
+                    }
+                }
+            }
+            Command::Status { instance, reply } => {
+                let status = match self.slot_named(&instance) {
+                    Some(slot) => {
+                        let s = &self.slots[slot];
+                        let demux = self.demuxes.get(&s.rx_key);
+                        let vrid = s.router.config().vrid.get();
+                        Ok(InstanceStatus {
+                            state: s.router.state(),
+                            priority: s.router.priority(),
+                            router: *s.router.stats(),
+                            rx: demux
+                                .and_then(|d| d.router_stats(vrid))
+                                .cloned()
+                                .unwrap_or_default(),
+                            interface: demux.map(|d| *d.stats()).unwrap_or_default(),
+                        })
+                    }
+                    None => Err(DriverError::UnknownInstance(instance)),
+                };
+                let _ = reply.send(status);
+            }
+            Command::Shutdown { .. } => {}
+        }
+        self.drain(now).await;
+    }
+
+    fn slot_named(&self, name: &str) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.router.config().name == name)
+    }
+
+    async fn vip_notice(&mut self, now: Instant, notice: VipNotice) {
+        let VipNotice::RemovedExternally(vip) = notice;
+        let owner = self.slots.iter().position(|s| {
+            s.router.state() == vrrp_core::State::Master
+                && s.vips.values().any(|v| v.same_address(&vip))
+        });
+        let Some(slot) = owner else { return };
+        let instance = self.slots[slot].router.config().name.clone();
+        tracing::warn!(%instance, %vip, "virtual address removed by someone else, putting it back");
+        self.emit(Event::Fault {
+            instance,
+            fault: Fault::VipRemovedExternally { vip: vip.clone() },
+        });
+        let installed = self.slots[slot]
+            .vips
+            .values()
+            .find(|v| v.same_address(&vip))
+            .cloned()
+            .unwrap_or(vip);
+        if let Err(error) = self.vips.add(&installed).await {
+            self.fault(
+                now,
+                slot,
+                Fault::VipAdd {
+                    vip: installed,
+                    error: Arc::new(error),
+                },
+            );
+            self.drain(now).await;
+        }
+    }
+
+    async fn link_change(&mut self, now: Instant, change: LinkChange) {
+        self.apply_link(now, change);
+        self.drain(now).await;
+    }
+
+    fn apply_link(&mut self, now: Instant, change: LinkChange) {
+        let Some(uses) = self.link_uses.get(&change.ifindex).cloned() else {
+            return;
+        };
+        for (slot, what) in uses {
+            match what {
+                LinkUse::Own => self.feed(now, slot, Input::Link { up: change.running }),
+                LinkUse::Track(name) => {
+                    let state = if change.running {
+                        TrackState::Up
+                    } else {
+                        TrackState::Down
+                    };
+                    self.feed(now, slot, Input::Track { name: &name, state });
+                }
+            }
+        }
+    }
+
+    /// Carries out every pending output, in order, including those caused by sync-group
+    /// commands delivered on the way.
+    async fn drain(&mut self, now: Instant) {
+        while let Some(slot) = self.dirty.pop() {
+            while let Some(output) = self.slots[slot].router.poll() {
+                self.output(now, slot, output).await;
+            }
+        }
+    }
+
+    async fn output(&mut self, now: Instant, slot: usize, output: Output) {
+        if let Some((g, member)) = self.slots[slot].group {
+            let mut commands = Vec::new();
+            self.groups[g].group.observe(member, &output, &mut commands);
+            for (m, command) in commands {
+                let target = self.groups[g].members[m];
+                self.feed(now, target, Input::Group(command));
+            }
+        }
+        match output {
+            Output::Transmit(advert) => {
+                let Some(transport) = self.transports.get(&self.slots[slot].tx_key).cloned() else {
+                    return;
+                };
+                for dst in self.slots[slot].dsts.clone() {
+                    let Some(len) = advert.emit_into(dst, &mut self.buf) else {
+                        continue;
+                    };
+                    if let Err(error) = transport.send(advert.source, dst, &self.buf[..len]).await {
+                        self.fault(
+                            now,
+                            slot,
+                            Fault::Send {
+                                dst,
+                                error: Arc::new(error),
+                            },
+                        );
+                        return;
+                    }
+                }
+            }
+            Output::InstallVips { addresses, .. } => {
+                for va in addresses.iter() {
+                    let Some(vip) = self.slots[slot].vips.get(&va.address).cloned() else {
+                        continue;
+                    };
+                    if let Err(error) = self.vips.add(&vip).await {
+                        self.fault(
+                            now,
+                            slot,
+                            Fault::VipAdd {
+                                vip,
+                                error: Arc::new(error),
+                            },
+                        );
+                        return;
+                    }
+                }
+            }
+            Output::RemoveVips { addresses } => {
+                for va in addresses.iter() {
+                    let Some(vip) = self.slots[slot].vips.get(&va.address).cloned() else {
+                        continue;
+                    };
+                    if let Err(error) = self.vips.remove(&vip).await {
+                        let instance = self.slots[slot].router.config().name.clone();
+                        tracing::warn!(%instance, %vip, %error, "cannot remove a virtual address");
+                        self.emit(Event::Fault {
+                            instance,
+                            fault: Fault::VipRemove {
+                                vip,
+                                error: Arc::new(error),
+                            },
+                        });
+                    }
+                }
+            }
+            Output::Announce { addresses } => {
+                for va in addresses.iter() {
+                    let Some(vip) = self.slots[slot].vips.get(&va.address) else {
+                        continue;
+                    };
+                    let Some(announcer) = self.announcers.get(&vip.ifindex) else {
+                        continue;
+                    };
+                    let frame = match va.address {
+                        IpAddr::V4(a) => gratuitous_arp(announcer.mac, a),
+                        IpAddr::V6(a) => unsolicited_na(
+                            announcer.mac,
+                            announcer.link_local.unwrap_or(a),
+                            a,
+                            false,
+                        ),
+                    };
+                    if let Err(error) = announcer.socket.send(&frame, va.address) {
+                        let instance = self.slots[slot].router.config().name.clone();
+                        tracing::warn!(%instance, %error, "cannot announce");
+                        self.emit(Event::Fault {
+                            instance,
+                            fault: Fault::Announce {
+                                error: Arc::new(error),
+                            },
+                        });
+                    }
+                }
+            }
+            Output::StateChanged { from, to, reason } => {
+                let router = &self.slots[slot].router;
+                let instance = router.config().name.clone();
+                let priority = router.priority();
+                tracing::info!(%instance, %from, %to, %reason, "state change");
+                self.emit(Event::StateChanged {
+                    instance,
+                    from,
+                    to,
+                    reason,
+                    priority,
+                });
+            }
+            Output::PriorityChanged { from, to } => {
+                let instance = self.slots[slot].router.config().name.clone();
+                tracing::info!(%instance, from = from.get(), to = to.get(), "priority change");
+                self.emit(Event::PriorityChanged { instance, from, to });
+            }
+            // Sync-group bookkeeping, observed above.
+            Output::GroupVote { .. } | Output::GroupFault { .. } => {}
+        }
+    }
+}

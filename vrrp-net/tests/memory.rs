@@ -1,0 +1,173 @@
+//! The driver over the in-memory LAN and the recording VIP backend: no privileges needed.
+#![allow(clippy::unwrap_used)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::time::timeout;
+use vrrp_core::{Centisecs, Reason, RouterConfig, State, VirtualAddress};
+use vrrp_net::driver::{Driver, Event, Events, Fault, Handle, Instance};
+use vrrp_net::transport::{AddressFamily, MemoryLan};
+use vrrp_net::vip::{RecordingVips, Vip};
+
+const VIP: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100));
+
+fn addr(last: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(192, 0, 2, last))
+}
+
+struct Node {
+    handle: Handle,
+    events: Events,
+    vips: RecordingVips,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn node(lan: &MemoryLan, last: u8, priority: u8) -> Node {
+    let config = RouterConfig::builder("VI_1", 51, addr(last))
+        .priority(priority)
+        .advert_interval(Centisecs::new(5))
+        .virtual_address(VirtualAddress::with_prefix(VIP, 24))
+        .build()
+        .unwrap();
+    let vips = RecordingVips::new();
+    let transport = Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
+    let (driver, handle, events) = Driver::builder()
+        .instance(Instance::new(config, "eth0"))
+        .transport("eth0", transport)
+        .vip_backend(Arc::new(vips.clone()))
+        .build()
+        .await
+        .unwrap();
+    Node {
+        handle,
+        events,
+        vips,
+        task: tokio::spawn(driver.run()),
+    }
+}
+
+async fn wait_state(events: &mut Events, want: State) -> Reason {
+    let found = timeout(Duration::from_secs(5), async {
+        while let Some(e) = events.next().await {
+            if let Event::StateChanged { to, reason, .. } = e
+                && to == want
+            {
+                return reason;
+            }
+        }
+        panic!("event stream ended");
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("no transition to {want} within 5 s"))
+}
+
+fn holds_vip(n: &Node) -> bool {
+    n.vips.present().iter().any(|v| v.addr == VIP)
+}
+
+#[tokio::test]
+async fn higher_priority_wins_and_backup_takes_over_after_a_crash() {
+    let lan = MemoryLan::new();
+    let mut a = node(&lan, 11, 200).await;
+    let mut b = node(&lan, 12, 100).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(holds_vip(&a) && !holds_vip(&b));
+    assert_eq!(b.handle.status("VI_1").await.unwrap().state, State::Backup);
+
+    a.task.abort(); // a crash: no priority 0
+    assert_eq!(
+        wait_state(&mut b.events, State::Master).await,
+        Reason::MasterDown
+    );
+    assert!(holds_vip(&b));
+}
+
+#[tokio::test]
+async fn graceful_shutdown_sends_priority_zero_and_removes_the_vip() {
+    let lan = MemoryLan::new();
+    let mut a = node(&lan, 11, 200).await;
+    let mut b = node(&lan, 12, 100).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    a.handle.shutdown().await.unwrap();
+    assert!(!holds_vip(&a));
+    assert_eq!(
+        wait_state(&mut b.events, State::Master).await,
+        Reason::MasterStopped
+    );
+    let status = b.handle.status("VI_1").await.unwrap();
+    assert_eq!(status.router.rcvd_pri_zero_packets, 1);
+}
+
+#[tokio::test]
+async fn priority_change_through_the_handle_preempts() {
+    let lan = MemoryLan::new();
+    let mut a = node(&lan, 11, 200).await;
+    let mut b = node(&lan, 12, 100).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    b.handle.set_priority("VI_1", 250).await.unwrap();
+    wait_state(&mut b.events, State::Master).await;
+    wait_state(&mut a.events, State::Backup).await;
+    assert!(b.handle.set_priority("VI_9", 1).await.is_err());
+}
+
+#[tokio::test]
+async fn a_vip_that_cannot_be_installed_is_a_fault_that_recovers() {
+    let lan = MemoryLan::new();
+    let mut a = node(&lan, 11, 200).await;
+    a.vips.set_failing(VIP, true);
+    let fault = timeout(Duration::from_secs(5), async {
+        loop {
+            match a.events.next().await.unwrap() {
+                Event::Fault {
+                    fault: Fault::VipAdd { vip, .. },
+                    ..
+                } => return vip,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(fault.addr, VIP);
+    wait_state(&mut a.events, State::Fault).await;
+    a.vips.set_failing(VIP, false);
+    assert_eq!(
+        wait_state(&mut a.events, State::Backup).await,
+        Reason::FaultCleared
+    );
+    wait_state(&mut a.events, State::Master).await;
+    assert!(holds_vip(&a));
+}
+
+#[tokio::test]
+async fn an_externally_removed_vip_is_reported_and_restored() {
+    let lan = MemoryLan::new();
+    let mut a = node(&lan, 11, 200).await;
+    wait_state(&mut a.events, State::Master).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let vip: Vip = a.vips.present()[0].clone();
+    a.vips.remove_externally(&vip);
+    let reported = timeout(Duration::from_secs(5), async {
+        loop {
+            if let Event::Fault {
+                fault: Fault::VipRemovedExternally { vip },
+                ..
+            } = a.events.next().await.unwrap()
+            {
+                return vip;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(reported.addr, VIP);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(holds_vip(&a));
+}
