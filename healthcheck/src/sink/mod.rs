@@ -1,1 +1,10 @@
-//! Consumers of [`crate::Event`]s.
+//! Consumers of [`crate::Event`]s: an in-process backend set, an IPVS pool and VRRP
+//! tracking. Each is fed the same ordered events and none of them probes anything.
+
+mod backend_set;
+mod pool;
+mod vrrp;
+
+pub use backend_set::{Backend, BackendSet, BackendSetWriter, backend_set};
+pub use pool::{Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink};
+pub use vrrp::{TrackState, VrrpTrack};

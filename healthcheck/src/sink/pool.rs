@@ -1,0 +1,282 @@
+//! An IPVS virtual service's real servers, managed with keepalived's rules.
+//!
+//! [`Pool`] is pure: events in, table operations out. [`PoolSink`] applies those
+//! operations through a [`PoolBackend`] (IPVS via `ipvs-sys` with the `ipvs` feature,
+//! or anything else with the same shape).
+
+use crate::{ConfigError, Event, Health};
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+/// A destination (real server or sorry server) and its weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dest {
+    /// The destination's address and port.
+    pub addr: SocketAddr,
+    /// Its IPVS weight.
+    pub weight: u32,
+}
+
+/// keepalived's virtual-server options that shape the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Minimum sum of live weights for the service to be "up" (keepalived `quorum`,
+    /// default 1).
+    pub quorum: u32,
+    /// Quorum is gained at `quorum + hysteresis` and lost below
+    /// `quorum - hysteresis` (or when no live weight is left).
+    pub hysteresis: u32,
+    /// Keep failed real servers in the table with weight 0 instead of removing them
+    /// (keepalived `inhibit_on_failure`), so established connections survive.
+    pub inhibit_on_failure: bool,
+    /// Added while quorum is lost, replacing the remaining live real servers
+    /// (keepalived `sorry_server`).
+    pub sorry_server: Option<Dest>,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            quorum: 1,
+            hysteresis: 0,
+            inhibit_on_failure: false,
+            sorry_server: None,
+        }
+    }
+}
+
+/// One change to make to the service, or a quorum notification, in the order they
+/// must happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolOp {
+    /// Quorum was gained (keepalived's `quorum_up` notification).
+    QuorumUp {
+        /// Sum of live weights.
+        live_weight: u64,
+    },
+    /// Quorum was lost (keepalived's `quorum_down` notification).
+    QuorumDown {
+        /// Sum of live weights.
+        live_weight: u64,
+    },
+    /// Add a destination.
+    Add(Dest),
+    /// Change the weight of a destination already in the table.
+    SetWeight(Dest),
+    /// Remove a destination.
+    Remove(SocketAddr),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Real {
+    weight: u32,
+    health: Health,
+}
+
+/// The real servers of one virtual service, their health, the quorum state and a
+/// model of the table as last applied.
+#[derive(Debug)]
+pub struct Pool {
+    config: PoolConfig,
+    reals: BTreeMap<SocketAddr, Real>,
+    quorum_up: bool,
+    table: BTreeMap<SocketAddr, u32>,
+}
+
+impl Pool {
+    /// A pool of real servers with their starting health (normally each target's
+    /// `schedule.initial`). Nothing is applied until [`Pool::startup`].
+    pub fn new(
+        config: PoolConfig,
+        reals: impl IntoIterator<Item = (Dest, Health)>,
+    ) -> Result<Self, ConfigError> {
+        let mut map = BTreeMap::new();
+        for (dest, health) in reals {
+            let real = Real {
+                weight: dest.weight,
+                health,
+            };
+            if map.insert(dest.addr, real).is_some() {
+                return Err(ConfigError::DuplicateReal(dest.addr));
+            }
+        }
+        if let Some(sorry) = config.sorry_server {
+            if map.contains_key(&sorry.addr) {
+                return Err(ConfigError::SorryIsReal(sorry.addr));
+            }
+        }
+        Ok(Pool {
+            config,
+            reals: map,
+            // keepalived assumes quorum at start and re-evaluates at once
+            quorum_up: true,
+            table: BTreeMap::new(),
+        })
+    }
+
+    /// The operations that build the table from empty.
+    pub fn startup(&mut self) -> Vec<PoolOp> {
+        self.update()
+    }
+
+    /// Applies one scheduler event (matched by address; unknown addresses change
+    /// nothing).
+    pub fn handle_event(&mut self, event: &Event) -> Vec<PoolOp> {
+        let Some(real) = self.reals.get_mut(&event.addr) else {
+            return Vec::new();
+        };
+        real.health = event.health;
+        real.weight = event.weight;
+        self.update()
+    }
+
+    /// Whether the service currently has quorum.
+    pub fn has_quorum(&self) -> bool {
+        self.quorum_up
+    }
+
+    /// Sum of the weights of live real servers.
+    pub fn live_weight(&self) -> u64 {
+        self.reals
+            .values()
+            .filter(|r| r.health == Health::Up)
+            .map(|r| u64::from(r.weight))
+            .sum()
+    }
+
+    /// The table as it should be now (for a full resynchronisation, e.g. with
+    /// `ipvs-sys`'s `apply`).
+    pub fn desired(&self) -> Vec<Dest> {
+        let sorry = match self.config.sorry_server {
+            Some(s) if !self.quorum_up => Some(s),
+            _ => None,
+        };
+        let mut out = Vec::new();
+        for (addr, real) in &self.reals {
+            let weight = match (real.health, sorry.is_some(), self.config.inhibit_on_failure) {
+                (Health::Up, false, _) => Some(real.weight),
+                (_, _, true) => Some(0),
+                _ => None,
+            };
+            if let Some(weight) = weight {
+                out.push(Dest {
+                    addr: *addr,
+                    weight,
+                });
+            }
+        }
+        out.extend(sorry);
+        out
+    }
+
+    /// Re-evaluates quorum, then diffs the desired table against the model: quorum
+    /// notification first, then additions, weight changes and removals last, so the
+    /// service is never left empty while the sorry server swaps in or out.
+    fn update(&mut self) -> Vec<PoolOp> {
+        let mut ops = Vec::new();
+        let live_weight = self.live_weight();
+        let q = u64::from(self.config.quorum);
+        let h = u64::from(self.config.hysteresis);
+        if !self.quorum_up && live_weight >= q + h {
+            self.quorum_up = true;
+            ops.push(PoolOp::QuorumUp { live_weight });
+        } else if self.quorum_up && (live_weight == 0 || live_weight < q.saturating_sub(h)) {
+            self.quorum_up = false;
+            ops.push(PoolOp::QuorumDown { live_weight });
+        }
+        let desired: BTreeMap<SocketAddr, u32> = self
+            .desired()
+            .into_iter()
+            .map(|d| (d.addr, d.weight))
+            .collect();
+        let mut adds = Vec::new();
+        let mut sets = Vec::new();
+        for (addr, weight) in &desired {
+            let dest = Dest {
+                addr: *addr,
+                weight: *weight,
+            };
+            match self.table.get(addr) {
+                None => adds.push(PoolOp::Add(dest)),
+                Some(w) if w != weight => sets.push(PoolOp::SetWeight(dest)),
+                Some(_) => {}
+            }
+        }
+        let removes = self
+            .table
+            .keys()
+            .filter(|a| !desired.contains_key(a))
+            .map(|a| PoolOp::Remove(*a));
+        ops.extend(adds);
+        ops.extend(sets);
+        ops.extend(removes);
+        self.table = desired;
+        ops
+    }
+}
+
+/// Where a [`PoolSink`] applies its operations: one virtual service's destinations.
+#[async_trait]
+pub trait PoolBackend: Send {
+    /// The backend's failure type.
+    type Error: std::error::Error + Send + Sync + 'static;
+    /// Adds a destination.
+    async fn add_dest(&mut self, dest: Dest) -> Result<(), Self::Error>;
+    /// Changes a destination's weight.
+    async fn set_weight(&mut self, dest: Dest) -> Result<(), Self::Error>;
+    /// Removes a destination.
+    async fn remove_dest(&mut self, addr: SocketAddr) -> Result<(), Self::Error>;
+}
+
+/// A [`Pool`] wired to a [`PoolBackend`].
+#[derive(Debug)]
+pub struct PoolSink<B> {
+    pool: Pool,
+    backend: B,
+}
+
+impl<B: PoolBackend> PoolSink<B> {
+    /// Wraps a pool and a backend; call [`PoolSink::startup`] next.
+    pub fn new(pool: Pool, backend: B) -> Self {
+        PoolSink { pool, backend }
+    }
+
+    /// Builds the initial table; returns the operations (quorum notifications
+    /// included) in the order they were applied.
+    pub async fn startup(&mut self) -> Result<Vec<PoolOp>, B::Error> {
+        let ops = self.pool.startup();
+        self.apply(&ops).await?;
+        Ok(ops)
+    }
+
+    /// Applies one event. On a backend error the pool's model is ahead of the
+    /// table: resynchronise from [`Pool::desired`].
+    pub async fn handle_event(&mut self, event: &Event) -> Result<Vec<PoolOp>, B::Error> {
+        let ops = self.pool.handle_event(event);
+        self.apply(&ops).await?;
+        Ok(ops)
+    }
+
+    /// The pool state.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    async fn apply(&mut self, ops: &[PoolOp]) -> Result<(), B::Error> {
+        for op in ops {
+            match *op {
+                PoolOp::Add(dest) => self.backend.add_dest(dest).await?,
+                PoolOp::SetWeight(dest) => self.backend.set_weight(dest).await?,
+                PoolOp::Remove(addr) => self.backend.remove_dest(addr).await?,
+                PoolOp::QuorumUp { .. } | PoolOp::QuorumDown { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,340 @@
+//! Sinks: IPVS pool rules (recording backend), backend set, VRRP tracking.
+#![allow(clippy::unwrap_used)]
+
+use async_trait::async_trait;
+use healthcheck::sink::{
+    Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, TrackState, VrrpTrack, backend_set,
+};
+use healthcheck::{Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::time::Instant;
+
+fn addr(n: u8) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, n], 80))
+}
+
+fn dest(n: u8, weight: u32) -> Dest {
+    Dest {
+        addr: addr(n),
+        weight,
+    }
+}
+
+fn event(n: u8, health: Health, weight: u32) -> Event {
+    Event {
+        seq: 0,
+        at: Instant::now(),
+        target: TargetId(usize::from(n)),
+        name: Arc::from(format!("rs{n}")),
+        addr: addr(n),
+        health,
+        weight,
+        reason: (health == Health::Down).then_some(Reason::Refused),
+    }
+}
+
+/// Records every call as text.
+#[derive(Debug, Default)]
+struct Recording {
+    log: Vec<String>,
+}
+
+#[async_trait]
+impl PoolBackend for Recording {
+    type Error = std::io::Error;
+    async fn add_dest(&mut self, d: Dest) -> Result<(), Self::Error> {
+        self.log.push(format!("add {} w{}", d.addr, d.weight));
+        Ok(())
+    }
+    async fn set_weight(&mut self, d: Dest) -> Result<(), Self::Error> {
+        self.log.push(format!("weight {} w{}", d.addr, d.weight));
+        Ok(())
+    }
+    async fn remove_dest(&mut self, a: SocketAddr) -> Result<(), Self::Error> {
+        self.log.push(format!("remove {a}"));
+        Ok(())
+    }
+}
+
+fn pool(config: PoolConfig, reals: &[(u8, u32)]) -> Pool {
+    Pool::new(config, reals.iter().map(|&(n, w)| (dest(n, w), Health::Up))).unwrap()
+}
+
+#[test]
+fn down_removes_and_up_restores_the_destination() {
+    let mut p = pool(PoolConfig::default(), &[(1, 3), (2, 1)]);
+    assert_eq!(
+        p.startup(),
+        vec![PoolOp::Add(dest(1, 3)), PoolOp::Add(dest(2, 1))]
+    );
+    assert_eq!(
+        p.handle_event(&event(1, Health::Down, 3)),
+        vec![PoolOp::Remove(addr(1))]
+    );
+    assert_eq!(
+        p.handle_event(&event(1, Health::Up, 3)),
+        vec![PoolOp::Add(dest(1, 3))]
+    );
+    // a dynamic weight change is a weight update, not a re-add
+    assert_eq!(
+        p.handle_event(&event(1, Health::Up, 7)),
+        vec![PoolOp::SetWeight(dest(1, 7))]
+    );
+    // events for addresses outside the pool change nothing
+    assert_eq!(p.handle_event(&event(9, Health::Down, 1)), vec![]);
+}
+
+#[test]
+fn inhibit_on_failure_sets_weight_zero_instead_of_removing() {
+    let config = PoolConfig {
+        inhibit_on_failure: true,
+        ..PoolConfig::default()
+    };
+    let mut p = pool(config, &[(1, 3), (2, 1)]);
+    p.startup();
+    assert_eq!(
+        p.handle_event(&event(1, Health::Down, 3)),
+        vec![PoolOp::SetWeight(dest(1, 0))]
+    );
+    assert_eq!(
+        p.handle_event(&event(1, Health::Up, 3)),
+        vec![PoolOp::SetWeight(dest(1, 3))]
+    );
+}
+
+#[test]
+fn quorum_hysteresis_loses_below_q_minus_h_and_gains_at_q_plus_h() {
+    let config = PoolConfig {
+        quorum: 2,
+        hysteresis: 1,
+        ..PoolConfig::default()
+    };
+    let mut p = pool(config, &[(1, 1), (2, 1), (3, 1)]);
+    p.startup();
+    assert!(p.has_quorum());
+    p.handle_event(&event(1, Health::Down, 1));
+    p.handle_event(&event(2, Health::Down, 1));
+    assert!(
+        p.has_quorum(),
+        "live weight 1 is not below quorum - hysteresis = 1"
+    );
+    let ops = p.handle_event(&event(3, Health::Down, 1));
+    assert_eq!(ops[0], PoolOp::QuorumDown { live_weight: 0 });
+    p.handle_event(&event(1, Health::Up, 1));
+    let ops = p.handle_event(&event(2, Health::Up, 1));
+    assert!(
+        !ops.iter().any(|o| matches!(o, PoolOp::QuorumUp { .. })),
+        "2 < q + h = 3"
+    );
+    let ops = p.handle_event(&event(3, Health::Up, 1));
+    assert_eq!(ops[0], PoolOp::QuorumUp { live_weight: 3 });
+}
+
+#[test]
+fn sorry_server_replaces_live_servers_while_quorum_is_lost() {
+    let config = PoolConfig {
+        quorum: 2,
+        sorry_server: Some(dest(100, 1)),
+        ..PoolConfig::default()
+    };
+    let mut p = pool(config, &[(1, 1), (2, 1)]);
+    p.startup();
+    // sorry in first, then the real servers out: the service never empties
+    assert_eq!(
+        p.handle_event(&event(1, Health::Down, 1)),
+        vec![
+            PoolOp::QuorumDown { live_weight: 1 },
+            PoolOp::Add(dest(100, 1)),
+            PoolOp::Remove(addr(1)),
+            PoolOp::Remove(addr(2)),
+        ]
+    );
+    assert_eq!(
+        p.handle_event(&event(1, Health::Up, 1)),
+        vec![
+            PoolOp::QuorumUp { live_weight: 2 },
+            PoolOp::Add(dest(1, 1)),
+            PoolOp::Add(dest(2, 1)),
+            PoolOp::Remove(addr(100)),
+        ]
+    );
+}
+
+#[test]
+fn alpha_start_without_live_servers_starts_on_the_sorry_server() {
+    let config = PoolConfig {
+        sorry_server: Some(dest(100, 1)),
+        ..PoolConfig::default()
+    };
+    let mut p = Pool::new(config, [(dest(1, 1), Health::Down)]).unwrap();
+    assert_eq!(
+        p.startup(),
+        vec![
+            PoolOp::QuorumDown { live_weight: 0 },
+            PoolOp::Add(dest(100, 1))
+        ]
+    );
+}
+
+#[test]
+fn invalid_pools_are_rejected() {
+    let config = PoolConfig {
+        sorry_server: Some(dest(1, 1)),
+        ..PoolConfig::default()
+    };
+    let err = Pool::new(config, [(dest(1, 1), Health::Up)]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "sorry server 127.0.0.1:80 is also a real server"
+    );
+    let err = Pool::new(
+        PoolConfig::default(),
+        [(dest(1, 1), Health::Up), (dest(1, 2), Health::Up)],
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "real server 127.0.0.1:80 is listed twice");
+}
+
+/// A check whose verdict is switched from the test.
+#[derive(Debug)]
+struct Switch(Arc<AtomicBool>);
+
+#[async_trait]
+impl Check for Switch {
+    async fn check(&self, _deadline: Instant) -> Outcome {
+        if self.0.load(Ordering::SeqCst) {
+            Outcome::UP
+        } else {
+            Outcome::Down(Reason::Status(503))
+        }
+    }
+}
+
+/// End to end under the paused clock: scheduler -> events -> pool -> backend, with
+/// fall = 2 and a sorry server.
+#[tokio::test(start_paused = true)]
+async fn scheduler_drives_the_pool_through_quorum_loss_and_recovery() {
+    let t0 = Instant::now();
+    let schedule = Schedule {
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(100),
+        retries: 0,
+        delay_before_retry: Duration::ZERO,
+        warmup: Duration::ZERO,
+        rise: 1,
+        fall: 2,
+        initial: Health::Up,
+    };
+    let healthy = [
+        Arc::new(AtomicBool::new(true)),
+        Arc::new(AtomicBool::new(true)),
+    ];
+    let mut sched = Scheduler::new().seed(3);
+    for (i, flag) in healthy.iter().enumerate() {
+        let n = i as u8 + 1;
+        sched
+            .add(
+                Target::new(format!("rs{n}"), addr(n))
+                    .schedule(schedule.clone())
+                    .check(Switch(flag.clone())),
+            )
+            .unwrap();
+    }
+    let config = PoolConfig {
+        quorum: 2,
+        sorry_server: Some(dest(100, 1)),
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new(config, [(dest(1, 1), Health::Up), (dest(2, 1), Health::Up)]).unwrap();
+    let mut sink = PoolSink::new(pool, Recording::default());
+    sink.startup().await.unwrap();
+    let mut run = sched.start().unwrap();
+    for _ in 0..2 {
+        let ev = run.next_event().await.unwrap();
+        assert!(sink.handle_event(&ev).await.unwrap().is_empty());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    healthy[0].store(false, Ordering::SeqCst);
+    // rounds at 1 s and 2 s fail: down at 2 s (fall = 2)
+    let ev = run.next_event().await.unwrap();
+    assert_eq!(
+        (ev.health, ev.at - t0),
+        (Health::Down, Duration::from_secs(2))
+    );
+    let ops = sink.handle_event(&ev).await.unwrap();
+    assert_eq!(ops[0], PoolOp::QuorumDown { live_weight: 1 });
+    healthy[0].store(true, Ordering::SeqCst);
+    let ev = run.next_event().await.unwrap();
+    assert_eq!(
+        (ev.health, ev.at - t0),
+        (Health::Up, Duration::from_secs(3))
+    );
+    let ops = sink.handle_event(&ev).await.unwrap();
+    assert_eq!(ops[0], PoolOp::QuorumUp { live_weight: 2 });
+    assert_eq!(
+        sink.backend().log,
+        [
+            "add 127.0.0.1:80 w1",
+            "add 127.0.0.2:80 w1",
+            "add 127.0.0.100:80 w1",
+            "remove 127.0.0.1:80",
+            "remove 127.0.0.2:80",
+            "add 127.0.0.1:80 w1",
+            "add 127.0.0.2:80 w1",
+            "remove 127.0.0.100:80",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn backend_set_tracks_healthy_members_and_notifies_changes() {
+    let (mut writer, set) = backend_set();
+    let mut watcher = set.clone();
+    assert!(writer.handle_event(&event(1, Health::Up, 1)));
+    assert!(writer.handle_event(&event(2, Health::Up, 3)));
+    assert!(
+        !writer.handle_event(&event(2, Health::Up, 3)),
+        "no change, no notification"
+    );
+    let now = watcher.changed().await.unwrap();
+    assert_eq!(
+        now.iter().map(|b| (b.addr, b.weight)).collect::<Vec<_>>(),
+        [(addr(1), 1), (addr(2), 3)]
+    );
+    // weighted pick: keys 0 -> rs1, 1..=3 -> rs2
+    let picks: Vec<_> = (0..4).map(|k| set.pick(k).unwrap().addr).collect();
+    assert_eq!(picks, [addr(1), addr(2), addr(2), addr(2)]);
+    assert!(writer.handle_event(&event(2, Health::Down, 3)));
+    assert_eq!(set.current().len(), 1);
+    assert!(writer.handle_event(&event(1, Health::Down, 1)));
+    assert_eq!(set.pick(5), None);
+    drop(writer);
+    assert!(watcher.changed().await.is_some()); // the last change is still delivered
+    assert!(watcher.changed().await.is_none());
+}
+
+#[test]
+fn vrrp_track_reports_state_changes_of_tracked_targets_only() {
+    let mut track = VrrpTrack::new().track("rs1", "chk_web");
+    assert_eq!(
+        track.handle_event(&event(1, Health::Up, 1)),
+        Some(("chk_web".into(), TrackState::Up))
+    );
+    assert_eq!(
+        track.handle_event(&event(1, Health::Up, 5)),
+        None,
+        "weight-only change"
+    );
+    assert_eq!(
+        track.handle_event(&event(2, Health::Down, 1)),
+        None,
+        "untracked target"
+    );
+    assert_eq!(
+        track.handle_event(&event(1, Health::Down, 1)),
+        Some(("chk_web".into(), TrackState::Down))
+    );
+}
