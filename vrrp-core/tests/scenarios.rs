@@ -557,3 +557,29 @@ fn version_mismatch_on_the_lan_is_counted() {
     assert_eq!(lan.timeline().masters_at(vrid(), secs(10)), vec![a, b]);
     assert!(lan.demux(b, Family::V4).unwrap().stats().version_errors > 0);
 }
+
+#[test]
+fn duplicated_and_reordered_adverts_do_not_disturb_the_election() {
+    let mut lan = lan(21);
+    // Jitter larger than the advert interval reorders adverts; a quarter are duplicated.
+    lan.set_link(
+        LinkConfig::ideal(LATENCY)
+            .with_jitter(ms(150))
+            .with_duplicate(0.25),
+    );
+    let a = lan
+        .add_router(v4(1, 200).advert_interval(centis(10)).build().unwrap())
+        .unwrap();
+    let _b = lan
+        .add_router(v4(2, 100).advert_interval(centis(10)).build().unwrap())
+        .unwrap();
+    lan.run_for(secs(600));
+    let t = lan.timeline();
+    assert_eq!(t.master_transitions(vrid(), secs(1), secs(600)), 0);
+    assert_eq!(t.master_at(vrid(), secs(600)), Some(a));
+    let (delivered, _) = lan.packet_counts();
+    assert!(
+        delivered > 6000 * 5 / 4 - 500,
+        "duplicates were delivered: {delivered}"
+    );
+}
