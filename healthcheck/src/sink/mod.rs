@@ -2,9 +2,13 @@
 //! tracking. Each is fed the same ordered events and none of them probes anything.
 
 mod backend_set;
+#[cfg(feature = "ipvs")]
+mod ipvs;
 mod pool;
 mod vrrp;
 
 pub use backend_set::{Backend, BackendSet, BackendSetWriter, backend_set};
+#[cfg(feature = "ipvs")]
+pub use ipvs::IpvsPool;
 pub use pool::{Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink};
 pub use vrrp::{TrackState, VrrpTrack};

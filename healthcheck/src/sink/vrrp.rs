@@ -3,19 +3,7 @@
 
 use crate::{Event, Health};
 use std::collections::HashMap;
-
-/// The state of a tracked object as the VRRP side sees it.
-///
-/// The VRRP layer applies keepalived's `vrrp_script` weight rules (weight > 0 added
-/// while up, weight < 0 added while down, weight 0 puts the instance in fault); this
-/// sink only reports up/down after the scheduler's own rise/fall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrackState {
-    /// The tracked service is healthy.
-    Up,
-    /// The tracked service failed.
-    Down,
-}
+pub use vrrp_core::TrackState;
 
 impl From<Health> for TrackState {
     fn from(health: Health) -> Self {
@@ -28,6 +16,12 @@ impl From<Health> for TrackState {
 
 /// Maps targets to tracked-object names and yields ordered `(name, state)` updates,
 /// each only when the object's state changes.
+///
+/// Feed each update to the router as `vrrp_core::Input::Track { name, state }`. The
+/// router applies keepalived's `vrrp_script` weight rules (weight > 0 added while up,
+/// weight < 0 added while down, weight 0 puts it in fault); this sink reports up/down
+/// after the scheduler's own rise/fall, which play the role of the script's
+/// `rise`/`fall`.
 #[derive(Debug, Default)]
 pub struct VrrpTrack {
     objects: HashMap<String, String>,
