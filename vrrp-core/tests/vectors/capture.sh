@@ -69,7 +69,7 @@ up() {
 # One capture. $1 fixture name, $2 global_defs extra lines, $3 vrrp_instance body (without
 # interface / state), then the expected fields: $4 version $5 family $6 which checksum
 # verifies (message-only: VRRPv2, RFC 3768 §5.3.8; pseudo-header: RFC 9568 §5.2.8;
-# no-pseudo-header: VRRPv3 with keepalived's v3_checksum_as_v2) $7 vrid $8 priority $9 Max Adver Int in centiseconds ${10} auth ${11} addresses.
+# pseudo-header-multicast-dst: keepalived's old_unicast_checksum) $7 vrid $8 priority $9 Max Adver Int in centiseconds ${10} auth ${11} addresses.
 capture() {
     local name=$1 globals=$2 body=$3
     local d=$WORK/$name
@@ -198,13 +198,31 @@ capture v3-ipv4 "    vrrp_version 3" "    virtual_router_id 53
         192.0.2.105/24
     }" 3 ipv4 pseudo-header 53 200 50 none "192.0.2.103 192.0.2.104 192.0.2.105"
 
-capture v3-ipv4-checksum-as-v2 "    vrrp_version 3
-    v3_checksum_as_v2" "    virtual_router_id 54
+# Unicast to the peer: the pseudo-header carries the peer's address as destination.
+capture v3-ipv4-unicast "    vrrp_version 3" "    virtual_router_id 56
     priority 100
     advert_int 1
+    unicast_src_ip 192.0.2.11
+    unicast_peer {
+        192.0.2.12
+    }
     virtual_ipaddress {
         192.0.2.106/24
-    }" 3 ipv4 no-pseudo-header 54 100 100 none "192.0.2.106"
+    }" 3 ipv4 pseudo-header 56 100 100 none "192.0.2.106"
+
+# keepalived's `old_unicast_checksum` (compatibility with keepalived <= 1.3.6): unicast, but
+# the pseudo-header is computed with the multicast group 224.0.0.18 as destination.
+capture v3-ipv4-unicast-old-checksum "    vrrp_version 3" "    virtual_router_id 54
+    priority 100
+    advert_int 1
+    unicast_src_ip 192.0.2.11
+    unicast_peer {
+        192.0.2.12
+    }
+    old_unicast_checksum
+    virtual_ipaddress {
+        192.0.2.106/24
+    }" 3 ipv4 pseudo-header-multicast-dst 54 100 100 none "192.0.2.106"
 
 capture v3-ipv6 "    vrrp_version 3" "    virtual_router_id 55
     priority 180
