@@ -1,3 +1,5 @@
 //! Helpers shared by the example programs.
 
+#[cfg(feature = "vrrp")]
+pub mod keepalived_compat;
 pub mod keepalived_conf;

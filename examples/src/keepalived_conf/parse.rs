@@ -100,7 +100,7 @@ pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
     })
 }
 
-fn block<'a>(node: &'a Node) -> Result<&'a [Node], ConfError> {
+fn block(node: &Node) -> Result<&[Node], ConfError> {
     node.block
         .as_deref()
         .ok_or_else(|| ConfError::invalid(&node.loc, node.keyword(), "expects a { ... } block"))
@@ -143,16 +143,41 @@ fn number<T: FromStr>(node: &Node, value: &str, what: &str) -> Result<T, ConfErr
     })
 }
 
+/// Decimal seconds (`1`, `0.01`, `2.5`), read exactly (no floating point).
 fn seconds(node: &Node, value: &str) -> Result<Duration, ConfError> {
-    let secs: f64 = number(node, value, "a number of seconds")?;
-    if !secs.is_finite() || secs < 0.0 || secs > 4_294_967.0 {
+    let bad = || {
+        ConfError::invalid(
+            &node.loc,
+            node.keyword(),
+            format!("{value:?} is not a number of seconds"),
+        )
+    };
+    let (whole, frac) = value.split_once('.').unwrap_or((value, ""));
+    if (whole.is_empty() && frac.is_empty()) || frac.len() > 9 {
+        return Err(bad());
+    }
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if !digits(whole) || !digits(frac) {
+        return Err(bad());
+    }
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    if secs > 4_294_967 {
         return Err(ConfError::invalid(
             &node.loc,
             node.keyword(),
             format!("{value} seconds is out of range"),
         ));
     }
-    Ok(Duration::from_secs_f64(secs))
+    let nanos: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<9}").parse().map_err(|_| bad())?
+    };
+    Ok(Duration::new(secs, nanos))
 }
 
 /// A flag keyword: alone means on; `true/on/yes` and `false/off/no` are accepted too.
@@ -479,7 +504,7 @@ fn vrrp_instance(
             "unicast_src_ip" => i.unicast_src_ip = Some(number(n, arg(n)?, "an ip address")?),
             "unicast_peer" => {
                 for p in block(n)? {
-                    if p.args().len() > 0 {
+                    if !p.args().is_empty() {
                         ctx.warn(
                             p,
                             "peer options (min_ttl, max_ttl) are not supported, ignored",
@@ -652,7 +677,7 @@ fn validate_advert_int(
         }
         _ => {
             let centis = int.as_millis() / 10;
-            if !(1..=4095).contains(&centis) || int.as_millis() % 10 != 0 {
+            if !(1..=4095).contains(&centis) || !int.as_nanos().is_multiple_of(10_000_000) {
                 return Err(bad(format!(
                     "{} s is not a multiple of 0.01 s in 0.01..40.95 (vrrp version 3)",
                     int.as_secs_f64()

@@ -65,7 +65,11 @@ fn tokenize(line: &str, loc: &Location) -> Result<Vec<Token>, ConfError> {
                         Some('"') => break,
                         Some(c) => word.push(c),
                         None => {
-                            return Err(ConfError::invalid(loc, "\"", "unterminated quoted string"));
+                            return Err(ConfError::invalid(
+                                loc,
+                                "\"",
+                                "unterminated quoted string",
+                            ));
                         }
                     }
                 }
@@ -153,13 +157,13 @@ impl Builder {
                 line: i + 1,
             };
             let tokens = tokenize(line, &loc)?;
-            if let [Token::Word(kw), Token::Word(pattern)] = &tokens[..] {
-                if kw == "include" {
-                    for path in expand(&file, pattern, &loc)? {
-                        self.file(&path, depth + 1, Some(&loc))?;
-                    }
-                    continue;
+            if let [Token::Word(kw), Token::Word(pattern)] = &tokens[..]
+                && kw == "include"
+            {
+                for path in expand(&file, pattern, &loc)? {
+                    self.file(&path, depth + 1, Some(&loc))?;
                 }
+                continue;
             }
             let mut words = Vec::new();
             for token in tokens {

@@ -1,0 +1,82 @@
+//! A keepalived-compatible VRRP daemon built only from this project's crates.
+//!
+//! Reads a keepalived.conf (the VRRP part: `global_defs`, `vrrp_script`, `vrrp_instance`,
+//! `vrrp_sync_group`, `include`) and runs it, so the same file can drive keepalived or this
+//! daemon, side by side:
+//!
+//! ```text
+//! keepalived-compat -f /etc/keepalived/keepalived.conf -n -l --pid /run/kc.pid
+//! ```
+//!
+//! Without `-n` it detaches (a new process group, output discarded) after checking the
+//! configuration. Config errors exit with status 1 and a message naming the file, line and
+//! keyword; SIGTERM / SIGINT stop gracefully (priority 0 adverts, VIPs removed).
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode, Stdio};
+
+use examples::keepalived_compat::{self, Options, USAGE};
+
+fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("keepalived-compat: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if options.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let conf = match keepalived_compat::load(&options) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("keepalived-compat: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if options.config_test {
+        println!(
+            "keepalived-compat: {} is valid ({} instances)",
+            options.config.display(),
+            conf.instances.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if !options.foreground {
+        return detach();
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keepalived-compat: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(keepalived_compat::run(options, conf))
+}
+
+/// Starts this program again with `-n` in a new process group, detached from the terminal.
+fn detach() -> ExitCode {
+    let spawned = std::env::current_exe().and_then(|exe| {
+        Command::new(exe)
+            .args(std::env::args().skip(1))
+            .arg("-n")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+    });
+    match spawned {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("keepalived-compat: cannot detach: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The keepalived-compatible VRRP daemon behind `examples/keepalived-compat.rs`: reads a
+//! keepalived.conf, runs its VRRP instances on [`vrrp_net::driver`], runs `vrrp_script`s and
+//! notifies like keepalived.
+
+mod cli;
+mod mapping;
+mod notify;
+mod scripts;
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use vrrp_net::driver::{Driver, Event, Fault, primary_address};
+
+pub use cli::{Options, USAGE};
+pub use mapping::{MappingError, instance};
+pub use notify::Notifier;
+pub use scripts::Threshold;
+
+use crate::keepalived_conf::{self, KeepalivedConf};
+
+fn log(options: &Options, message: &str) {
+    if options.log_console {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        eprintln!(
+            "{}.{:06} keepalived-compat: {message}",
+            now.as_secs(),
+            now.subsec_micros()
+        );
+    }
+}
+
+fn describe(event: &Event) -> String {
+    match event {
+        Event::StateChanged {
+            instance,
+            to,
+            reason,
+            priority,
+            ..
+        } => {
+            format!(
+                "({instance}) Entering {to} STATE ({reason}, priority {})",
+                priority.get()
+            )
+        }
+        Event::PriorityChanged { instance, from, to } => {
+            format!(
+                "({instance}) priority changed from {} to {}",
+                from.get(),
+                to.get()
+            )
+        }
+        Event::Fault { instance, fault } => match fault {
+            Fault::VipAdd { vip, error } => format!("({instance}) cannot add {vip}: {error}"),
+            Fault::VipRemove { vip, error } => format!("({instance}) cannot remove {vip}: {error}"),
+            Fault::VipRemovedExternally { vip } => {
+                format!("({instance}) {vip} was removed by someone else")
+            }
+            Fault::Send { dst, error } => format!("({instance}) cannot send to {dst}: {error}"),
+            Fault::Receive { error } => format!("receive failed: {error}"),
+            Fault::Announce { error } => format!("({instance}) {error}"),
+        },
+        Event::Stopped => "Stopped".to_owned(),
+    }
+}
+
+/// Reads and checks the configuration, printing warnings; `Err` carries the message.
+pub fn load(options: &Options) -> Result<KeepalivedConf, String> {
+    let conf = keepalived_conf::read(&options.config).map_err(|e| e.to_string())?;
+    for warning in &conf.warnings {
+        eprintln!("keepalived-compat: warning: {warning}");
+    }
+    Ok(conf)
+}
+
+/// Runs the daemon in the foreground until SIGTERM or SIGINT (graceful: priority 0 and VIPs
+/// removed). Must be called inside a tokio runtime.
+pub async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
+    let mut builder = Driver::builder();
+    for i in &conf.instances {
+        let primary = match mapping::configured_source(i) {
+            Some(a) => a,
+            None => match primary_address(&i.interface, mapping::family(i)).await {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!(
+                        "keepalived-compat: {}: vrrp_instance {}: interface {}: {e}",
+                        i.loc, i.name, i.interface
+                    );
+                    return ExitCode::FAILURE;
+                }
+            },
+        };
+        match instance(&conf, i, primary) {
+            Ok(inst) => builder = builder.instance(inst),
+            Err(e) => {
+                eprintln!("keepalived-compat: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    for g in &conf.sync_groups {
+        builder = builder.sync_group(g.name.clone(), g.members.clone());
+    }
+    let mut notifier = match Notifier::new(&conf) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("keepalived-compat: notify_fifo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (driver, handle, mut events) = match builder.build().await {
+        Ok(parts) => parts,
+        Err(e) => {
+            eprintln!("keepalived-compat: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(pid) = &options.pid_file
+        && let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id()))
+    {
+        eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
+        return ExitCode::FAILURE;
+    }
+    log(
+        &options,
+        &format!(
+            "Starting VRRP with {} instance(s) from {}",
+            conf.instances.len(),
+            options.config.display()
+        ),
+    );
+    tokio::spawn(driver.run());
+    for script in &conf.scripts {
+        let used = conf
+            .instances
+            .iter()
+            .any(|i| i.track_scripts.iter().any(|t| t.name == script.name));
+        if used {
+            tokio::spawn(scripts::watch(script.clone(), handle.clone()));
+        }
+    }
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("keepalived-compat: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        // If the driver is already gone there is nothing left to stop.
+        let _ = stopper.shutdown().await;
+    });
+    while let Some(event) = events.next().await {
+        log(&options, &describe(&event));
+        notifier.on_event(&event);
+        if matches!(event, Event::Stopped) {
+            break;
+        }
+    }
+    if let Some(pid) = &options.pid_file {
+        let _ = std::fs::remove_file(pid);
+    }
+    ExitCode::SUCCESS
+}
