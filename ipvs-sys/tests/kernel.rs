@@ -23,8 +23,15 @@ fn addr(s: &str) -> SocketAddr {
 }
 
 fn ipvsadm(args: &[&str]) -> String {
-    let out = Process::new("/usr/sbin/ipvsadm").args(args).output().unwrap();
-    assert!(out.status.success(), "ipvsadm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Process::new("/usr/sbin/ipvsadm")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ipvsadm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -52,13 +59,73 @@ fn kernel_suite_runs_in_vm() {
     }
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let (code, output) =
-        support::run_in_vm(&[exe.to_owned()], &format!("{exe} --ignored --test-threads=1"));
+    let (code, output) = support::run_in_vm(
+        &[exe.to_owned()],
+        &format!("{exe} --ignored --test-threads=1"),
+    );
     println!("{output}");
     assert_eq!(code, 0, "in-VM suite failed (exit {code}), output above");
-    let summary = output.lines().find(|l| l.starts_with("test result:")).unwrap_or("");
-    assert!(summary.starts_with("test result: ok."), "no passing summary in VM output");
-    assert!(!summary.contains(" 0 passed"), "the VM ran no test: {summary}");
+    let summary = output
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .unwrap_or("");
+    assert!(
+        summary.starts_with("test result: ok."),
+        "no passing summary in VM output"
+    );
+    assert!(
+        !summary.contains(" 0 passed"),
+        "the VM ran no test: {summary}"
+    );
+}
+
+/// The ipvsadm example next to this test binary (`target/<profile>/examples/ipvsadm`), or
+/// `IPVSADM_RS_BIN`.
+fn ipvsadm_example() -> Option<std::path::PathBuf> {
+    if let Ok(path) = std::env::var("IPVSADM_RS_BIN") {
+        return Some(path.into());
+    }
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.parent()?.join("examples/ipvsadm");
+    path.exists().then_some(path)
+}
+
+#[test]
+fn ipvsadm_example_lists_saves_and_restores_like_ipvsadm_in_vm() {
+    if support::in_vm() {
+        return;
+    }
+    if let Some(reason) = support::vm_unavailable() {
+        return support::skip(&reason);
+    }
+    let Some(example) = ipvsadm_example() else {
+        return support::skip(
+            "ipvsadm example not built (cargo build -p examples --no-default-features \
+             --features ipvs --example ipvsadm, or set IPVSADM_RS_BIN)",
+        );
+    };
+    let vm = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm");
+    let adds = [
+        format!("{}:/usr/local/bin/ipvsadm-rs", example.display()),
+        format!(
+            "{}:/root/compare.sh",
+            vm.join("compare-ipvsadm.sh").display()
+        ),
+        format!(
+            "{}:/root/scenario.txt",
+            vm.join("ipvsadm-scenario.txt").display()
+        ),
+    ];
+    let (code, output) = support::run_in_vm(
+        &adds,
+        "IPVSADM_RS=/usr/local/bin/ipvsadm-rs sh /root/compare.sh /root/scenario.txt",
+    );
+    println!("{output}");
+    assert_eq!(
+        code, 0,
+        "the example differs from ipvsadm (exit {code}), output above"
+    );
+    assert!(output.contains("compare-ipvsadm: PASS"));
 }
 
 #[tokio::test]
@@ -77,7 +144,9 @@ async fn every_scheduler_is_accepted_and_listed() {
     let ipvs = fresh().await;
     let modules = std::fs::read_to_string(format!(
         "/lib/modules/{}/modules.dep",
-        String::from_utf8(Process::new("uname").arg("-r").output().unwrap().stdout).unwrap().trim()
+        String::from_utf8(Process::new("uname").arg("-r").output().unwrap().stdout)
+            .unwrap()
+            .trim()
     ))
     .unwrap();
     for (i, sched) in Scheduler::KNOWN.iter().enumerate() {
@@ -89,7 +158,10 @@ async fn every_scheduler_is_accepted_and_listed() {
         } else {
             // Debian 12 builds without ip_vs_twos: the kernel refuses, the error names it.
             let err = result.unwrap_err().to_string();
-            assert!(err.contains(sched.name()) && err.contains(&key.to_string()), "{err}");
+            assert!(
+                err.contains(sched.name()) && err.contains(&key.to_string()),
+                "{err}"
+            );
         }
     }
 }
@@ -99,15 +171,25 @@ async fn every_scheduler_is_accepted_and_listed() {
 async fn every_forwarding_method_round_trips() {
     let ipvs = fresh().await;
     let key = ServiceKey::tcp(addr("192.0.2.10:80"));
-    ipvs.add_service(&Service::new(key, Scheduler::WeightedLeastConnection)).await.unwrap();
+    ipvs.add_service(&Service::new(key, Scheduler::WeightedLeastConnection))
+        .await
+        .unwrap();
     let methods = [
         ForwardMethod::Masquerade,
         ForwardMethod::DirectRoute,
         ForwardMethod::Local,
         ForwardMethod::Bypass,
         ForwardMethod::Tunnel(Tunnel::default()),
-        ForwardMethod::Tunnel(Tunnel { kind: TunnelType::Gue, port: 6080, csum: TunnelCsum::Csum }),
-        ForwardMethod::Tunnel(Tunnel { kind: TunnelType::Gre, port: 0, csum: TunnelCsum::RemCsum }),
+        ForwardMethod::Tunnel(Tunnel {
+            kind: TunnelType::Gue,
+            port: 6080,
+            csum: TunnelCsum::Csum,
+        }),
+        ForwardMethod::Tunnel(Tunnel {
+            kind: TunnelType::Gre,
+            port: 0,
+            csum: TunnelCsum::RemCsum,
+        }),
     ];
     let mut want = Vec::new();
     for (i, forward) in methods.iter().enumerate() {
@@ -118,8 +200,13 @@ async fn every_forwarding_method_round_trips() {
         ipvs.add_destination(&key, &d).await.unwrap();
         want.push(d);
     }
-    let mut got: Vec<Destination> =
-        ipvs.destinations(&key).await.unwrap().into_iter().map(|e| e.destination).collect();
+    let mut got: Vec<Destination> = ipvs
+        .destinations(&key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.destination)
+        .collect();
     got.sort_by_key(|d| d.addr);
     assert_eq!(got, want);
 }
@@ -129,11 +216,23 @@ async fn every_forwarding_method_round_trips() {
 async fn ipv6_udp_sctp_and_fwmark_services_round_trip() {
     let ipvs = fresh().await;
     let services = [
-        Service::new(ServiceKey::udp(addr("[2001:db8::10]:53")), Scheduler::RoundRobin),
-        Service::new(ServiceKey::sctp(addr("192.0.2.10:3868")), Scheduler::SourceHashing),
-        Service::new(ServiceKey::fwmark(Family::Inet, 7), Scheduler::MaglevHashing),
-        Service::new(ServiceKey::fwmark(Family::Inet6, 8), Scheduler::WeightedRoundRobin)
-            .persistent(600),
+        Service::new(
+            ServiceKey::udp(addr("[2001:db8::10]:53")),
+            Scheduler::RoundRobin,
+        ),
+        Service::new(
+            ServiceKey::sctp(addr("192.0.2.10:3868")),
+            Scheduler::SourceHashing,
+        ),
+        Service::new(
+            ServiceKey::fwmark(Family::Inet, 7),
+            Scheduler::MaglevHashing,
+        ),
+        Service::new(
+            ServiceKey::fwmark(Family::Inet6, 8),
+            Scheduler::WeightedRoundRobin,
+        )
+        .persistent(600),
     ];
     for s in &services {
         ipvs.add_service(s).await.unwrap();
@@ -142,8 +241,13 @@ async fn ipv6_udp_sctp_and_fwmark_services_round_trip() {
     ipvs.add_destination(&services[0].key, &v6).await.unwrap();
     let fwm4 = Destination::new(addr("198.51.100.7:0")).forward(ForwardMethod::DirectRoute);
     ipvs.add_destination(&services[2].key, &fwm4).await.unwrap();
-    let mut listed: Vec<Service> =
-        ipvs.services().await.unwrap().into_iter().map(|e| e.service).collect();
+    let mut listed: Vec<Service> = ipvs
+        .services()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.service)
+        .collect();
     for s in &mut listed {
         s.flags = s.flags.without(ServiceFlags::HASHED);
     }
@@ -190,11 +294,16 @@ async fn service_flags_persistence_and_pe_update_in_place() {
 async fn destination_update_and_delete() {
     let ipvs = fresh().await;
     let key = ServiceKey::tcp(addr("192.0.2.10:80"));
-    ipvs.add_service(&Service::new(key, Scheduler::WeightedRoundRobin)).await.unwrap();
+    ipvs.add_service(&Service::new(key, Scheduler::WeightedRoundRobin))
+        .await
+        .unwrap();
     let d = Destination::new(addr("198.51.100.1:8080")).weight(5);
     ipvs.add_destination(&key, &d).await.unwrap();
     ipvs.update_destination(&key, &d.weight(0)).await.unwrap();
-    assert_eq!(ipvs.destinations(&key).await.unwrap()[0].destination.weight, 0);
+    assert_eq!(
+        ipvs.destinations(&key).await.unwrap()[0].destination.weight,
+        0
+    );
     ipvs.delete_destination(&key, d.addr).await.unwrap();
     assert!(ipvs.destinations(&key).await.unwrap().is_empty());
     ipvs.delete_service(&key).await.unwrap();
@@ -216,7 +325,10 @@ async fn duplicate_and_missing_objects_give_typed_errors() {
     assert!(matches!(e, Error::ServiceExists(k) if k == key), "{e:?}");
     assert_eq!(e.to_string(), "service tcp 192.0.2.10:80 already exists");
     let e = ipvs.delete_service(&missing).await.unwrap_err();
-    assert!(matches!(e, Error::NoSuchService(k) if k == missing), "{e:?}");
+    assert!(
+        matches!(e, Error::NoSuchService(k) if k == missing),
+        "{e:?}"
+    );
     let e = ipvs.service(&missing).await.unwrap_err();
     assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
     let e = ipvs.destinations(&missing).await.unwrap_err();
@@ -224,17 +336,41 @@ async fn duplicate_and_missing_objects_give_typed_errors() {
     let e = ipvs.add_destination(&missing, &d).await.unwrap_err();
     assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
     let e = ipvs.add_destination(&key, &d).await.unwrap_err();
-    assert!(matches!(e, Error::DestinationExists { dest, .. } if dest == d.addr), "{e:?}");
+    assert!(
+        matches!(e, Error::DestinationExists { dest, .. } if dest == d.addr),
+        "{e:?}"
+    );
     let other = addr("198.51.100.2:80");
     let e = ipvs.delete_destination(&key, other).await.unwrap_err();
-    assert_eq!(e.to_string(), "no such destination 198.51.100.2:80 in service tcp 192.0.2.10:80");
-    let e = ipvs.update_destination(&key, &Destination::new(other)).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no such destination 198.51.100.2:80 in service tcp 192.0.2.10:80"
+    );
+    let e = ipvs
+        .update_destination(&key, &Destination::new(other))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::NoSuchDestination { .. }), "{e:?}");
     let e = ipvs.stop_daemon(DaemonState::Backup).await.unwrap_err();
-    assert!(matches!(e, Error::NoSuchDaemon(DaemonState::Backup)), "{e:?}");
+    assert!(
+        matches!(e, Error::NoSuchDaemon(DaemonState::Backup)),
+        "{e:?}"
+    );
     // Bad input is refused before anything is sent.
-    let e = ipvs.add_destination(&key, &Destination::new(other).weight(u32::MAX)).await.unwrap_err();
-    assert!(matches!(e, Error::Invalid { field: "weight", .. }), "{e:?}");
+    let e = ipvs
+        .add_destination(&key, &Destination::new(other).weight(u32::MAX))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Invalid {
+                field: "weight",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(ipvs.destinations(&key).await.unwrap().len(), 1);
 }
 
@@ -245,14 +381,19 @@ async fn zero_clears_counters_of_one_service_or_all() {
     let a = ServiceKey::tcp(addr("192.0.2.10:80"));
     let b = ServiceKey::tcp(addr("192.0.2.10:81"));
     for k in [a, b] {
-        ipvs.add_service(&Service::new(k, Scheduler::RoundRobin)).await.unwrap();
+        ipvs.add_service(&Service::new(k, Scheduler::RoundRobin))
+            .await
+            .unwrap();
     }
     ipvs.zero(Some(&a)).await.unwrap();
     ipvs.zero(None).await.unwrap();
     for e in ipvs.services().await.unwrap() {
         assert_eq!(e.stats, Default::default());
     }
-    let e = ipvs.zero(Some(&ServiceKey::tcp(addr("192.0.2.10:82")))).await.unwrap_err();
+    let e = ipvs
+        .zero(Some(&ServiceKey::tcp(addr("192.0.2.10:82"))))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::NoSuchService(_)), "{e:?}");
 }
 
@@ -262,7 +403,9 @@ async fn flush_removes_every_service() {
     let ipvs = fresh().await;
     for port in 1..=5 {
         let k = ServiceKey::tcp(addr(&format!("192.0.2.10:{port}")));
-        ipvs.add_service(&Service::new(k, Scheduler::RoundRobin)).await.unwrap();
+        ipvs.add_service(&Service::new(k, Scheduler::RoundRobin))
+            .await
+            .unwrap();
     }
     assert_eq!(ipvs.services().await.unwrap().len(), 5);
     ipvs.flush().await.unwrap();
@@ -274,12 +417,41 @@ async fn flush_removes_every_service() {
 #[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
 async fn timeouts_set_and_read_back() {
     let ipvs = fresh().await;
-    ipvs.set_timeouts(&Timeouts { tcp: 900, tcp_fin: 60, udp: 120 }).await.unwrap();
-    assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts { tcp: 900, tcp_fin: 60, udp: 120 });
+    ipvs.set_timeouts(&Timeouts {
+        tcp: 900,
+        tcp_fin: 60,
+        udp: 120,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        ipvs.timeouts().await.unwrap(),
+        Timeouts {
+            tcp: 900,
+            tcp_fin: 60,
+            udp: 120
+        }
+    );
     // Zero leaves a timeout unchanged.
-    ipvs.set_timeouts(&Timeouts { tcp: 0, tcp_fin: 30, udp: 0 }).await.unwrap();
-    assert_eq!(ipvs.timeouts().await.unwrap(), Timeouts { tcp: 900, tcp_fin: 30, udp: 120 });
-    assert_eq!(ipvsadm(&["-L", "--timeout"]), "Timeout (tcp tcpfin udp): 900 30 120\n");
+    ipvs.set_timeouts(&Timeouts {
+        tcp: 0,
+        tcp_fin: 30,
+        udp: 0,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        ipvs.timeouts().await.unwrap(),
+        Timeouts {
+            tcp: 900,
+            tcp_fin: 30,
+            udp: 120
+        }
+    );
+    assert_eq!(
+        ipvsadm(&["-L", "--timeout"]),
+        "Timeout (tcp tcpfin udp): 900 30 120\n"
+    );
 }
 
 #[tokio::test]
@@ -292,12 +464,20 @@ async fn sync_daemons_start_list_and_stop() {
     master.port = 8850;
     master.ttl = 3;
     ipvs.start_daemon(&master).await.unwrap();
-    ipvs.start_daemon(&SyncDaemon::new(DaemonState::Backup, "dummy0", 9)).await.unwrap();
+    ipvs.start_daemon(&SyncDaemon::new(DaemonState::Backup, "dummy0", 9))
+        .await
+        .unwrap();
     let e = ipvs.start_daemon(&master).await.unwrap_err();
-    assert!(matches!(e, Error::DaemonExists(DaemonState::Master)), "{e:?}");
+    assert!(
+        matches!(e, Error::DaemonExists(DaemonState::Master)),
+        "{e:?}"
+    );
     let daemons = ipvs.daemons().await.unwrap();
     assert!(daemons.contains(&master), "{daemons:?}");
-    let backup = daemons.iter().find(|d| d.state == DaemonState::Backup).unwrap();
+    let backup = daemons
+        .iter()
+        .find(|d| d.state == DaemonState::Backup)
+        .unwrap();
     assert_eq!((backup.interface.as_str(), backup.sync_id), ("dummy0", 9));
     assert!(ipvsadm(&["-L", "--daemon"]).contains("master sync daemon (mcast=dummy0, syncid=9"));
     ipvs.stop_daemon(DaemonState::Master).await.unwrap();
@@ -309,7 +489,9 @@ async fn sync_daemons_start_list_and_stop() {
 fn save_lines(desired: &Desired) -> Vec<String> {
     let mut lines = Vec::new();
     for ds in &desired.services {
-        let ServiceKey::Inet { addr, .. } = ds.service.key else { unreachable!() };
+        let ServiceKey::Inet { addr, .. } = ds.service.key else {
+            unreachable!()
+        };
         lines.push(format!("-A -t {addr} -s {}", ds.service.scheduler));
         for d in &ds.destinations {
             let fwd = match d.forward {
@@ -354,11 +536,19 @@ async fn apply_converges_step_by_step_matching_ipvsadm_save() {
     assert_eq!(changes.commands.len(), 5);
     assert_eq!(saved(), save_lines(&step1));
 
-    assert!(ipvs.apply(&step1).await.unwrap().is_empty(), "no-op apply changed something");
+    assert!(
+        ipvs.apply(&step1).await.unwrap().is_empty(),
+        "no-op apply changed something"
+    );
 
     let step2 = desired_of(&[(80, Wrr, &[(1, 5), (2, 0)]), (443, Rr, &[(1, 1)])]);
     let changes = ipvs.apply(&step2).await.unwrap();
-    assert!(changes.commands.iter().all(|c| matches!(c, Command::UpdateDestination(..))));
+    assert!(
+        changes
+            .commands
+            .iter()
+            .all(|c| matches!(c, Command::UpdateDestination(..)))
+    );
     assert_eq!(changes.commands.len(), 2);
     assert_eq!(saved(), save_lines(&step2));
 
@@ -373,7 +563,14 @@ async fn apply_converges_step_by_step_matching_ipvsadm_save() {
     assert_eq!(saved(), save_lines(&step4));
 
     assert!(ipvs.apply(&step4).await.unwrap().is_empty());
-    assert!(ipvs.apply(&Desired::default()).await.unwrap().commands.len() == 1);
+    assert!(
+        ipvs.apply(&Desired::default())
+            .await
+            .unwrap()
+            .commands
+            .len()
+            == 1
+    );
     assert!(saved().is_empty());
 }
 
@@ -382,7 +579,10 @@ async fn apply_converges_step_by_step_matching_ipvsadm_save() {
 async fn batch_reports_each_command_result_in_order() {
     let ipvs = fresh().await;
     let key = ServiceKey::tcp(addr("192.0.2.10:80"));
-    let mut cmds = vec![Command::AddService(Service::new(key, Scheduler::RoundRobin))];
+    let mut cmds = vec![Command::AddService(Service::new(
+        key,
+        Scheduler::RoundRobin,
+    ))];
     for i in 0..300u32 {
         let d = Destination::new(addr(&format!("198.51.100.{}:{}", i % 250 + 1, 1000 + i)));
         cmds.push(Command::AddDestination(key, d));
@@ -399,7 +599,10 @@ async fn batch_reports_each_command_result_in_order() {
 #[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
 async fn handle_opened_in_another_netns_sees_only_that_namespace() {
     let host = fresh().await;
-    let mut child = Process::new("unshare").args(["-n", "sleep", "30"]).spawn().unwrap();
+    let mut child = Process::new("unshare")
+        .args(["-n", "sleep", "30"])
+        .spawn()
+        .unwrap();
     let ns = format!("/proc/{}/ns/net", child.id());
     // unshare execs sleep once the namespace exists; wait until the link differs from ours.
     for _ in 0..100 {
@@ -410,11 +613,16 @@ async fn handle_opened_in_another_netns_sees_only_that_namespace() {
     }
     let inner = IpvsHandle::new_in_netns(&ns).await.unwrap();
     let key = ServiceKey::tcp(addr("192.0.2.99:80"));
-    inner.add_service(&Service::new(key, Scheduler::RoundRobin)).await.unwrap();
+    inner
+        .add_service(&Service::new(key, Scheduler::RoundRobin))
+        .await
+        .unwrap();
     assert_eq!(inner.services().await.unwrap().len(), 1);
     assert!(host.services().await.unwrap().is_empty());
     child.kill().unwrap();
     child.wait().unwrap();
-    let e = IpvsHandle::new_in_netns("/nonexistent/ns").await.unwrap_err();
+    let e = IpvsHandle::new_in_netns("/nonexistent/ns")
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("/nonexistent/ns"), "{e}");
 }

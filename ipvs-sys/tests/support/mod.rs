@@ -42,7 +42,14 @@ pub(crate) fn vm_unavailable() -> Option<String> {
     if !rustix_is_root() {
         return Some("not root (the VM harness writes the kernel cache under /var/tmp)".into());
     }
-    for tool in ["qemu-system-x86_64", "apt-get", "dpkg-deb", "cpio", "depmod", "ipvsadm"] {
+    for tool in [
+        "qemu-system-x86_64",
+        "apt-get",
+        "dpkg-deb",
+        "cpio",
+        "depmod",
+        "ipvsadm",
+    ] {
         let found = Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .output()
