@@ -2,14 +2,92 @@
 //!
 //! Three layers, kept apart:
 //! - **probes**: [`Check`] implementations in [`checkers`] (TCP, HTTP/HTTPS, SMTP,
-//!   DNS, UDP, ICMP echo, external program, tracked file), each one probe with a
-//!   hard deadline;
-//! - **hysteresis**: the pure [`Threshold`] (rise/fall) per check, combined per
+//!   DNS, UDP, ICMP echo, external program, tracked file), each one probe under a
+//!   hard deadline, each failure carrying a [`Reason`];
+//! - **hysteresis**: a pure [`Threshold`] (rise/fall) per check, combined per
 //!   [`Target`] ("all checks up"), driven by the [`Scheduler`] (interval, timeout,
 //!   retries, warmup jitter, bounded concurrency), which yields ordered [`Event`]s;
-//! - **sinks** in [`sink`]: an in-process [`sink::BackendSet`] for Rust proxies, an
-//!   IPVS [`sink::Pool`] (keepalived's quorum, hysteresis, sorry server,
-//!   `inhibit_on_failure`) and VRRP tracking updates ([`sink::VrrpTrack`]).
+//! - **sinks** in [`sink`], fed those events: an in-process [`sink::BackendSet`] for
+//!   Rust proxies, an IPVS [`sink::Pool`] (keepalived's quorum, hysteresis, sorry
+//!   server, `inhibit_on_failure`; `ipvs` feature for the kernel backend) and VRRP
+//!   tracking updates ([`sink::VrrpTrack`]) for a `vrrp-core` router.
+//!
+//! Thousands of targets run as futures on the caller's tokio runtime, with no thread
+//! per check. [`Schedule::keepalived`] gives keepalived's semantics (`rise = fall =
+//! 1`, retries inside the probe, start up); [`Schedule::default`] a load-balancer
+//! profile (rise 2, fall 3, start down).
+//!
+//! # Embedding: a proxy's backend set
+//!
+//! A proxy keeps a [`sink::BackendSet`] handle in every worker and picks among the
+//! healthy backends; one task turns scheduler events into set updates.
+//!
+//! ```
+//! use healthcheck::checkers::TcpCheck;
+//! use healthcheck::sink::backend_set;
+//! use healthcheck::{Health, Schedule, Scheduler, Target};
+//! use std::time::Duration;
+//! use tokio::net::TcpListener;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Two backends listening on loopback, and one address where nothing listens.
+//! let a = TcpListener::bind("127.0.0.1:0").await?;
+//! let b = TcpListener::bind("127.0.0.1:0").await?;
+//! let gone = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
+//!
+//! let schedule = Schedule {
+//!     interval: Duration::from_millis(200),
+//!     timeout: Duration::from_millis(100),
+//!     warmup: Duration::ZERO,
+//!     rise: 1,
+//!     fall: 2,
+//!     initial: Health::Down,
+//!     ..Schedule::default()
+//! };
+//! let mut scheduler = Scheduler::new().max_in_flight(256);
+//! for (name, addr, weight) in [("a", a.local_addr()?, 3), ("b", b.local_addr()?, 1), ("gone", gone, 1)] {
+//!     let target = Target::new(name, addr)
+//!         .weight(weight)
+//!         .schedule(schedule.clone())
+//!         .check(TcpCheck::new(addr));
+//!     scheduler.add(target)?;
+//! }
+//! let mut running = scheduler.start()?;
+//!
+//! // The observer: events -> backend set (and, alongside, IPVS or VRRP sinks).
+//! let (mut writer, backends) = backend_set();
+//! tokio::spawn(async move {
+//!     while let Some(event) = running.next_event().await {
+//!         if let Some(reason) = &event.reason {
+//!             eprintln!("{} is {:?}: {reason}", event.name, event.health);
+//!         }
+//!         writer.handle_event(&event);
+//!     }
+//! });
+//!
+//! // A proxy worker: wait until both live backends are in, then route by weight.
+//! let mut watch = backends.clone();
+//! while backends.current().len() < 2 {
+//!     watch.changed().await;
+//! }
+//! let names: Vec<_> = backends.current().iter().map(|b| b.name.to_string()).collect();
+//! assert_eq!(names, ["a", "b"]);
+//! let chosen = backends.pick(fastrand::u64(..)).expect("two backends with weight");
+//! assert!(chosen.name.as_ref() == "a" || chosen.name.as_ref() == "b");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Pingora
+//!
+//! There is no adapter for `pingora-load-balancing`'s `HealthCheck` trait, even behind
+//! a feature: version 0.9 resolves to 136 crates on its own (pingora-core's
+//! connectors and runtime, h2, brotli, flate2...) against 100 for this crate, and
+//! its trait runs each probe under pingora's own loop and thresholds, bypassing the
+//! [`Scheduler`]'s jitter and concurrency bound and the sinks here. A pingora proxy
+//! can read a [`sink::BackendSet`] from its `ServiceDiscovery` implementation, or
+//! implement pingora's `HealthCheck` in a few lines by calling [`Check::check`].
 
 mod aggregate;
 mod check;

@@ -257,10 +257,10 @@ impl HttpCheck {
                 });
             }
         }
-        if let Some(regex) = &url.regex {
-            if !regex.is_match(&kept) {
-                return Err(Reason::BodyMismatch(regex.as_str().to_owned()));
-            }
+        if let Some(regex) = &url.regex
+            && !regex.is_match(&kept)
+        {
+            return Err(Reason::BodyMismatch(regex.as_str().to_owned()));
         }
         Ok(())
     }
@@ -317,6 +317,7 @@ mod tests {
             Url::new("health").err().map(|e| e.to_string()).as_deref(),
             Some("url path \"health\" is not a valid request target")
         );
+        #[allow(clippy::reversed_empty_ranges)]
         let bad = Url::new("/").and_then(|u| u.status([300..=200]));
         assert_eq!(
             bad.err().map(|e| e.to_string()).as_deref(),

@@ -101,10 +101,10 @@ impl Pool {
                 return Err(ConfigError::DuplicateReal(dest.addr));
             }
         }
-        if let Some(sorry) = config.sorry_server {
-            if map.contains_key(&sorry.addr) {
-                return Err(ConfigError::SorryIsReal(sorry.addr));
-            }
+        if let Some(sorry) = config.sorry_server
+            && map.contains_key(&sorry.addr)
+        {
+            return Err(ConfigError::SorryIsReal(sorry.addr));
         }
         Ok(Pool {
             config,
