@@ -7,6 +7,7 @@ use vrrp_core::config::{AddressCheck, AnnounceConfig, Profile, StartupState};
 use vrrp_core::wire::ChecksumMode;
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackedObject, Version, VirtualAddress};
 use vrrp_net::driver::{Instance, VipPlacement};
+use vrrp_net::transport::{VRRP_GROUP_V4, VRRP_GROUP_V6};
 use vrrp_net::vip::VipScope;
 
 use crate::keepalived_conf::{GlobalDefs, InitialState, KeepalivedConf, VipSpec, VrrpInstance};
@@ -116,7 +117,7 @@ pub fn instance(
     if g.skip_check_adv_addr {
         b = b.address_check(AddressCheck::SkipSameMaster);
     }
-    if g.v3_checksum_as_v2 || (unicast && i.old_unicast_checksum) {
+    if g.v3_checksum_as_v2 {
         b = b.checksum_mode(ChecksumMode::NoPseudoHeader);
     }
     if i.state == InitialState::Master {
@@ -161,15 +162,17 @@ pub fn instance(
         source,
     })?;
     let group = match family(i) {
-        Family::V4 => (g.mcast_group4 != std::net::Ipv4Addr::new(224, 0, 0, 18))
-            .then_some(IpAddr::V4(g.mcast_group4)),
-        Family::V6 => (g.mcast_group6
-            != "ff02::12"
-                .parse::<std::net::Ipv6Addr>()
-                .unwrap_or(g.mcast_group6))
-        .then_some(IpAddr::V6(g.mcast_group6)),
+        Family::V4 => (g.mcast_group4 != VRRP_GROUP_V4).then_some(IpAddr::V4(g.mcast_group4)),
+        Family::V6 => (g.mcast_group6 != VRRP_GROUP_V6).then_some(IpAddr::V6(g.mcast_group6)),
     };
     let mut out = Instance::new(config, i.interface.clone());
+    // keepalived's old_unicast_checksum: the pseudo-header names the multicast group.
+    if unicast && i.old_unicast_checksum && version == Version::V3 {
+        out.checksum_dst = Some(group.unwrap_or_else(|| match family(i) {
+            Family::V4 => IpAddr::V4(g.mcast_group4),
+            Family::V6 => IpAddr::V6(g.mcast_group6),
+        }));
+    }
     out.unicast_peers = i.unicast_peers.clone();
     out.group = group;
     out.placements = i
@@ -242,7 +245,8 @@ vrrp_instance VI_1 {
         );
         assert!(!r.preempt && r.unicast);
         assert_eq!(r.startup, StartupState::Master);
-        assert_eq!(r.checksum_mode, ChecksumMode::NoPseudoHeader);
+        assert_eq!(r.checksum_mode, ChecksumMode::PseudoHeader);
+        assert_eq!(i.checksum_dst, Some("224.0.0.18".parse().unwrap()));
         assert_eq!(r.announce.repeat, 2);
         assert_eq!(r.announce.second_round_delay, None);
         assert_eq!(

@@ -150,6 +150,7 @@ impl DriverBuilder {
         let mut link_uses: HashMap<u32, Vec<(usize, LinkUse)>> = HashMap::new();
         let mut demuxes: HashMap<Key, Demux> = HashMap::new();
         let mut announcers: HashMap<u32, Announcer> = HashMap::new();
+        let mut checksum_dsts = HashMap::new();
         for (slot, (instance, router)) in routers.into_iter().enumerate() {
             let config = router.config();
             let family = family_of(config.family);
@@ -244,7 +245,11 @@ impl DriverBuilder {
             } else {
                 instance.unicast_peers.clone()
             };
+            if let Some(dst) = instance.checksum_dst {
+                checksum_dsts.insert((rx_key, config.vrid.get()), dst);
+            }
             slots.push(Slot {
+                checksum_dst: instance.checksum_dst,
                 router,
                 rx_key,
                 tx_key,
@@ -317,6 +322,7 @@ impl DriverBuilder {
             events: ev_tx,
             vmacs,
             links,
+            checksum_dsts,
             dirty: Vec::new(),
             buf: vec![0; super::TX_BUFFER],
         };

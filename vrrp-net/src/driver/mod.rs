@@ -65,6 +65,8 @@ struct Slot {
     vips: HashMap<IpAddr, Vip>,
     /// (group index, member index).
     group: Option<(usize, usize)>,
+    /// Pseudo-header destination for the checksum (keepalived's `old_unicast_checksum`).
+    checksum_dst: Option<IpAddr>,
     io_retry_at: Option<Instant>,
 }
 
@@ -99,6 +101,8 @@ pub struct Driver {
     events: mpsc::UnboundedSender<Event>,
     vmacs: Vec<Vmac>,
     links: Option<Links>,
+    /// Per (interface, VRID): the pseudo-header destination of `old_unicast_checksum`.
+    checksum_dsts: HashMap<(Key, u8), IpAddr>,
     /// Slots that may have outputs to drain.
     dirty: Vec<usize>,
     buf: Vec<u8>,
@@ -297,11 +301,18 @@ impl Driver {
         let Some(demux) = self.demuxes.get_mut(&key) else {
             return;
         };
-        let meta = RxMeta {
+        let mut meta = RxMeta {
             src: received.src,
             dst: received.dst,
             ttl: received.ttl,
         };
+        // RFC 9568 §5.2.3: the VRID is the second byte; an instance that checksums like old
+        // keepalived verifies against its pseudo-header destination.
+        if let Some(vrid) = received.payload.get(1)
+            && let Some(dst) = self.checksum_dsts.get(&(key, *vrid))
+        {
+            meta.dst = *dst;
+        }
         match demux.receive(meta, &received.payload) {
             Ok(dispatch) => {
                 let slot = dispatch.slot;
@@ -460,8 +471,10 @@ impl Driver {
                 let Some(transport) = self.transports.get(&self.slots[slot].tx_key).cloned() else {
                     return;
                 };
+                let checksum_dst = self.slots[slot].checksum_dst;
                 for dst in self.slots[slot].dsts.clone() {
-                    let Some(len) = advert.emit_into(dst, &mut self.buf) else {
+                    let Some(len) = advert.emit_into(checksum_dst.unwrap_or(dst), &mut self.buf)
+                    else {
                         continue;
                     };
                     if let Err(error) = transport.send(advert.source, dst, &self.buf[..len]).await {

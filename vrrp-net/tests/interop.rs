@@ -1,0 +1,229 @@
+//! Our daemon against keepalived 2.2.7 in neighbouring namespaces, both reading the same
+//! keepalived.conf syntax: election, crash failover both ways, no dual master after
+//! convergence, for v3 IPv4, v2 with PASS authentication, v3 IPv6 and unicast (both v3
+//! checksum modes). Privileged: see `harness::require`.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{Daemon, Host, Keepalived, Lab, RouterConf, require, wait_until};
+
+/// One interop scenario: a configuration maker (priority, own host, peer host) and its VIP.
+struct Mode {
+    name: &'static str,
+    vip: &'static str,
+    cidr: &'static str,
+    conf: fn(u8, &Host, &Host) -> RouterConf,
+    /// Failover bound: a few Master_Down_Intervals.
+    limit: Duration,
+}
+
+fn only(lab: &Lab, vip: &str, host: &Host) -> bool {
+    lab.holders(vip) == [host.ns.clone()]
+}
+
+fn assert_converged(lab: &Lab, m: &Mode, host: &Host, what: &str) {
+    assert!(
+        wait_until(m.limit, || only(lab, m.vip, host)),
+        "{}: {what}: holders {:?}",
+        m.name,
+        lab.holders(m.vip)
+    );
+    // Several advert intervals later there is still exactly one master.
+    std::thread::sleep(m.limit / 4);
+    assert!(
+        only(lab, m.vip, host),
+        "{}: {what}: dual master or flap: holders {:?}",
+        m.name,
+        lab.holders(m.vip)
+    );
+}
+
+fn assert_clean_keepalived_log(m: &Mode, k: &Keepalived) {
+    let log = k.log_text();
+    for bad in ["Invalid", "invalid", "bad checksum", "auth"] {
+        let offending: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains(bad) && !l.contains("Opening file"))
+            .collect();
+        assert!(
+            offending.is_empty(),
+            "{}: keepalived complained: {offending:?}",
+            m.name
+        );
+    }
+}
+
+/// Ours as master with keepalived as backup, then the roles swapped; each master crashes.
+fn interop(m: &Mode) {
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+
+    // Ours master (200), keepalived backup (100).
+    let mut ours = Daemon::start(&lab, h1, &(m.conf)(200, h1, h2));
+    let mut ka = Keepalived::start(&lab, h2, &(m.conf)(100, h2, h1));
+    assert_converged(&lab, m, h1, "ours (200) vs keepalived (100)");
+    ours.crash(&[m.cidr]);
+    assert_converged(&lab, m, h2, "keepalived after ours crashed");
+    // Ours comes back with the higher priority and preempts keepalived.
+    let mut ours = Daemon::start(&lab, h1, &(m.conf)(200, h1, h2));
+    assert_converged(&lab, m, h1, "ours preempting keepalived");
+    assert_clean_keepalived_log(m, &ka);
+    ours.crash(&[m.cidr]);
+    ka.crash(&[m.cidr]);
+    drop((ours, ka));
+
+    // Keepalived master (200), ours backup (100).
+    let mut ka = Keepalived::start(&lab, h1, &(m.conf)(200, h1, h2));
+    let ours = Daemon::start(&lab, h2, &(m.conf)(100, h2, h1));
+    assert_converged(&lab, m, h1, "keepalived (200) vs ours (100)");
+    assert_clean_keepalived_log(m, &ka);
+    ka.crash(&[m.cidr]);
+    assert_converged(&lab, m, h2, "ours after keepalived crashed");
+    assert!(
+        ours.log_text().contains("master down interval expired"),
+        "{}",
+        ours.log_text()
+    );
+}
+
+fn v3_ipv4(p: u8, _: &Host, _: &Host) -> RouterConf {
+    RouterConf::v3(p)
+}
+
+fn v2_pass(p: u8, _: &Host, _: &Host) -> RouterConf {
+    RouterConf {
+        version: 2,
+        advert_int: "1",
+        auth_pass: Some("s3cret"),
+        ..RouterConf::v3(p)
+    }
+}
+
+fn v3_ipv6(p: u8, _: &Host, _: &Host) -> RouterConf {
+    RouterConf {
+        vips: vec!["2001:db8::100/64".into()],
+        ..RouterConf::v3(p)
+    }
+}
+
+fn v3_unicast(p: u8, me: &Host, peer: &Host) -> RouterConf {
+    RouterConf {
+        unicast_src: Some(me.v4.clone()),
+        unicast_peers: vec![peer.v4.clone()],
+        ..RouterConf::v3(p)
+    }
+}
+
+fn v3_unicast_old_checksum(p: u8, me: &Host, peer: &Host) -> RouterConf {
+    RouterConf {
+        old_unicast_checksum: true,
+        ..v3_unicast(p, me, peer)
+    }
+}
+
+const TOOLS: &[&str] = &["ip", "keepalived"];
+const FAST: Duration = Duration::from_secs(4);
+
+#[test]
+fn interop_v3_ipv4_multicast() {
+    if require("interop_v3_ipv4_multicast", TOOLS) {
+        interop(&Mode {
+            name: "v3 ipv4",
+            vip: "192.0.2.100",
+            cidr: "192.0.2.100/24",
+            conf: v3_ipv4,
+            limit: FAST,
+        });
+    }
+}
+
+#[test]
+fn interop_v2_with_pass_authentication() {
+    if require("interop_v2_with_pass_authentication", TOOLS) {
+        let m = Mode {
+            name: "v2 pass",
+            vip: "192.0.2.100",
+            cidr: "192.0.2.100/24",
+            conf: v2_pass,
+            limit: Duration::from_secs(12),
+        };
+        interop(&m);
+    }
+}
+
+#[test]
+fn interop_v3_ipv6() {
+    if require("interop_v3_ipv6", TOOLS) {
+        interop(&Mode {
+            name: "v3 ipv6",
+            vip: "2001:db8::100",
+            cidr: "2001:db8::100/64",
+            conf: v3_ipv6,
+            limit: FAST,
+        });
+    }
+}
+
+#[test]
+fn interop_v3_unicast_with_pseudo_header_checksum() {
+    if require("interop_v3_unicast_with_pseudo_header_checksum", TOOLS) {
+        interop(&Mode {
+            name: "v3 unicast",
+            vip: "192.0.2.100",
+            cidr: "192.0.2.100/24",
+            conf: v3_unicast,
+            limit: FAST,
+        });
+    }
+}
+
+#[test]
+fn interop_v3_unicast_with_old_checksum() {
+    if require("interop_v3_unicast_with_old_checksum", TOOLS) {
+        let m = Mode {
+            name: "v3 unicast old_unicast_checksum",
+            vip: "192.0.2.100",
+            cidr: "192.0.2.100/24",
+            conf: v3_unicast_old_checksum,
+            limit: FAST,
+        };
+        interop(&m);
+    }
+}
+
+#[test]
+fn mismatched_passwords_never_agree() {
+    if !require("mismatched_passwords_never_agree", TOOLS) {
+        return;
+    }
+    // Both sides drop the other's adverts, so both become master: the check that PASS is
+    // really compared.
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let ours = Daemon::start(
+        &lab,
+        h1,
+        &RouterConf {
+            auth_pass: Some("right"),
+            ..v2_pass(200, h1, h2)
+        },
+    );
+    let _ka = Keepalived::start(
+        &lab,
+        h2,
+        &RouterConf {
+            auth_pass: Some("wrong"),
+            ..v2_pass(100, h2, h1)
+        },
+    );
+    assert!(
+        wait_until(Duration::from_secs(12), || lab.holders("192.0.2.100").len()
+            == 2),
+        "{:?}",
+        lab.holders("192.0.2.100")
+    );
+    drop(ours);
+}
