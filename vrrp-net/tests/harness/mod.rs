@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod daemon;
+pub mod inproc;
 pub mod lab;
 pub mod privileges;
 
