@@ -26,6 +26,8 @@ pub struct RouterConf {
     pub notify_fifo: Option<PathBuf>,
     /// Extra lines inside vrrp_instance.
     pub extra: Vec<String>,
+    /// Extra lines inside global_defs.
+    pub global_extra: Vec<String>,
 }
 
 impl RouterConf {
@@ -44,6 +46,7 @@ impl RouterConf {
             nopreempt: false,
             notify_fifo: None,
             extra: Vec::new(),
+            global_extra: Vec::new(),
         }
     }
 
