@@ -505,7 +505,10 @@ fn save_lines(desired: &Desired) -> Vec<String> {
     lines
 }
 
-fn desired_of(services: &[(u16, Scheduler, &[(u8, u32)])]) -> Desired {
+/// Port, scheduler, and (last address byte, weight) per destination.
+type ServiceSpec<'a> = (u16, Scheduler, &'a [(u8, u32)]);
+
+fn desired_of(services: &[ServiceSpec<'_>]) -> Desired {
     Desired {
         services: services
             .iter()

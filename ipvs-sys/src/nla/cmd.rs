@@ -2,7 +2,8 @@
 //! reply to `IPVS_CMD_GET_INFO` (the two spaces share numbers, so parsing needs the command).
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Nla, NlaBuffer, Parseable, ParseableParametrized, parse_u32,
+    DecodeError, DefaultNla, NLA_F_NESTED, Nla, NlaBuffer, Parseable, ParseableParametrized,
+    parse_u32,
 };
 
 use super::{DaemonAttr, DestAttr, ServiceAttr, emit_nested, nested_len, parse_nested};
@@ -47,9 +48,10 @@ impl Nla for CmdAttr {
     fn kind(&self) -> u16 {
         use CmdAttr::*;
         match self {
-            Service(_) => IPVS_CMD_ATTR_SERVICE,
-            Dest(_) => IPVS_CMD_ATTR_DEST,
-            Daemon(_) => IPVS_CMD_ATTR_DAEMON,
+            // Requests mark nests with NLA_F_NESTED, as ipvsadm does; parsing ignores the bit.
+            Service(_) => IPVS_CMD_ATTR_SERVICE | NLA_F_NESTED,
+            Dest(_) => IPVS_CMD_ATTR_DEST | NLA_F_NESTED,
+            Daemon(_) => IPVS_CMD_ATTR_DAEMON | NLA_F_NESTED,
             TimeoutTcp(_) => IPVS_CMD_ATTR_TIMEOUT_TCP,
             TimeoutTcpFin(_) => IPVS_CMD_ATTR_TIMEOUT_TCP_FIN,
             TimeoutUdp(_) => IPVS_CMD_ATTR_TIMEOUT_UDP,
