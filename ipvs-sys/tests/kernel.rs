@@ -629,3 +629,16 @@ async fn handle_opened_in_another_netns_sees_only_that_namespace() {
         .unwrap_err();
     assert!(e.to_string().contains("/nonexistent/ns"), "{e}");
 }
+
+#[tokio::test]
+async fn handle_reports_not_loaded_where_the_kernel_has_no_ipvs() {
+    if support::in_vm() || std::path::Path::new("/proc/net/ip_vs").exists() {
+        return; // IPVS is there: covered by the VM suite.
+    }
+    match IpvsHandle::new().await {
+        Err(Error::NotLoaded) => {}
+        // The kernel may load ip_vs on demand for the family lookup.
+        Ok(_) => assert!(std::path::Path::new("/proc/net/ip_vs").exists()),
+        Err(e) => panic!("expected NotLoaded, got {e:?}"),
+    }
+}

@@ -446,3 +446,46 @@ fn ipvs_attrs(m: &Msg) -> Vec<&CmdAttr> {
         _ => Vec::new(),
     }
 }
+
+#[test]
+fn truncated_or_corrupted_messages_fail_to_parse_without_panicking() {
+    for l in lines() {
+        for cut in 0..l.bytes.len() {
+            let mut b = l.bytes[..cut].to_vec();
+            if b.len() >= 4 {
+                // Keep nlmsg_len consistent so the attribute parsers see the short buffer.
+                b[..4].copy_from_slice(&(cut as u32).to_ne_bytes());
+            }
+            let _ = Msg::deserialize(&b);
+        }
+        for i in 16..l.bytes.len() {
+            let mut b = l.bytes.clone();
+            b[i] ^= 0xff;
+            let _ = Msg::deserialize(&b);
+        }
+    }
+}
+
+#[test]
+fn unknown_attributes_are_kept_and_re_emitted() {
+    // A service dump entry with a first-level attribute 42 and a service attribute 99 that
+    // this crate does not know, as a newer kernel might send.
+    let (bytes, _) = messages("-L -n", false)
+        .into_iter()
+        .find(|(_, m)| ipvs_cmd(m) == Some(IpvsCmd::NewService))
+        .unwrap();
+    let mut msg = Msg::deserialize(&bytes).unwrap();
+    let NetlinkPayload::InnerMessage(genl) = &mut msg.payload else { unreachable!() };
+    let unknown_top = netlink_packet_core::DefaultNla::new(42, vec![1, 2, 3, 4]);
+    let unknown_svc = netlink_packet_core::DefaultNla::new(99, vec![5, 6]);
+    if let Some(CmdAttr::Service(attrs)) = genl.payload.attrs.first_mut() {
+        attrs.push(ServiceAttr::Other(unknown_svc.clone()));
+    }
+    genl.payload.attrs.push(CmdAttr::Other(unknown_top.clone()));
+    msg.finalize();
+    let parsed = Msg::deserialize(&serialize(&msg)).unwrap();
+    let attrs = ipvs_attrs(&parsed);
+    assert!(attrs.contains(&&CmdAttr::Other(unknown_top)));
+    let CmdAttr::Service(svc) = attrs[0] else { panic!("no service") };
+    assert!(svc.contains(&ServiceAttr::Other(unknown_svc)));
+}
