@@ -14,6 +14,7 @@ use tokio::time::Instant;
 pub struct TcpCheck {
     connect: SocketAddr,
     bind: Option<SocketAddr>,
+    reset: bool,
 }
 
 impl TcpCheck {
@@ -22,6 +23,7 @@ impl TcpCheck {
         TcpCheck {
             connect,
             bind: None,
+            reset: false,
         }
     }
 
@@ -30,13 +32,27 @@ impl TcpCheck {
         self.bind = Some(bind);
         self
     }
+
+    /// Closes with a reset (`SO_LINGER` 0) instead of a FIN, as HAProxy does for its
+    /// checks: no TIME_WAIT socket is left behind and fewer packets are exchanged,
+    /// which matters at thousands of checks per second. The server sees a reset.
+    pub fn reset_on_close(mut self) -> Self {
+        self.reset = true;
+        self
+    }
 }
 
 #[async_trait]
 impl Check for TcpCheck {
     async fn check(&self, _deadline: Instant) -> Outcome {
         match connect(self.connect, self.bind).await {
-            Ok(_stream) => Outcome::UP,
+            Ok(stream) => {
+                if self.reset {
+                    // Best effort: a failure only means a normal close.
+                    let _ = stream.set_zero_linger();
+                }
+                Outcome::UP
+            }
             Err(e) => Outcome::Down(Reason::from_io(&e)),
         }
     }
