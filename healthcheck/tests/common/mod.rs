@@ -78,3 +78,51 @@ pub(crate) async fn http_server(response: &'static [u8]) -> SocketAddr {
     })
     .await
 }
+
+/// Prints why a privileged test cannot run and returns `true` (skip); panics instead
+/// when `REQUIRE_PRIVILEGED_TESTS=1` (CI), so a skip never passes silently there.
+pub(crate) fn skip_privileged(reason: &str) -> bool {
+    if std::env::var("REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
+        panic!("privileged test cannot run and REQUIRE_PRIVILEGED_TESTS=1: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+    true
+}
+
+/// Runs `body` on a thread moved into a fresh network namespace (only `lo`, down),
+/// after running each `setup` shell command inside it. The namespace disappears
+/// with the thread. `Err` says why it could not be created.
+pub(crate) fn in_new_netns<T: Send + 'static>(
+    setup: &'static [&'static str],
+    body: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("not root: cannot create a network namespace".into());
+    }
+    std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| format!("unshare(CLONE_NEWNET): {e}"))?;
+        for cmd in setup {
+            // a child forked from this thread starts in its namespace
+            let status = std::process::Command::new("sh")
+                .args(["-c", cmd])
+                .status()
+                .map_err(|e| format!("{cmd}: {e}"))?;
+            if !status.success() {
+                return Err(format!("{cmd}: {status}"));
+            }
+        }
+        Ok(body())
+    })
+    .join()
+    .map_err(|_| "the namespace thread panicked".to_string())?
+}
+
+/// A current-thread tokio runtime (for bodies run by [`in_new_netns`]).
+pub(crate) fn block_on<F: Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
