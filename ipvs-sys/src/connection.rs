@@ -4,8 +4,8 @@
 use std::io;
 
 use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer, NetlinkHeader, NetlinkMessage,
-    NetlinkPayload, NlasIterator, parse_u16,
+    NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, NetlinkBuffer, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload, NlasIterator, parse_u16,
 };
 use netlink_packet_generic::GenlMessage;
 use netlink_packet_generic::ctrl::nlas::GenlCtrlAttrs;
@@ -123,7 +123,7 @@ impl Connection {
                     continue;
                 }
                 match kind {
-                    netlink_packet_core::NLMSG_ERROR => {
+                    NLMSG_ERROR => {
                         let code = errno_of(payload)?;
                         return match (code, family) {
                             (0, Some(id)) => Ok(id),
@@ -248,6 +248,47 @@ impl Connection {
                     Reply::Ack(s, e) | Reply::Done(s, e) if s == seq && e != 0 => {
                         return Err(Failure::Errno(e));
                     }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Sends a dump request and hands the attributes of each reply (the bytes after the
+    /// generic netlink header) to `each`, until `NLMSG_DONE`. Nothing is decoded beyond the
+    /// netlink header: see [`crate::raw`].
+    pub(crate) async fn dump_raw(
+        &mut self,
+        msg: IpvsMessage,
+        mut each: impl FnMut(&[u8]) -> Result<(), Error>,
+    ) -> Result<(), Failure> {
+        let mut buf = Vec::new();
+        let seq = self.encode(msg, NLM_F_REQUEST | NLM_F_DUMP, &mut buf);
+        self.send(&buf).await?;
+        loop {
+            self.recv().await?;
+            let mut off = 0;
+            while off < self.rx.len() {
+                let nl = NetlinkBuffer::new_checked(&self.rx[off..]).map_err(Error::from)?;
+                let len = nl.length() as usize;
+                let (kind, this_seq) = (nl.message_type(), nl.sequence_number());
+                let payload = nl.payload();
+                off += aligned(len);
+                if this_seq != seq {
+                    continue;
+                }
+                match kind {
+                    NLMSG_DONE => {
+                        return match errno_of(payload)? {
+                            0 => Ok(()),
+                            e => Err(Failure::Errno(e)),
+                        };
+                    }
+                    NLMSG_ERROR => match errno_of(payload)? {
+                        0 => {}
+                        e => return Err(Failure::Errno(e)),
+                    },
+                    k if k == self.family_id => each(payload.get(GENL_HDRLEN..).unwrap_or(&[]))?,
                     _ => {}
                 }
             }

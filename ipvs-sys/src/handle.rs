@@ -14,6 +14,7 @@ use crate::connection::{Connection, Failure};
 use crate::error::Error;
 use crate::message::{IpvsCmd, IpvsMessage};
 use crate::nla::CmdAttr;
+use crate::raw;
 use crate::types::{
     DaemonState, Destination, DestinationEntry, Info, Service, ServiceEntry, ServiceKey,
     SyncDaemon, Timeouts,
@@ -289,16 +290,34 @@ impl IpvsHandle {
             .collect()
     }
 
-    /// Every service with its destinations' configurations, as [`IpvsHandle::apply`] sees it.
+    /// Every service with its destinations' configurations (no counters), as
+    /// [`IpvsHandle::apply`] sees it: one service dump and one destination dump per service,
+    /// decoded without allocating per attribute ([`crate::raw`]).
     pub async fn state(&self) -> Result<Vec<(Service, Vec<Destination>)>, Error> {
-        let services = self.services().await?;
+        let mut conn = self.conn.lock().await;
+        let mut services = Vec::new();
+        let list = IpvsMessage::new(IpvsCmd::GetService, vec![]);
+        conn.dump_raw(list, |attrs| {
+            services.extend(raw::service_config(attrs)?);
+            Ok(())
+        })
+        .await
+        .map_err(|f| failure(f, "list services"))?;
         let mut state = Vec::with_capacity(services.len());
-        for entry in services {
-            let dests = self.destinations(&entry.service.key).await?;
-            state.push((
-                entry.service,
-                dests.into_iter().map(|d| d.destination).collect(),
-            ));
+        for service in services {
+            let family = service.key.family();
+            let mut dests = Vec::new();
+            let msg = IpvsMessage::new(
+                IpvsCmd::GetDest,
+                vec![CmdAttr::Service(service.key.to_attrs())],
+            );
+            conn.dump_raw(msg, |attrs| {
+                dests.extend(raw::destination_config(attrs, family)?);
+                Ok(())
+            })
+            .await
+            .map_err(|f| failure(f, &format!("list destinations of service {}", service.key)))?;
+            state.push((service, dests));
         }
         Ok(state)
     }
@@ -320,6 +339,18 @@ impl IpvsHandle {
             result?;
         }
         Ok(Changes { commands })
+    }
+}
+
+/// The error for a failed read-only request.
+fn failure(f: Failure, op: &str) -> Error {
+    match f {
+        Failure::Errno(1 | 13) => Error::PermissionDenied { op: op.to_owned() },
+        Failure::Errno(e) => Error::Kernel {
+            op: op.to_owned(),
+            source: std::io::Error::from_raw_os_error(e),
+        },
+        Failure::Local(e) => e,
     }
 }
 

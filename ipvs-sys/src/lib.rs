@@ -9,6 +9,8 @@
 //! Layers, from the wire up:
 //! - [`nla`]: one enum per attribute space, implementing the rust-netlink `Nla` traits, with
 //!   an `Other` fallback so that attributes of newer kernels never fail a parse;
+//! - [`raw`]: an allocation-free reader of the configuration in dump replies, used by
+//!   [`IpvsHandle::state`] and [`IpvsHandle::apply`] (a no-op apply reads every destination);
 //! - [`IpvsMessage`]: command + attributes, wrapped in `GenlMessage` on the socket;
 //! - [`types`]: [`Service`], [`Destination`], [`Stats`], [`SyncDaemon`]... and their mapping to
 //!   attributes;
@@ -67,6 +69,7 @@ mod error;
 mod handle;
 mod message;
 pub mod nla;
+pub mod raw;
 pub mod types;
 
 pub use apply::{Changes, Desired, DesiredService, plan};

@@ -475,7 +475,9 @@ fn unknown_attributes_are_kept_and_re_emitted() {
         .find(|(_, m)| ipvs_cmd(m) == Some(IpvsCmd::NewService))
         .unwrap();
     let mut msg = Msg::deserialize(&bytes).unwrap();
-    let NetlinkPayload::InnerMessage(genl) = &mut msg.payload else { unreachable!() };
+    let NetlinkPayload::InnerMessage(genl) = &mut msg.payload else {
+        unreachable!()
+    };
     let unknown_top = netlink_packet_core::DefaultNla::new(42, vec![1, 2, 3, 4]);
     let unknown_svc = netlink_packet_core::DefaultNla::new(99, vec![5, 6]);
     if let Some(CmdAttr::Service(attrs)) = genl.payload.attrs.first_mut() {
@@ -486,6 +488,58 @@ fn unknown_attributes_are_kept_and_re_emitted() {
     let parsed = Msg::deserialize(&serialize(&msg)).unwrap();
     let attrs = ipvs_attrs(&parsed);
     assert!(attrs.contains(&&CmdAttr::Other(unknown_top)));
-    let CmdAttr::Service(svc) = attrs[0] else { panic!("no service") };
+    let CmdAttr::Service(svc) = attrs[0] else {
+        panic!("no service")
+    };
     assert!(svc.contains(&ServiceAttr::Other(unknown_svc)));
+}
+
+#[test]
+fn raw_decoder_reads_the_same_configuration_as_the_attribute_enums() {
+    let (mut services, mut dests) = (0, 0);
+    for l in lines().into_iter().filter(|l| !l.sent) {
+        let msg = Msg::deserialize(&l.bytes).unwrap();
+        let Some(cmd) = ipvs_cmd(&msg) else { continue };
+        let attrs = &l.bytes[20..];
+        for attr in ipvs(&msg).attrs.iter() {
+            match (cmd, attr) {
+                (IpvsCmd::NewService, CmdAttr::Service(s)) => {
+                    let full = ipvs_sys::ServiceEntry::from_attrs(s).unwrap().service;
+                    assert_eq!(ipvs_sys::raw::service_config(attrs).unwrap(), Some(full));
+                    services += 1;
+                }
+                (IpvsCmd::NewDest, CmdAttr::Dest(d)) => {
+                    let family = ipvs_sys::Family::Inet6; // the message's own family wins
+                    let full = ipvs_sys::DestinationEntry::from_attrs(d, family)
+                        .unwrap()
+                        .destination;
+                    assert_eq!(
+                        ipvs_sys::raw::destination_config(attrs, family).unwrap(),
+                        Some(full)
+                    );
+                    dests += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        services >= 4 && dests >= 3,
+        "{services} services, {dests} destinations"
+    );
+}
+
+#[test]
+fn raw_decoder_rejects_overrunning_attributes() {
+    let (bytes, _) = messages("-L -n", false)
+        .into_iter()
+        .find(|(_, m)| ipvs_cmd(m) == Some(IpvsCmd::NewService))
+        .unwrap();
+    let mut attrs = bytes[20..].to_vec();
+    attrs[0] = 0xff; // the service nest claims more bytes than there are
+    attrs[1] = 0x7f;
+    assert!(ipvs_sys::raw::service_config(&attrs).is_err());
+    for cut in 0..attrs.len() {
+        let _ = ipvs_sys::raw::service_config(&bytes[20..20 + cut]);
+    }
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use super::{Family, Stats};
 use crate::constants::*;
 use crate::error::Error;
-use crate::nla::DestAttr;
+use crate::nla::{DestAttr, InetAddr};
 
 /// Encapsulation of a tunnelled destination (`IP_VS_CONN_F_TUNNEL_TYPE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -183,57 +183,67 @@ pub struct DestinationEntry {
     pub stats: Stats,
 }
 
-impl DestinationEntry {
-    /// Reads a destination; `service_family` is used when the kernel sends no address family
-    /// (kernels before 4.3).
-    pub(crate) fn from_attrs(attrs: &[DestAttr], service_family: Family) -> Result<Self, Error> {
-        let mut family = service_family;
-        let (mut addr, mut port, mut fwd) = (None, 0u16, None);
-        let (mut weight, mut uth, mut lth) = (0i32, 0u32, 0u32);
-        let (mut active, mut inactive, mut persist) = (0u32, 0u32, 0u32);
-        let (mut tun_type, mut tun_port, mut tun_flags) = (0u8, 0u16, 0u16);
-        let (mut stats32, mut stats64) = (None, None);
-        for attr in attrs {
-            match attr {
-                DestAttr::Addr(v) => addr = Some(*v),
-                DestAttr::Port(v) => port = *v,
-                DestAttr::FwdMethod(v) => fwd = Some(*v),
-                DestAttr::Weight(v) => weight = *v,
-                DestAttr::UThresh(v) => uth = *v,
-                DestAttr::LThresh(v) => lth = *v,
-                DestAttr::ActiveConns(v) => active = *v,
-                DestAttr::InactConns(v) => inactive = *v,
-                DestAttr::PersistConns(v) => persist = *v,
-                DestAttr::Stats(v) => stats32 = Some(v),
-                DestAttr::Stats64(v) => stats64 = Some(v),
-                DestAttr::AddrFamily(v) => family = Family::from_af(*v)?,
-                DestAttr::TunType(v) => tun_type = *v,
-                DestAttr::TunPort(v) => tun_port = *v,
-                DestAttr::TunFlags(v) => tun_flags = *v,
-                DestAttr::Other(_) => {}
-            }
+/// A destination's configuration fields as read off the wire, by either decoder (the
+/// attribute enums of [`DestinationEntry::from_attrs`] or the allocation-free one of
+/// `crate::raw`), turned into a [`Destination`] by one piece of code.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DestFields {
+    pub(crate) af: Option<u16>,
+    pub(crate) addr: Option<InetAddr>,
+    pub(crate) port: u16,
+    pub(crate) fwd: Option<u32>,
+    pub(crate) weight: i32,
+    pub(crate) uth: u32,
+    pub(crate) lth: u32,
+    pub(crate) tun_type: u8,
+    pub(crate) tun_port: u16,
+    pub(crate) tun_flags: u16,
+}
+
+impl DestFields {
+    pub(crate) fn new() -> Self {
+        Self {
+            af: None,
+            addr: None,
+            port: 0,
+            fwd: None,
+            weight: 0,
+            uth: 0,
+            lth: 0,
+            tun_type: 0,
+            tun_port: 0,
+            tun_flags: 0,
         }
-        let ip = family.ip(addr.ok_or(Error::Missing {
+    }
+
+    /// The destination; `service_family` applies when the kernel sent no address family
+    /// (kernels before 4.3).
+    pub(crate) fn destination(self, service_family: Family) -> Result<Destination, Error> {
+        let family = match self.af {
+            Some(af) => Family::from_af(af)?,
+            None => service_family,
+        };
+        let ip = family.ip(self.addr.ok_or(Error::Missing {
             what: "destination address",
         })?);
-        let forward = match fwd.ok_or(Error::Missing {
+        let fwd = self.fwd.ok_or(Error::Missing {
             what: "destination forwarding method",
-        })? & IP_VS_CONN_F_FWD_MASK
-        {
+        })?;
+        let forward = match fwd & IP_VS_CONN_F_FWD_MASK {
             IP_VS_CONN_F_MASQ => ForwardMethod::Masquerade,
             IP_VS_CONN_F_LOCALNODE => ForwardMethod::Local,
             IP_VS_CONN_F_DROUTE => ForwardMethod::DirectRoute,
             IP_VS_CONN_F_BYPASS => ForwardMethod::Bypass,
             IP_VS_CONN_F_TUNNEL => ForwardMethod::Tunnel(Tunnel {
-                kind: match tun_type {
+                kind: match self.tun_type {
                     IP_VS_CONN_F_TUNNEL_TYPE_GUE => TunnelType::Gue,
                     IP_VS_CONN_F_TUNNEL_TYPE_GRE => TunnelType::Gre,
                     _ => TunnelType::Ipip,
                 },
-                port: tun_port,
-                csum: if tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM != 0 {
+                port: self.tun_port,
+                csum: if self.tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM != 0 {
                     TunnelCsum::RemCsum
-                } else if tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_CSUM != 0 {
+                } else if self.tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_CSUM != 0 {
                     TunnelCsum::Csum
                 } else {
                     TunnelCsum::NoCsum
@@ -246,18 +256,49 @@ impl DestinationEntry {
                 });
             }
         };
+        Ok(Destination {
+            addr: SocketAddr::new(ip, self.port),
+            forward,
+            weight: self.weight.max(0) as u32,
+            upper_threshold: self.uth,
+            lower_threshold: self.lth,
+        })
+    }
+}
+
+impl DestinationEntry {
+    /// Reads a destination from its `IPVS_CMD_ATTR_DEST` attributes; `service_family` is used
+    /// when the kernel sends no address family (kernels before 4.3).
+    pub fn from_attrs(attrs: &[DestAttr], service_family: Family) -> Result<Self, Error> {
+        let mut f = DestFields::new();
+        let (mut active, mut inactive, mut persist) = (0u32, 0u32, 0u32);
+        let (mut stats32, mut stats64) = (None, None);
+        for attr in attrs {
+            match attr {
+                DestAttr::Addr(v) => f.addr = Some(*v),
+                DestAttr::Port(v) => f.port = *v,
+                DestAttr::FwdMethod(v) => f.fwd = Some(*v),
+                DestAttr::Weight(v) => f.weight = *v,
+                DestAttr::UThresh(v) => f.uth = *v,
+                DestAttr::LThresh(v) => f.lth = *v,
+                DestAttr::ActiveConns(v) => active = *v,
+                DestAttr::InactConns(v) => inactive = *v,
+                DestAttr::PersistConns(v) => persist = *v,
+                DestAttr::Stats(v) => stats32 = Some(v),
+                DestAttr::Stats64(v) => stats64 = Some(v),
+                DestAttr::AddrFamily(v) => f.af = Some(*v),
+                DestAttr::TunType(v) => f.tun_type = *v,
+                DestAttr::TunPort(v) => f.tun_port = *v,
+                DestAttr::TunFlags(v) => f.tun_flags = *v,
+                DestAttr::Other(_) => {}
+            }
+        }
         let stats = stats64
             .or(stats32)
             .map(|s| Stats::from_attrs(s))
             .unwrap_or_default();
         Ok(DestinationEntry {
-            destination: Destination {
-                addr: SocketAddr::new(ip, port),
-                forward,
-                weight: weight.max(0) as u32,
-                upper_threshold: uth,
-                lower_threshold: lth,
-            },
+            destination: f.destination(service_family)?,
             active_conns: active,
             inactive_conns: inactive,
             persistent_conns: persist,

@@ -15,3 +15,6 @@ pub use destination::{
 pub use scheduler::Scheduler;
 pub use service::{Family, Protocol, Service, ServiceEntry, ServiceFlags, ServiceKey};
 pub use stats::Stats;
+
+pub(crate) use destination::DestFields;
+pub(crate) use service::ServiceFields;

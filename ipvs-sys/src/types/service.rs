@@ -350,81 +350,112 @@ pub struct ServiceEntry {
     pub stats: Stats,
 }
 
-impl ServiceEntry {
-    pub(crate) fn from_attrs(attrs: &[ServiceAttr]) -> Result<Self, Error> {
-        let mut af = None;
-        let mut protocol = None;
-        let mut addr = None;
-        let mut port = 0u16;
-        let mut fwmark = 0u32;
-        let mut sched = None;
-        let mut flags = 0u32;
-        let mut timeout = 0u32;
-        let mut netmask = None;
-        let mut pe_name = None;
-        let mut stats32 = None;
-        let mut stats64 = None;
-        for attr in attrs {
-            match attr {
-                ServiceAttr::Af(v) => af = Some(*v),
-                ServiceAttr::Protocol(v) => protocol = Some(*v),
-                ServiceAttr::Addr(v) => addr = Some(*v),
-                ServiceAttr::Port(v) => port = *v,
-                ServiceAttr::Fwmark(v) => fwmark = *v,
-                ServiceAttr::SchedName(v) => sched = Some(v.as_str()),
-                ServiceAttr::Flags(f) => flags = f.flags,
-                ServiceAttr::Timeout(v) => timeout = *v,
-                ServiceAttr::Netmask(v) => netmask = Some(*v),
-                ServiceAttr::PeName(v) => pe_name = Some(v.clone()),
-                ServiceAttr::Stats(v) => stats32 = Some(v),
-                ServiceAttr::Stats64(v) => stats64 = Some(v),
-                ServiceAttr::Other(_) => {}
-            }
+/// A service's configuration fields as read off the wire, by either decoder (the attribute
+/// enums of [`ServiceEntry::from_attrs`] or the allocation-free one of `crate::raw`), turned
+/// into a [`Service`] by one piece of code.
+#[derive(Debug, Clone)]
+pub(crate) struct ServiceFields<'a> {
+    pub(crate) af: Option<u16>,
+    pub(crate) protocol: Option<u16>,
+    pub(crate) addr: Option<InetAddr>,
+    pub(crate) port: u16,
+    pub(crate) fwmark: u32,
+    pub(crate) sched: Option<&'a str>,
+    pub(crate) flags: u32,
+    pub(crate) timeout: u32,
+    pub(crate) netmask: Option<[u8; 4]>,
+    pub(crate) pe_name: Option<&'a str>,
+}
+
+impl<'a> ServiceFields<'a> {
+    pub(crate) fn new() -> Self {
+        Self {
+            af: None,
+            protocol: None,
+            addr: None,
+            port: 0,
+            fwmark: 0,
+            sched: None,
+            flags: 0,
+            timeout: 0,
+            netmask: None,
+            pe_name: None,
         }
-        let family = Family::from_af(af.ok_or(Error::Missing {
+    }
+
+    pub(crate) fn service(self) -> Result<Service, Error> {
+        let af = self.af.ok_or(Error::Missing {
             what: "service address family",
-        })?)?;
-        let key = if fwmark != 0 {
+        })?;
+        let family = Family::from_af(af)?;
+        let key = if self.fwmark != 0 {
             ServiceKey::Fwmark {
                 family,
-                mark: fwmark,
+                mark: self.fwmark,
             }
         } else {
-            let protocol = Protocol::from_number(protocol.ok_or(Error::Missing {
+            let protocol = self.protocol.ok_or(Error::Missing {
                 what: "service protocol",
-            })?)?;
-            let ip = family.ip(addr.ok_or(Error::Missing {
+            })?;
+            let addr = self.addr.ok_or(Error::Missing {
                 what: "service address",
-            })?);
+            })?;
             ServiceKey::Inet {
-                protocol,
-                addr: SocketAddr::new(ip, port),
+                protocol: Protocol::from_number(protocol)?,
+                addr: SocketAddr::new(family.ip(addr), self.port),
             }
         };
-        let scheduler = sched
+        let scheduler = self
+            .sched
             .ok_or(Error::Missing {
                 what: "service scheduler",
             })?
             .parse()?;
-        let netmask = match (family, netmask) {
+        let netmask = match (family, self.netmask) {
             (Family::Inet, Some(raw)) => u32::from_be_bytes(raw),
             (Family::Inet6, Some(raw)) => u32::from_ne_bytes(raw),
             (Family::Inet, None) => u32::MAX,
             (Family::Inet6, None) => 128,
         };
+        Ok(Service {
+            key,
+            scheduler,
+            flags: ServiceFlags(self.flags),
+            timeout: self.timeout,
+            netmask,
+            pe_name: self.pe_name.filter(|p| !p.is_empty()).map(str::to_owned),
+        })
+    }
+}
+
+impl ServiceEntry {
+    /// Reads a service from its `IPVS_CMD_ATTR_SERVICE` attributes.
+    pub fn from_attrs(attrs: &[ServiceAttr]) -> Result<Self, Error> {
+        let mut f = ServiceFields::new();
+        let (mut stats32, mut stats64) = (None, None);
+        for attr in attrs {
+            match attr {
+                ServiceAttr::Af(v) => f.af = Some(*v),
+                ServiceAttr::Protocol(v) => f.protocol = Some(*v),
+                ServiceAttr::Addr(v) => f.addr = Some(*v),
+                ServiceAttr::Port(v) => f.port = *v,
+                ServiceAttr::Fwmark(v) => f.fwmark = *v,
+                ServiceAttr::SchedName(v) => f.sched = Some(v.as_str()),
+                ServiceAttr::Flags(v) => f.flags = v.flags,
+                ServiceAttr::Timeout(v) => f.timeout = *v,
+                ServiceAttr::Netmask(v) => f.netmask = Some(*v),
+                ServiceAttr::PeName(v) => f.pe_name = Some(v.as_str()),
+                ServiceAttr::Stats(v) => stats32 = Some(v),
+                ServiceAttr::Stats64(v) => stats64 = Some(v),
+                ServiceAttr::Other(_) => {}
+            }
+        }
         let stats = stats64
             .or(stats32)
             .map(|s| Stats::from_attrs(s))
             .unwrap_or_default();
         Ok(ServiceEntry {
-            service: Service {
-                key,
-                scheduler,
-                flags: ServiceFlags(flags),
-                timeout,
-                netmask,
-                pe_name: pe_name.filter(|p| !p.is_empty()),
-            },
+            service: f.service()?,
             stats,
         })
     }
