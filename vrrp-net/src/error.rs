@@ -213,6 +213,9 @@ pub enum DriverError {
     /// A virtual MAC interface could not be created.
     #[error(transparent)]
     Vmac(#[from] VmacError),
+    /// The driver's timer could not be created.
+    #[error("cannot create the driver's timerfd")]
+    Timer(#[source] io::Error),
     /// The driver has stopped; the handle has nobody to talk to.
     #[error("the driver has stopped")]
     Stopped,

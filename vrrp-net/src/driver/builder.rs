@@ -324,6 +324,7 @@ impl DriverBuilder {
             links,
             checksum_dsts,
             dirty: Vec::new(),
+            alarm: super::alarm::Alarm::new().map_err(DriverError::Timer)?,
             buf: vec![0; super::TX_BUFFER],
         };
         Ok((driver, Handle { tx: cmd_tx }, Events { rx: ev_rx }))

@@ -9,6 +9,7 @@
 //! [`IO_RETRY`] the fault is cleared and the router starts over from Backup, so it recovers
 //! once the cause is gone.
 
+mod alarm;
 mod builder;
 mod event;
 mod handle;
@@ -105,6 +106,7 @@ pub struct Driver {
     checksum_dsts: HashMap<(Key, u8), IpAddr>,
     /// Slots that may have outputs to drain.
     dirty: Vec<usize>,
+    alarm: alarm::Alarm,
     buf: Vec<u8>,
 }
 
@@ -168,9 +170,15 @@ impl Driver {
         self.startup(now).await;
         loop {
             let deadline = self.next_deadline();
+            let alarm = &self.alarm;
             let sleep = async move {
                 match deadline {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    Some(at) => {
+                        if alarm.sleep_until(at).await.is_err() {
+                            // The timerfd failed: fall back to tokio's millisecond timer.
+                            tokio::time::sleep_until(at.into()).await;
+                        }
+                    }
                     None => std::future::pending().await,
                 }
             };
