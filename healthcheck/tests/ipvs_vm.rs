@@ -1,0 +1,267 @@
+//! The IPVS sink against a real kernel. `pool_suite_runs_in_vm` (host side) boots the
+//! ipvs-sys test VM (`ipvs-sys/tests/vm/ipvs-vm.sh`, qemu with Debian's kernel), re-runs
+//! this test binary inside with `--ignored`, and fails if any in-VM test fails. The
+//! `#[ignore]`d tests are that suite: they refuse to run outside the VM, because they
+//! change the kernel's IPVS tables.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::skip_privileged;
+use healthcheck::checkers::TcpCheck;
+use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink};
+use healthcheck::{Health, Schedule, Scheduler, Target};
+use ipvs_sys::{Destination, ForwardMethod, IpvsHandle, Service, ServiceKey};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Set inside the VM by the harness.
+const IN_VM_ENV: &str = "IPVS_SYS_IN_VM";
+
+fn in_vm() -> bool {
+    std::env::var(IN_VM_ENV).as_deref() == Ok("1")
+}
+
+fn vm_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ipvs-sys/tests/vm/ipvs-vm.sh")
+}
+
+/// Why the VM cannot run here, if it cannot.
+fn vm_unavailable() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root (the VM harness caches the kernel under /var/tmp)".into());
+    }
+    if !vm_script().exists() {
+        return Some(format!("{} not found", vm_script().display()));
+    }
+    for tool in [
+        "qemu-system-x86_64",
+        "apt-get",
+        "dpkg-deb",
+        "cpio",
+        "depmod",
+        "ipvsadm",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            return Some(format!(
+                "{tool} not found (apt-get install -y qemu-system-x86 busybox-static ipvsadm cpio kmod)"
+            ));
+        }
+    }
+    None
+}
+
+#[test]
+fn pool_suite_runs_in_vm() {
+    if in_vm() {
+        return; // the guest's copy of this binary runs only the --ignored suite
+    }
+    if let Some(reason) = vm_unavailable() {
+        skip_privileged(&reason);
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.to_str().unwrap();
+    let out = Command::new(vm_script())
+        .args([
+            "--add",
+            exe,
+            "--",
+            &format!("{exe} --ignored --test-threads=1"),
+        ])
+        .env(IN_VM_ENV, "1")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "in-VM suite failed, output above"
+    );
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .unwrap_or("");
+    assert!(
+        summary.starts_with("test result: ok."),
+        "no passing summary: {summary}"
+    );
+    assert!(
+        !summary.contains(" 0 passed"),
+        "the VM ran no test: {summary}"
+    );
+}
+
+/// dummy0's address in the VM; the real servers listen on it.
+const HOST: [u8; 4] = [192, 0, 2, 1];
+
+fn at(port: u16) -> SocketAddr {
+    SocketAddr::from((HOST, port))
+}
+
+async fn fresh(vip_port: u16) -> (IpvsHandle, ServiceKey) {
+    assert!(
+        in_vm(),
+        "changes the kernel's IPVS tables: runs only inside the test VM"
+    );
+    let ipvs = IpvsHandle::new().await.unwrap();
+    ipvs.flush().await.unwrap();
+    let key = ServiceKey::tcp(SocketAddr::from(([192, 0, 2, 10], vip_port)));
+    ipvs.add_service(&Service::new(key, ipvs_sys::Scheduler::WeightedRoundRobin))
+        .await
+        .unwrap();
+    (ipvs, key)
+}
+
+/// The kernel's destinations of `key` as sorted (address, weight) pairs.
+async fn table(ipvs: &IpvsHandle, key: &ServiceKey) -> Vec<(SocketAddr, u32)> {
+    let mut t: Vec<_> = ipvs
+        .destinations(key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.destination.addr, e.destination.weight))
+        .collect();
+    t.sort();
+    t
+}
+
+/// Polls the kernel until its table equals `want` (5 s at most).
+async fn wait_for(ipvs: &IpvsHandle, key: &ServiceKey, want: &[(SocketAddr, u32)]) {
+    let mut last = Vec::new();
+    for _ in 0..100 {
+        last = table(ipvs, key).await;
+        if last == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("kernel table {last:?}, expected {want:?}");
+}
+
+fn schedule() -> Schedule {
+    Schedule {
+        interval: Duration::from_millis(200),
+        timeout: Duration::from_millis(100),
+        retries: 0,
+        delay_before_retry: Duration::ZERO,
+        warmup: Duration::ZERO,
+        rise: 1,
+        fall: 1,
+        initial: Health::Up,
+    }
+}
+
+/// Real TCP checks of two listeners drive the kernel table: quorum 2 with a sorry
+/// server, then recovery.
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by pool_suite_runs_in_vm"]
+async fn tcp_checks_drive_the_kernel_table_through_quorum_loss() {
+    let (ipvs, key) = fresh(80).await;
+    let rs1 = TcpListener::bind(at(8081)).await.unwrap();
+    let rs2 = TcpListener::bind(at(8082)).await.unwrap();
+    let sorry = at(8099);
+    let mut sched = Scheduler::new().seed(1);
+    for (name, addr) in [("rs1", at(8081)), ("rs2", at(8082))] {
+        sched
+            .add(
+                Target::new(name, addr)
+                    .schedule(schedule())
+                    .check(TcpCheck::new(addr)),
+            )
+            .unwrap();
+    }
+    let config = PoolConfig {
+        quorum: 2,
+        sorry_server: Some(Dest {
+            addr: sorry,
+            weight: 1,
+        }),
+        ..PoolConfig::default()
+    };
+    let reals = [at(8081), at(8082)].map(|addr| (Dest { addr, weight: 1 }, Health::Up));
+    let pool = Pool::new(config, reals).unwrap();
+    let mut sink = PoolSink::new(
+        pool,
+        IpvsPool::new(ipvs.clone(), key, ForwardMethod::Masquerade),
+    );
+    sink.startup().await.unwrap();
+    wait_for(&ipvs, &key, &[(at(8081), 1), (at(8082), 1)]).await;
+    let mut running = sched.start().unwrap();
+    tokio::spawn(async move {
+        while let Some(event) = running.next_event().await {
+            sink.handle_event(&event).await.unwrap();
+        }
+    });
+    drop(rs2);
+    // quorum lost: the sorry server replaces the remaining live server
+    wait_for(&ipvs, &key, &[(sorry, 1)]).await;
+    let _rs2 = TcpListener::bind(at(8082)).await.unwrap();
+    wait_for(&ipvs, &key, &[(at(8081), 1), (at(8082), 1)]).await;
+    drop(rs1);
+}
+
+/// inhibit_on_failure keeps a failed server at weight 0; a destination left from an
+/// earlier run is adopted, not an error.
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by pool_suite_runs_in_vm"]
+async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
+    let (ipvs, key) = fresh(81).await;
+    // left over from a previous run, with another weight
+    ipvs.add_destination(&key, &Destination::new(at(8091)).weight(9))
+        .await
+        .unwrap();
+    let rs1 = TcpListener::bind(at(8091)).await.unwrap();
+    let mut sched = Scheduler::new().seed(2);
+    sched
+        .add(
+            Target::new("rs1", at(8091))
+                .weight(3)
+                .schedule(schedule())
+                .check(TcpCheck::new(at(8091))),
+        )
+        .unwrap();
+    let config = PoolConfig {
+        inhibit_on_failure: true,
+        ..PoolConfig::default()
+    };
+    let pool = Pool::new(
+        config,
+        [(
+            Dest {
+                addr: at(8091),
+                weight: 3,
+            },
+            Health::Up,
+        )],
+    )
+    .unwrap();
+    let mut sink = PoolSink::new(
+        pool,
+        IpvsPool::new(ipvs.clone(), key, ForwardMethod::Masquerade),
+    );
+    sink.startup().await.unwrap();
+    wait_for(&ipvs, &key, &[(at(8091), 3)]).await;
+    let mut running = sched.start().unwrap();
+    tokio::spawn(async move {
+        while let Some(event) = running.next_event().await {
+            sink.handle_event(&event).await.unwrap();
+        }
+    });
+    drop(rs1);
+    wait_for(&ipvs, &key, &[(at(8091), 0)]).await;
+    let _rs1 = TcpListener::bind(at(8091)).await.unwrap();
+    wait_for(&ipvs, &key, &[(at(8091), 3)]).await;
+}
