@@ -32,6 +32,8 @@ else
 fi
 [ -x "$OURS" ] || die "no daemon binary at $OURS"
 
+RT=""
+command -v chrt >/dev/null && RT="chrt -f 10"
 PIDS=()          # every process this script started, killed by pid on exit
 cleanup() {
     for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
@@ -59,14 +61,16 @@ lab_up() {
     done
 }
 
-# conf NAME VRID PRIORITY ADVERT_INT VIP [COUNT]: COUNT instances with consecutive VRIDs and VIPs
+# conf NAME VRID PRIORITY ADVERT_INT VIP [COUNT]: one instance with VIP, or COUNT instances with
+# consecutive VRIDs and one VIP each in 198.51.100.0/24 and 203.0.113.0/24
 conf() {
     local name=$1 vrid=$2 prio=$3 int=$4 vip=$5 count=${6:-1}
     printf 'global_defs {\n    router_id %s\n    vrrp_version 3\n    vrrp_garp_master_delay 0\n}\n' "$name"
     for k in $(seq 0 $((count - 1))); do
-        local v=$((vrid + k)) last=${vip##*.}
-        local addr=${vip%.*}.$((last + k))
-        [ "$count" -gt 1 ] && addr="198.51.100.$(( (k % 250) + 1 ))" && [ $k -ge 250 ] && addr="203.0.113.$((k - 249))"
+        local v=$((vrid + k)) addr=$vip
+        if [ "$count" -gt 1 ]; then
+            if [ $k -lt 250 ]; then addr=198.51.100.$((k + 1)); else addr=203.0.113.$((k - 249)); fi
+        fi
         printf 'vrrp_instance VI_%d {\n    state BACKUP\n    interface eth0\n    virtual_router_id %d\n    priority %d\n    advert_int %s\n    virtual_ipaddress {\n        %s/24 dev eth0\n    }\n}\n' \
             "$v" "$v" "$prio" "$int" "$addr"
     done
@@ -98,8 +102,10 @@ wait_gone() { local end=$((SECONDS + $3)); while has "$1" "$2"; do [ $SECONDS -l
 # measure KIND IMPL INT MASTER BACKUP VIP MASTER_IP: one crash or graceful event, appends a row
 measure() {
     local kind=$1 impl=$2 int=$3 m=$4 b=$5 vip=$6 mip=$7 out=$WORK/$1-$2-$3.txt
-    TZ=UTC ip -n $P-$b -ts monitor address >"$WORK/mon" 2>&1 & local mon=$!; PIDS+=($mon)
-    ip netns exec $P-sw tcpdump -i br0 -n -tt -l "(arp and src host $vip) or (ip proto 112 and src host $mip)" \
+    # The monitors run SCHED_FIFO so that the load of a shared machine does not delay the
+    # timestamps `ip monitor` takes in user space.
+    TZ=UTC $RT ip -n $P-$b -ts monitor address >"$WORK/mon" 2>&1 & local mon=$!; PIDS+=($mon)
+    $RT ip netns exec $P-sw tcpdump -i br0 -n -tt -l "(arp and src host $vip) or (ip proto 112 and src host $mip)" \
         >"$WORK/cap" 2>"$WORK/cap.err" & local cap=$!; PIDS+=($cap)
     local end=$((SECONDS + 5)); until grep -q "listening on" "$WORK/cap.err"; do [ $SECONDS -lt $end ] || die "tcpdump"; sleep 0.01; done
     # at least one advert on the capture, then a random phase of the advert timer
@@ -179,15 +185,18 @@ cpu() {
     local masters_ours masters_ka
     masters_ours=$(ip -n $P-h1 -4 addr show dev eth0 | grep -c "198.51.100\|203.0.113" || true)
     masters_ka=$(ip -n $P-h3 -4 addr show dev eth0 | grep -c "198.51.100\|203.0.113" || true)
-    python3 - "$((o1 - o0))" "$((k1 - k0))" "$(getconf CLK_TCK)" "$CPU_SECS" "$CPU_INSTANCES" "$CPU_INT" "$masters_ours" "$masters_ka" <<'PY'
+    local on_backups
+    on_backups=$(for h in h2 h4; do ip -n $P-$h -4 addr show dev eth0 | grep -c "198.51.100\|203.0.113" || true; done | paste -sd/)
+    python3 - "$((o1 - o0))" "$((k1 - k0))" "$(getconf CLK_TCK)" "$CPU_SECS" "$CPU_INSTANCES" "$CPU_INT" "$masters_ours" "$masters_ka" "$on_backups" <<'PY'
 import sys
-o, k, hz, secs, n, i, mo, mk = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:]
+o, k, hz, secs, n, i, mo, mk, ob = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *sys.argv[4:]
 print(f"\n### CPU: {n} instances, advert_int {i} s, master + backup each, {secs} s\n")
 print("| implementation | VIPs on the master | CPU s (master + backup) | % of one core |")
 print("|---|---|---|---|")
 print(f"| ours | {mo} | {o/hz:.2f} | {100*o/hz/float(secs):.1f} |")
 print(f"| keepalived 2.2.7 | {mk} | {k/hz:.2f} | {100*k/hz/float(secs):.1f} |")
-print(f"\nours / keepalived = {o/k:.2f}" if k else "\nkeepalived used no measurable CPU")
+print(f"\nVIPs on the backups (ours/keepalived): {ob}")
+print(f"ours / keepalived = {o/k:.2f}" if k else "keepalived used no measurable CPU")
 PY
 }
 
