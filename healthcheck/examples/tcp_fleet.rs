@@ -180,15 +180,9 @@ async fn check(addrs: Vec<SocketAddr>, run: Duration, mode: Mode) {
     let mut cpu_at_warm = None;
     let end = stats.start + run;
     let warm_at = stats.start + warm;
-    let mut closed = false;
     loop {
         tokio::select! {
-            ev = running.next_event(), if !closed => {
-                match ev {
-                    Some(_) => events += 1,
-                    None => closed = true, // bare mode: no scheduler targets
-                }
-            }
+            _ = running.next_event() => events += 1,
             () = tokio::time::sleep_until(warm_at), if cpu_at_warm.is_none() => {
                 cpu_at_warm = Some(cpu_time());
             }

@@ -22,6 +22,7 @@ struct Entry {
     checks: Vec<CheckState>,
     health: Health,
     weight: u32,
+    removed: bool,
 }
 
 #[derive(Debug)]
@@ -51,20 +52,32 @@ impl Aggregate {
             checks,
             health: s.initial,
             weight: target.weight,
+            removed: false,
         });
         TargetId(self.targets.len() - 1)
     }
 
-    /// One event per target stating its starting health, in id order.
-    pub(crate) fn initial_events(&mut self, now: Instant) -> Vec<Event> {
-        (0..self.targets.len())
-            .map(|i| self.event(now, TargetId(i), Some(Reason::Initial)))
-            .collect()
+    /// The event stating a target's starting health.
+    pub(crate) fn initial_event(&mut self, now: Instant, id: TargetId) -> Option<Event> {
+        self.targets.get(id.0)?;
+        Some(self.event(now, id, Some(Reason::Initial)))
     }
 
-    /// Current health and effective weight of a target.
+    /// Marks a target removed; its last event says down, [`Reason::Removed`]. Later
+    /// verdicts for it are ignored.
+    pub(crate) fn remove(&mut self, now: Instant, id: TargetId) -> Option<Event> {
+        let entry = self.targets.get_mut(id.0).filter(|e| !e.removed)?;
+        entry.removed = true;
+        entry.health = Health::Down;
+        Some(self.event(now, id, Some(Reason::Removed)))
+    }
+
+    /// Current health and effective weight of a live target.
     pub(crate) fn state(&self, id: TargetId) -> Option<(Health, u32)> {
-        self.targets.get(id.0).map(|e| (e.health, e.weight))
+        self.targets
+            .get(id.0)
+            .filter(|e| !e.removed)
+            .map(|e| (e.health, e.weight))
     }
 
     /// Feeds the verdict of one probe round of check `check` of `target`.
@@ -75,7 +88,7 @@ impl Aggregate {
         check: usize,
         outcome: Outcome,
     ) -> Option<Event> {
-        let entry = self.targets.get_mut(target.0)?;
+        let entry = self.targets.get_mut(target.0).filter(|e| !e.removed)?;
         let state = entry.checks.get_mut(check)?;
         let reason = match outcome {
             Outcome::Up(weight) => {
@@ -189,7 +202,7 @@ mod tests {
         let now = Instant::now();
         let mut a = Aggregate::default();
         let id = a.push(&two_check_target());
-        assert_eq!(a.initial_events(now).len(), 1);
+        assert!(a.initial_event(now, id).is_some());
         let ev = a.handle_outcome(now, id, 1, Outcome::Down(Reason::Refused));
         assert_eq!(
             ev.map(|e| (e.health, e.reason)),
@@ -210,7 +223,7 @@ mod tests {
         let now = Instant::now();
         let mut a = Aggregate::default();
         let id = a.push(&two_check_target());
-        a.initial_events(now);
+        a.initial_event(now, id);
         let ev = a.handle_outcome(now, id, 0, Outcome::Up(Weight::Set(10)));
         assert_eq!(ev.map(|e| e.weight), Some(10));
         let ev = a.handle_outcome(now, id, 1, Outcome::Up(Weight::Offset(-3)));

@@ -39,6 +39,9 @@ pub enum ConfigError {
     /// A status-code range is empty or outside 100..=599.
     #[error("status range {0}-{1} is empty or outside 100-599")]
     StatusRange(u16, u16),
+    /// An HTTP virtual host is empty or not a valid `Host` header value.
+    #[error("http virtualhost {0:?} is not a valid host header value")]
+    VirtualHost(String),
     /// A TLS server name is neither a DNS name nor an IP address.
     #[error("tls server name {0:?} is invalid")]
     ServerName(String),

@@ -58,7 +58,8 @@
 //! // The observer: events -> backend set (and, alongside, IPVS or VRRP sinks).
 //! let (mut writer, backends) = backend_set();
 //! tokio::spawn(async move {
-//!     while let Some(event) = running.next_event().await {
+//!     loop {
+//!         let event = running.next_event().await;
 //!         if let Some(reason) = &event.reason {
 //!             eprintln!("{} is {:?}: {reason}", event.name, event.health);
 //!         }

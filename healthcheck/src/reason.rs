@@ -12,6 +12,9 @@ pub enum Reason {
     /// The configured starting state (`alpha` starts down), before any probe ran.
     #[error("initial state")]
     Initial,
+    /// The target was removed from the scheduler (its last event).
+    #[error("removed")]
+    Removed,
     /// No verdict before the probe's deadline.
     #[error("timeout")]
     Timeout,
@@ -110,7 +113,7 @@ impl Reason {
             K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
                 Reason::Closed
             }
-            K::HostUnreachable | K::NetworkUnreachable | K::AddrNotAvailable => Reason::Unreachable,
+            K::HostUnreachable | K::NetworkUnreachable => Reason::Unreachable,
             K::TimedOut => Reason::Timeout,
             kind => Reason::Io(kind),
         }

@@ -2,33 +2,26 @@
 
 use crate::aggregate::Aggregate;
 use crate::{Check, ConfigError, Event, Health, Outcome, Reason, Schedule, Target, TargetId};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::AbortHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
 /// Collects targets, then starts one lightweight task per check.
 ///
 /// No thread is created per check: all probes are futures on the caller's runtime.
 /// A semaphore bounds how many probe attempts are in flight at once, and every
-/// check starts at a random phase within its schedule's `warmup`, so ten thousand
-/// targets on a one-second interval arrive as a steady stream, not as bursts.
+/// check starts at a random phase within its schedule's `warmup` and keeps that
+/// phase, so ten thousand targets on a one-second interval arrive as a steady
+/// stream, not as bursts.
 #[derive(Debug)]
 pub struct Scheduler {
     targets: Vec<Target>,
     names: HashSet<String>,
     max_in_flight: usize,
     seed: u64,
-}
-
-/// One probe round's verdict, sent from a check task to [`Running`].
-#[derive(Debug)]
-struct Verdict {
-    target: TargetId,
-    check: usize,
-    outcome: Outcome,
 }
 
 impl Default for Scheduler {
@@ -60,12 +53,10 @@ impl Scheduler {
         self
     }
 
-    /// Adds a target after validating it; the error names the offending field.
+    /// Adds a target after validating it; the error names the offending field. Ids
+    /// are given in order from 0.
     pub fn add(&mut self, target: Target) -> Result<TargetId, ConfigError> {
-        target.schedule.validate()?;
-        if target.checks.is_empty() {
-            return Err(ConfigError::NoChecks(target.name));
-        }
+        validate(&target)?;
         if !self.names.insert(target.name.clone()) {
             return Err(ConfigError::DuplicateTarget(target.name));
         }
@@ -73,41 +64,36 @@ impl Scheduler {
         Ok(TargetId(self.targets.len() - 1))
     }
 
-    /// Spawns the probe tasks on the current runtime. Must be called from within a
-    /// tokio runtime. Dropping the returned [`Running`] stops every probe.
+    /// Spawns the probe tasks on the current runtime (call it from within a tokio
+    /// runtime). Dropping the returned [`Running`] stops every probe.
     pub fn start(self) -> Result<Running, ConfigError> {
         if self.max_in_flight == 0 {
             return Err(ConfigError::MaxInFlight(0));
         }
-        let permits = Arc::new(Semaphore::new(self.max_in_flight));
         let (tx, rx) = mpsc::channel(1024);
-        let mut rng = fastrand::Rng::with_seed(self.seed);
-        let mut aggregate = Aggregate::default();
-        let mut tasks = JoinSet::new();
-        let start = Instant::now();
-        for target in &self.targets {
-            let id = aggregate.push(target);
-            for (index, check) in target.checks.iter().enumerate() {
-                let phase = jitter(&mut rng, target.schedule.warmup);
-                let probe = ProbeLoop {
-                    target: id,
-                    index,
-                    check: check.clone(),
-                    schedule: target.schedule.clone(),
-                    permits: permits.clone(),
-                    tx: tx.clone(),
-                };
-                tasks.spawn(probe.run(start + phase));
-            }
-        }
-        let pending = aggregate.initial_events(start).into();
-        Ok(Running {
-            aggregate,
+        let mut running = Running {
+            aggregate: Aggregate::default(),
             rx,
-            pending,
-            _tasks: tasks,
-        })
+            tx,
+            pending: VecDeque::new(),
+            probes: Vec::new(),
+            names: HashMap::new(),
+            permits: Arc::new(Semaphore::new(self.max_in_flight)),
+            rng: fastrand::Rng::with_seed(self.seed),
+        };
+        for target in self.targets {
+            running.add(target)?;
+        }
+        Ok(running)
     }
+}
+
+fn validate(target: &Target) -> Result<(), ConfigError> {
+    target.schedule.validate()?;
+    if target.checks.is_empty() {
+        return Err(ConfigError::NoChecks(target.name.clone()));
+    }
+    Ok(())
 }
 
 /// A uniformly random offset in `[0, warmup)`.
@@ -118,6 +104,14 @@ fn jitter(rng: &mut fastrand::Rng, warmup: Duration) -> Duration {
     } else {
         Duration::from_nanos(rng.u64(..nanos))
     }
+}
+
+/// One probe round's verdict, sent from a check task to [`Running`].
+#[derive(Debug)]
+struct Verdict {
+    target: TargetId,
+    check: usize,
+    outcome: Outcome,
 }
 
 /// The probes of one check of one target.
@@ -180,41 +174,111 @@ impl ProbeLoop {
     }
 }
 
-/// The running probes; yields ordered [`Event`]s.
+/// The running probes; yields ordered [`Event`]s. Targets can be added and removed
+/// while it runs (a proxy's backends changing).
 ///
 /// Probe verdicts queue up (bounded) until [`Running::next_event`] consumes them, so
 /// the embedder must keep polling it; a stalled consumer stalls the probes rather
-/// than growing memory.
+/// than growing memory. Dropping it stops every probe.
 #[derive(Debug)]
 pub struct Running {
     aggregate: Aggregate,
     rx: mpsc::Receiver<Verdict>,
+    tx: mpsc::Sender<Verdict>,
     pending: VecDeque<Event>,
-    _tasks: JoinSet<()>,
+    /// Probe tasks per target id (empty once removed).
+    probes: Vec<Vec<AbortHandle>>,
+    names: HashMap<String, TargetId>,
+    permits: Arc<Semaphore>,
+    rng: fastrand::Rng,
 }
 
 impl Running {
-    /// The next change, in order. The first events state every target's initial
-    /// health (reason [`Reason::Initial`]).
-    pub async fn next_event(&mut self) -> Option<Event> {
-        if let Some(event) = self.pending.pop_front() {
-            return Some(event);
+    /// Starts probing one more target; its initial event is queued. Ids keep
+    /// counting up and are never reused.
+    pub fn add(&mut self, target: Target) -> Result<TargetId, ConfigError> {
+        validate(&target)?;
+        if self.names.contains_key(&target.name) {
+            return Err(ConfigError::DuplicateTarget(target.name));
         }
+        let id = self.aggregate.push(&target);
+        let start = Instant::now();
+        let mut handles = Vec::with_capacity(target.checks.len());
+        for (index, check) in target.checks.iter().enumerate() {
+            let phase = jitter(&mut self.rng, target.schedule.warmup);
+            let probe = ProbeLoop {
+                target: id,
+                index,
+                check: check.clone(),
+                schedule: target.schedule.clone(),
+                permits: self.permits.clone(),
+                tx: self.tx.clone(),
+            };
+            handles.push(tokio::spawn(probe.run(start + phase)).abort_handle());
+        }
+        self.probes.push(handles);
+        self.names.insert(target.name, id);
+        if let Some(event) = self.aggregate.initial_event(start, id) {
+            self.pending.push_back(event);
+        }
+        Ok(id)
+    }
+
+    /// Stops probing a target and queues its last event (down, [`Reason::Removed`]),
+    /// so sinks drop it. Returns `false` for an unknown or already removed id.
+    pub fn remove(&mut self, id: TargetId) -> bool {
+        let Some(handles) = self.probes.get_mut(id.0) else {
+            return false;
+        };
+        for handle in handles.drain(..) {
+            handle.abort();
+        }
+        let Some(event) = self.aggregate.remove(Instant::now(), id) else {
+            return false;
+        };
+        self.names.remove(&*event.name);
+        self.pending.push_back(event);
+        true
+    }
+
+    /// The id of the live target called `name`.
+    pub fn id(&self, name: &str) -> Option<TargetId> {
+        self.names.get(name).copied()
+    }
+
+    /// The next change, in order. Each target's first event states its initial
+    /// health (reason [`Reason::Initial`]); its last, if removed, has reason
+    /// [`Reason::Removed`]. Waits while nothing changes.
+    pub async fn next_event(&mut self) -> Event {
         loop {
-            let v = self.rx.recv().await?;
+            if let Some(event) = self.pending.pop_front() {
+                return event;
+            }
+            // `self.tx` keeps the channel open: `None` cannot happen.
+            let Some(v) = self.rx.recv().await else {
+                continue;
+            };
             let now = Instant::now();
             if let Some(event) = self
                 .aggregate
                 .handle_outcome(now, v.target, v.check, v.outcome)
             {
-                return Some(event);
+                return event;
             }
         }
     }
 
-    /// The current health and effective weight of a target, as of the last event
-    /// returned.
+    /// The current health and effective weight of a live target, as of the last
+    /// event returned.
     pub fn state(&self, target: TargetId) -> Option<(Health, u32)> {
         self.aggregate.state(target)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for handle in self.probes.iter().flatten() {
+            handle.abort();
+        }
     }
 }

@@ -201,7 +201,8 @@ async fn tcp_checks_drive_the_kernel_table_through_quorum_loss() {
     wait_for(&ipvs, &key, &[(at(8081), 1), (at(8082), 1)]).await;
     let mut running = sched.start().unwrap();
     tokio::spawn(async move {
-        while let Some(event) = running.next_event().await {
+        loop {
+            let event = running.next_event().await;
             sink.handle_event(&event).await.unwrap();
         }
     });
@@ -256,7 +257,8 @@ async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
     wait_for(&ipvs, &key, &[(at(8091), 3)]).await;
     let mut running = sched.start().unwrap();
     tokio::spawn(async move {
-        while let Some(event) = running.next_event().await {
+        loop {
+            let event = running.next_event().await;
             sink.handle_event(&event).await.unwrap();
         }
     });

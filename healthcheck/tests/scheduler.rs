@@ -96,19 +96,19 @@ async fn rise_and_fall_need_consecutive_rounds() {
         schedule(2, 2, Health::Up),
         Scripted::new(script),
     )]);
-    let first = run.next_event().await.unwrap();
+    let first = run.next_event().await;
     assert_eq!(
         (first.health, first.reason),
         (Health::Up, Some(Reason::Initial))
     );
     // rounds at 0,1,2,3,4,5,6 s: the second consecutive failure (round 4) goes down
-    let ev = run.next_event().await.unwrap();
+    let ev = run.next_event().await;
     assert_eq!(
         (ev.health, ev.reason.clone()),
         (Health::Down, Some(Reason::Status(503)))
     );
     assert_eq!(ev.at - t0, Duration::from_secs(4));
-    let ev = run.next_event().await.unwrap();
+    let ev = run.next_event().await;
     assert_eq!((ev.health, ev.reason.clone()), (Health::Up, None));
     assert_eq!(ev.at - t0, Duration::from_secs(6));
     assert_eq!(ev.seq, 2);
@@ -122,8 +122,8 @@ async fn alpha_starts_down_and_rises_after_rise_passes() {
         schedule(3, 1, Health::Down),
         Scripted::new(vec![Outcome::UP]),
     )]);
-    assert_eq!(run.next_event().await.unwrap().health, Health::Down);
-    let ev = run.next_event().await.unwrap();
+    assert_eq!(run.next_event().await.health, Health::Down);
+    let ev = run.next_event().await;
     assert_eq!(ev.health, Health::Up);
     assert_eq!(ev.at - t0, Duration::from_secs(2));
 }
@@ -145,8 +145,8 @@ async fn retries_hide_transient_failures_and_are_spaced_by_delay() {
         ..schedule(1, 1, Health::Up)
     };
     let mut run = start(vec![target("a", s, check)]);
-    run.next_event().await.unwrap();
-    let ev = run.next_event().await.unwrap();
+    run.next_event().await;
+    let ev = run.next_event().await;
     // round 1 (t=0) passes on its third attempt; round 2 (t=1 s) fails all three
     assert_eq!(
         (ev.health, ev.reason.clone()),
@@ -166,8 +166,8 @@ async fn a_probe_past_its_timeout_is_cancelled_as_timeout() {
     let mut check = Scripted::new(vec![Outcome::UP]);
     check.delay = Duration::from_secs(30);
     let mut run = start(vec![target("a", schedule(1, 1, Health::Up), check)]);
-    run.next_event().await.unwrap();
-    let ev = run.next_event().await.unwrap();
+    run.next_event().await;
+    let ev = run.next_event().await;
     assert_eq!(
         (ev.health, ev.reason.clone()),
         (Health::Down, Some(Reason::Timeout))
@@ -274,5 +274,58 @@ fn invalid_targets_are_rejected_with_the_field_named() {
     assert_eq!(
         s.add(ok()).unwrap_err().to_string(),
         "target name \"dup\" is used twice"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn targets_can_be_added_and_removed_while_running() {
+    let mut run = start(vec![target(
+        "a",
+        schedule(1, 1, Health::Up),
+        Scripted::new(vec![Outcome::UP]),
+    )]);
+    assert_eq!(run.next_event().await.reason, Some(Reason::Initial));
+    let b = Scripted::new(vec![down(Reason::Refused)]);
+    let b_calls = b.calls.clone();
+    let id = run.add(target("b", schedule(1, 1, Health::Up), b)).unwrap();
+    assert_eq!(run.id("b"), Some(id));
+    let ev = run.next_event().await;
+    assert_eq!((ev.target, ev.reason), (id, Some(Reason::Initial)));
+    let ev = run.next_event().await;
+    assert_eq!((ev.target, ev.health), (id, Health::Down));
+    assert!(run.remove(id));
+    let ev = run.next_event().await;
+    assert_eq!(
+        (ev.target, ev.health, ev.reason),
+        (id, Health::Down, Some(Reason::Removed))
+    );
+    assert!(!run.remove(id), "already removed");
+    assert_eq!(run.id("b"), None);
+    assert_eq!(run.state(id), None);
+    let calls_at_removal = b_calls.lock().unwrap().len();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        b_calls.lock().unwrap().len(),
+        calls_at_removal,
+        "probes stopped"
+    );
+    // the name is free again, with a new id
+    let again = run
+        .add(target(
+            "b",
+            schedule(1, 1, Health::Up),
+            Scripted::new(vec![Outcome::UP]),
+        ))
+        .unwrap();
+    assert!(again > id);
+    assert_eq!(
+        run.add(target(
+            "a",
+            Schedule::default(),
+            Scripted::new(vec![Outcome::UP])
+        ))
+        .unwrap_err()
+        .to_string(),
+        "target name \"a\" is used twice"
     );
 }

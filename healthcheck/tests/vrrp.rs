@@ -70,12 +70,12 @@ async fn router_priority_follows_the_checked_service() {
             );
         }
     };
-    let ev = run.next_event().await.unwrap();
+    let ev = run.next_event().await;
     feed(&ev, &mut vr);
     assert_eq!(vr.priority(), Priority(100));
     tokio::time::sleep(Duration::from_millis(500)).await; // the round at 0 s passes
     healthy.store(false, Ordering::SeqCst);
-    let ev = run.next_event().await.unwrap();
+    let ev = run.next_event().await;
     // failures at 1, 2, 3 s: down after the third (fall = 3)
     assert_eq!(
         (ev.health, ev.at - t0),
@@ -86,7 +86,7 @@ async fn router_priority_follows_the_checked_service() {
     assert_eq!(vr.track_state("chk_web"), Some(TrackState::Down));
     healthy.store(true, Ordering::SeqCst);
     // passes at 4 and 5 s: up after the second (rise = 2)
-    let ev = run.next_event().await.unwrap();
+    let ev = run.next_event().await;
     assert_eq!(
         (ev.health, ev.at - t0),
         (Health::Up, Duration::from_secs(5))

@@ -126,7 +126,7 @@ impl HttpCheck {
     /// Sends `Host: name` (keepalived's `virtualhost`); also the default TLS SNI.
     pub fn virtualhost(mut self, name: &str) -> Result<Self, ConfigError> {
         if name.is_empty() || http::HeaderValue::from_str(name).is_err() {
-            return Err(ConfigError::ServerName(name.to_owned()));
+            return Err(ConfigError::VirtualHost(name.to_owned()));
         }
         self.virtualhost = Some(name.to_owned());
         Ok(self)
