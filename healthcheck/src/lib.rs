@@ -101,6 +101,7 @@ mod scheduler;
 pub mod sink;
 mod target;
 mod threshold;
+mod watch;
 
 pub use check::{Check, Outcome, Weight};
 pub use error::ConfigError;
@@ -110,3 +111,4 @@ pub use schedule::Schedule;
 pub use scheduler::{Running, Scheduler};
 pub use target::{Target, TargetId};
 pub use threshold::{Health, Threshold};
+pub use watch::FileWatch;

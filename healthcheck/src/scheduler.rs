@@ -5,7 +5,7 @@ use crate::{Check, ConfigError, Event, Health, Outcome, Reason, Schedule, Target
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 use tokio::task::AbortHandle;
 use tokio::time::{Instant, sleep, sleep_until, timeout_at};
 
@@ -122,13 +122,18 @@ struct ProbeLoop {
     schedule: Schedule,
     permits: Arc<Semaphore>,
     tx: mpsc::Sender<Verdict>,
+    /// Signalled by [`Running::recheck`]: probe now.
+    wake: Arc<Notify>,
 }
 
 impl ProbeLoop {
     async fn run(self, first: Instant) {
         let mut next = first;
         loop {
-            sleep_until(next).await;
+            tokio::select! {
+                () = sleep_until(next) => {}
+                () = self.wake.notified() => {}
+            }
             let outcome = self.round().await;
             let verdict = Verdict {
                 target: self.target,
@@ -138,11 +143,11 @@ impl ProbeLoop {
             if self.tx.send(verdict).await.is_err() {
                 return; // Running was dropped
             }
-            // Keep the phase; after an overrun, skip the missed slots instead of
-            // catching up in a burst.
-            next += self.schedule.interval;
+            // Keep the phase: move to the first slot after now, which skips slots
+            // missed by an overrun instead of catching up in a burst, and leaves the
+            // slot alone after an early probe asked for by `recheck`.
             let now = Instant::now();
-            if next < now {
+            if next <= now {
                 let behind = (now - next).as_nanos() / self.schedule.interval.as_nanos() + 1;
                 next += self.schedule.interval * u32::try_from(behind).unwrap_or(u32::MAX);
             }
@@ -186,8 +191,8 @@ pub struct Running {
     rx: mpsc::Receiver<Verdict>,
     tx: mpsc::Sender<Verdict>,
     pending: VecDeque<Event>,
-    /// Probe tasks per target id (empty once removed).
-    probes: Vec<Vec<AbortHandle>>,
+    /// Probe tasks per target id (empty once removed), with their wake-up signals.
+    probes: Vec<Vec<(AbortHandle, Arc<Notify>)>>,
     names: HashMap<String, TargetId>,
     permits: Arc<Semaphore>,
     rng: fastrand::Rng,
@@ -206,6 +211,7 @@ impl Running {
         let mut handles = Vec::with_capacity(target.checks.len());
         for (index, check) in target.checks.iter().enumerate() {
             let phase = jitter(&mut self.rng, target.schedule.warmup);
+            let wake = Arc::new(Notify::new());
             let probe = ProbeLoop {
                 target: id,
                 index,
@@ -213,8 +219,10 @@ impl Running {
                 schedule: target.schedule.clone(),
                 permits: self.permits.clone(),
                 tx: self.tx.clone(),
+                wake: wake.clone(),
             };
-            handles.push(tokio::spawn(probe.run(start + phase)).abort_handle());
+            let handle = tokio::spawn(probe.run(start + phase)).abort_handle();
+            handles.push((handle, wake));
         }
         self.probes.push(handles);
         self.names.insert(target.name, id);
@@ -230,7 +238,7 @@ impl Running {
         let Some(handles) = self.probes.get_mut(id.0) else {
             return false;
         };
-        for handle in handles.drain(..) {
+        for (handle, _) in handles.drain(..) {
             handle.abort();
         }
         let Some(event) = self.aggregate.remove(Instant::now(), id) else {
@@ -239,6 +247,21 @@ impl Running {
         self.names.remove(&*event.name);
         self.pending.push_back(event);
         true
+    }
+
+    /// Probes every check of a target now, without waiting for its next slot (its
+    /// phase is kept); e.g. when a [`crate::FileWatch`] reports a change. Returns
+    /// `false` for an unknown or removed id.
+    pub fn recheck(&self, id: TargetId) -> bool {
+        match self.probes.get(id.0) {
+            Some(handles) if !handles.is_empty() => {
+                for (_, wake) in handles {
+                    wake.notify_one();
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The id of the live target called `name`.
@@ -277,7 +300,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for handle in self.probes.iter().flatten() {
+        for (handle, _) in self.probes.iter().flatten() {
             handle.abort();
         }
     }

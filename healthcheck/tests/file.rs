@@ -61,3 +61,50 @@ async fn unreadable_or_garbage_files_are_down_with_the_path_named() {
         Outcome::Down(Reason::File(_))
     ));
 }
+
+/// A write to the tracked file is noticed by inotify and re-probed at once, long
+/// before the next 60 s slot.
+#[tokio::test]
+async fn a_watched_file_is_reprobed_as_soon_as_it_changes() {
+    use healthcheck::{FileWatch, Health, Schedule, Scheduler, Target};
+    let p = file("watched", "1");
+    let schedule = Schedule {
+        interval: Duration::from_secs(60),
+        warmup: Duration::ZERO,
+        rise: 1,
+        fall: 1,
+        initial: Health::Up,
+        ..Schedule::default()
+    };
+    let mut sched = Scheduler::new();
+    let id = sched
+        .add(
+            Target::new("f", "127.0.0.1:1".parse().unwrap())
+                .schedule(schedule)
+                .check(FileCheck::new(&p).weight(-300)),
+        )
+        .unwrap();
+    let mut run = sched.start().unwrap();
+    let mut watch = FileWatch::new(&p).unwrap();
+    assert_eq!(run.next_event().await.reason, Some(Reason::Initial));
+    // the first probe (t = 0) reads 1 x -300: down
+    assert_eq!(run.next_event().await.health, Health::Down);
+    let started = std::time::Instant::now();
+    // replace the file the way tools do: write a temporary file, rename it over
+    let tmp = p.with_extension("tmp");
+    std::fs::write(&tmp, "0").unwrap();
+    std::fs::rename(&tmp, &p).unwrap();
+    let event = loop {
+        tokio::select! {
+            changed = watch.changed() => { changed.unwrap(); run.recheck(id); }
+            event = run.next_event() => break event,
+        }
+    };
+    assert_eq!(event.health, Health::Up);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!run.recheck(healthcheck::TargetId(99)));
+}

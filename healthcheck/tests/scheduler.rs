@@ -329,3 +329,22 @@ async fn targets_can_be_added_and_removed_while_running() {
         "target name \"a\" is used twice"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn recheck_probes_at_once_and_keeps_the_phase() {
+    let t0 = Instant::now();
+    let check = Scripted::new(vec![Outcome::UP]);
+    let calls = check.calls.clone();
+    let mut run = start(vec![target("a", schedule(1, 1, Health::Up), check)]);
+    run.next_event().await;
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(run.recheck(healthcheck::TargetId(0)));
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let starts: Vec<_> = calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - t0).as_millis())
+        .collect();
+    assert_eq!(starts, vec![0, 1000, 1300, 2000]);
+}
