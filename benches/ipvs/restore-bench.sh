@@ -63,7 +63,10 @@ echo "apply() no-op on the restored state (criterion, in the VM):"
          a=$(cut -d" " -f1 /proc/uptime); $tool -S -n >/dev/null; b=$(cut -d" " -f1 /proc/uptime)
          echo "reference: $tool -S -n (reads the same state) $a $b"
      done &&
-     /root/ipvs_apply --bench --noplot --warm-up-time 1 --measurement-time 5 2>&1' |
+     /root/ipvs_apply --bench --noplot --warm-up-time 1 --measurement-time 5 >/tmp/bench.txt 2>&1;
+     cat /tmp/bench.txt' |
     sed 's/\x1b\[[0-9;]*[A-Za-z]//g' |
     awk '/^reference:/ { printf "%s %.2f s\n", substr($0, 1, index($0, ")")), $NF - $(NF - 1); next }
-         /time:|skipped|failed|not a no-op/ { print }'
+         /^Benchmarking [^ ]*: Analyzing/ { name = $2; sub(/:$/, "", name); next }
+         /time:/ { sub(/^ +/, ""); print name ": " $0; next }
+         /skipped|failed|not a no-op/ { print }'

@@ -53,18 +53,23 @@ impl IpvsHandle {
     pub async fn new_in_netns(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
         let for_thread = path.clone();
-        let opened = std::thread::spawn(move || -> std::io::Result<Socket> {
-            let ns = std::fs::File::open(&for_thread)?;
-            rustix::thread::move_into_link_name_space(
-                ns.as_fd(),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )?;
-            Connection::open_socket()
-        })
-        .join()
-        .map_err(|_| Error::Netns {
+        // A thread of its own: setns(2) changes the calling thread, which must not be one the
+        // runtime reuses. The thread ends right after creating the socket.
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let opened = (|| {
+                let ns = std::fs::File::open(&for_thread)?;
+                rustix::thread::move_into_link_name_space(
+                    ns.as_fd(),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                )?;
+                Connection::open_socket()
+            })();
+            let _ = tx.send(opened);
+        });
+        let opened = rx.await.map_err(|_| Error::Netns {
             path: path.clone(),
-            source: std::io::Error::other("namespace thread panicked"),
+            source: std::io::Error::other("namespace thread ended without a socket"),
         })?;
         let socket = opened.map_err(|source| Error::Netns { path, source })?;
         Self::from_socket(socket).await
