@@ -643,3 +643,36 @@ async fn handle_reports_not_loaded_where_the_kernel_has_no_ipvs() {
         Err(e) => panic!("expected NotLoaded, got {e:?}"),
     }
 }
+
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+fn without_cap_net_admin_every_operation_is_permission_denied() {
+    use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
+    support::require_vm();
+    // Capabilities are per thread: this one drops CAP_NET_ADMIN, the test process keeps it.
+    let (add, list) = std::thread::spawn(|| {
+        let mut caps = capabilities(None).unwrap();
+        caps.effective.remove(CapabilitySet::NET_ADMIN);
+        set_capabilities(None, caps).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let ipvs = IpvsHandle::new().await.unwrap();
+            let key = ServiceKey::tcp(addr("192.0.2.10:80"));
+            let add = ipvs
+                .add_service(&Service::new(key, Scheduler::RoundRobin))
+                .await;
+            (add.unwrap_err(), ipvs.services().await.unwrap_err())
+        })
+    })
+    .join()
+    .unwrap();
+    assert!(matches!(add, Error::PermissionDenied { .. }), "{add:?}");
+    assert_eq!(
+        add.to_string(),
+        "add service tcp 192.0.2.10:80 (scheduler rr): permission denied"
+    );
+    assert_eq!(list.to_string(), "list services: permission denied");
+}
