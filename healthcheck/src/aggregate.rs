@@ -163,6 +163,7 @@ fn effective_weight(configured: u32, checks: &[CheckState]) -> u32 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::{Check, Schedule};
@@ -185,16 +186,11 @@ mod tests {
             initial: Health::Up,
             ..Schedule::default()
         };
-        Target::new(
-            "rs1",
-            "127.0.0.1:80"
-                .parse()
-                .unwrap_or(([127, 0, 0, 1], 80).into()),
-        )
-        .schedule(schedule)
-        .weight(5)
-        .check(Never)
-        .check(Never)
+        Target::new("rs1", "127.0.0.1:80".parse().unwrap())
+            .schedule(schedule)
+            .weight(5)
+            .check(Never)
+            .check(Never)
     }
 
     #[test]

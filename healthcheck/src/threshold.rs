@@ -76,11 +76,12 @@ impl Threshold {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn n(v: u32) -> NonZeroU32 {
-        NonZeroU32::new(v).unwrap_or(NonZeroU32::MIN)
+        NonZeroU32::new(v).unwrap()
     }
 
     #[test]

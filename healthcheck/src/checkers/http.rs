@@ -64,7 +64,8 @@ impl Url {
     }
 
     /// Requires the MD5 of the body to equal `hex` (32 hexadecimal digits, as printed
-    /// by keepalived's `genhash`).
+    /// by keepalived's `genhash`). The digest covers the body after transfer decoding
+    /// (a chunked body is hashed without its chunk framing), up to the read bound.
     pub fn digest(mut self, hex: &str) -> Result<Self, ConfigError> {
         self.digest = Some(parse_digest(hex).ok_or_else(|| ConfigError::Digest(hex.to_owned()))?);
         Ok(self)
@@ -296,6 +297,7 @@ impl Check for HttpCheck {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -130,6 +130,7 @@ impl Check for IcmpCheck {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

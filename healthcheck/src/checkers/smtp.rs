@@ -116,6 +116,7 @@ impl Check for SmtpCheck {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

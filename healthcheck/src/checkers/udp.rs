@@ -157,6 +157,7 @@ impl Check for UdpCheck {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -175,7 +176,7 @@ mod tests {
 
     #[test]
     fn wildcard_nibbles_are_ignored_and_shorter_length_wins() {
-        let p = HexPattern::parse("ab x1 ff", true).unwrap_or_default();
+        let p = HexPattern::parse("ab x1 ff", true).unwrap();
         assert!(p.matches(&[0xab, 0x71, 0xff, 0x00]));
         assert!(p.matches(&[0xab, 0x01]));
         assert!(!p.matches(&[0xab, 0x72]));
