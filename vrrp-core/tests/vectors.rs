@@ -28,6 +28,21 @@ enum Rule {
     /// VRRPv3 unicast with keepalived's `old_unicast_checksum`: the pseudo-header names the
     /// multicast group as destination, not the peer the packet is sent to.
     PseudoHeaderMulticastDst,
+    /// VRRPv3 over IPv4 with keepalived's `v3_checksum_as_v2` (keepalived 2.2.8 and later;
+    /// `capture.sh` records it when the installed keepalived knows the keyword).
+    NoPseudoHeader,
+}
+
+impl Rule {
+    /// The checksum mode a router must be configured with to send and accept these bytes.
+    fn mode(self) -> ChecksumMode {
+        match self {
+            Rule::NoPseudoHeader => ChecksumMode::NoPseudoHeader,
+            Rule::MessageOnly | Rule::PseudoHeader | Rule::PseudoHeaderMulticastDst => {
+                ChecksumMode::PseudoHeader
+            }
+        }
+    }
 }
 
 /// IPv4 VRRP multicast group (RFC 9568 §5.1.1.2).
@@ -64,7 +79,7 @@ impl Vector {
     fn checksum_dst(&self) -> IpAddr {
         match self.rule {
             Rule::PseudoHeaderMulticastDst => MCAST_V4,
-            Rule::MessageOnly | Rule::PseudoHeader => self.dst,
+            Rule::MessageOnly | Rule::PseudoHeader | Rule::NoPseudoHeader => self.dst,
         }
     }
 
@@ -72,7 +87,7 @@ impl Vector {
         ChecksumContext {
             src: self.src,
             dst: self.checksum_dst(),
-            mode: ChecksumMode::PseudoHeader,
+            mode: self.rule.mode(),
         }
     }
 
@@ -101,7 +116,8 @@ impl Vector {
         let mut builder = RouterConfig::builder("vector", self.vrid, primary)
             .version(self.version)
             .priority(priority)
-            .advert_interval(Centisecs::new(self.max_adver_int));
+            .advert_interval(Centisecs::new(self.max_adver_int))
+            .checksum_mode(self.rule.mode());
         for address in &self.addresses {
             builder = builder.virtual_address(VirtualAddress::host(*address));
         }
@@ -164,6 +180,7 @@ fn parse_record(origin: String, lines: &[(&str, &str)]) -> Vector {
             "message-only" => Rule::MessageOnly,
             "pseudo-header" => Rule::PseudoHeader,
             "pseudo-header-multicast-dst" => Rule::PseudoHeaderMulticastDst,
+            "no-pseudo-header" => Rule::NoPseudoHeader,
             other => panic!("{origin}: checksum {other}"),
         },
         src: field("src").parse().unwrap(),
@@ -290,6 +307,16 @@ fn captured_checksums_verify_only_under_their_rule() {
                 let err = AdvertRepr::parse(&packet, v.family, Some(&wrong)).unwrap_err();
                 assert!(
                     matches!(err, ParseError::Checksum { computed } if computed != 0),
+                    "{}: {err}",
+                    v.origin
+                );
+            }
+            (Rule::NoPseudoHeader, _) => {
+                let wrong = v.ctx(ChecksumMode::PseudoHeader);
+                assert!(!packet.verify_checksum(v.version, &wrong), "{}", v.origin);
+                let err = AdvertRepr::parse(&packet, v.family, Some(&wrong)).unwrap_err();
+                assert!(
+                    matches!(err, ParseError::Checksum { .. }),
                     "{}: {err}",
                     v.origin
                 );
@@ -431,14 +458,16 @@ fn captured_adverts_pass_the_receive_path_and_drive_a_backup() {
 }
 
 #[test]
-fn a_backup_configured_without_pseudo_header_drops_and_counts_rfc_v3_adverts() {
-    for v in load()
-        .into_iter()
-        .filter(|v| v.family == Family::V4 && v.rule == Rule::PseudoHeader)
-    {
+fn a_backup_with_the_other_checksum_mode_drops_and_counts_v3_ipv4_adverts() {
+    for v in load().into_iter().filter(|v| {
+        v.family == Family::V4 && matches!(v.rule, Rule::PseudoHeader | Rule::NoPseudoHeader)
+    }) {
         let (_, router) = backup_for(&v);
         let mut policy = router.rx_policy();
-        policy.checksum_mode = ChecksumMode::NoPseudoHeader;
+        policy.checksum_mode = match v.rule {
+            Rule::NoPseudoHeader => ChecksumMode::PseudoHeader,
+            _ => ChecksumMode::NoPseudoHeader,
+        };
         let mut demux = Demux::new(v.family);
         demux.register(v.vrid, 0, policy).unwrap();
         let err = demux.receive(v.meta(), &v.payload).unwrap_err();

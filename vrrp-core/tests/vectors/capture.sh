@@ -69,7 +69,8 @@ up() {
 # One capture. $1 fixture name, $2 global_defs extra lines, $3 vrrp_instance body (without
 # interface / state), then the expected fields: $4 version $5 family $6 which checksum
 # verifies (message-only: VRRPv2, RFC 3768 §5.3.8; pseudo-header: RFC 9568 §5.2.8;
-# pseudo-header-multicast-dst: keepalived's old_unicast_checksum) $7 vrid $8 priority $9 Max Adver Int in centiseconds ${10} auth ${11} addresses.
+# pseudo-header-multicast-dst: keepalived's old_unicast_checksum; no-pseudo-header:
+# keepalived's v3_checksum_as_v2) $7 vrid $8 priority $9 Max Adver Int in centiseconds ${10} auth ${11} addresses.
 capture() {
     local name=$1 globals=$2 body=$3
     local d=$WORK/$name
@@ -223,6 +224,23 @@ capture v3-ipv4-unicast-old-checksum "    vrrp_version 3" "    virtual_router_id
     virtual_ipaddress {
         192.0.2.106/24
     }" 3 ipv4 pseudo-header-multicast-dst 54 100 100 none "192.0.2.106"
+
+# keepalived's v3_checksum_as_v2 (VRRPv3 over IPv4 without the pseudo-header) appeared in
+# keepalived 2.2.8; 2.2.7 refuses the keyword. Captured only when the keepalived here knows it.
+probe=$WORK/probe.conf
+printf 'global_defs {\n    v3_checksum_as_v2\n}\n' >"$probe"
+probe_out=$(keepalived -t -l -f "$probe" 2>&1 || true) # -t exits non-zero on any config warning
+if grep -q "Unknown keyword 'v3_checksum_as_v2'" <<<"$probe_out"; then
+    echo "v3-ipv4-checksum-as-v2: skipped, $(keepalived --version 2>&1 | head -1) does not know v3_checksum_as_v2"
+else
+    capture v3-ipv4-checksum-as-v2 "    vrrp_version 3
+    v3_checksum_as_v2" "    virtual_router_id 57
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        192.0.2.107/24
+    }" 3 ipv4 no-pseudo-header 57 100 100 none "192.0.2.107"
+fi
 
 capture v3-ipv6 "    vrrp_version 3" "    virtual_router_id 55
     priority 180
