@@ -120,4 +120,11 @@ mod tests {
             format!("dns query name {long:?} is invalid")
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_datagram_gives_a_verdict_without_panicking(data in proptest::collection::vec(proptest::num::u8::ANY, 0..600), id in proptest::num::u16::ANY) {
+            let _ = judge(&data, id);
+        }
+    }
 }

@@ -153,4 +153,15 @@ mod tests {
         assert!(!is_our_reply(&reply[..10], true, None, 2, &token));
         assert_eq!(strip_ipv4_header(&[0x4f]), None);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_received_packet_is_judged_without_panicking(data in proptest::collection::vec(proptest::num::u8::ANY, 0..128), v4 in proptest::bool::ANY) {
+            let token = [1u8; TOKEN_LEN];
+            if let Some(p) = strip_ipv4_header(&data) {
+                let _ = is_our_reply(p, v4, Some(1), 2, &token);
+            }
+            let _ = is_our_reply(&data, v4, None, 2, &token);
+        }
+    }
 }

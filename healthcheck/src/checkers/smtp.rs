@@ -135,4 +135,12 @@ mod tests {
         let long = [b'2'; 2000];
         assert_eq!(parse(&long).await, Err(Reason::SmtpMalformed));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_server_bytes_give_a_verdict_without_panicking(input in proptest::collection::vec(proptest::num::u8::ANY, 0..2048)) {
+            let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let _ = rt.block_on(parse(&input));
+        }
+    }
 }

@@ -182,4 +182,14 @@ mod tests {
         assert!(!p.matches(&[0xab, 0x72]));
         assert!(!p.matches(&[0xac]));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pattern_text_and_reply_are_handled(text in "[0-9a-fA-FxX ]{0,40}|\\PC{0,20}", reply in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            if let Some(p) = HexPattern::parse(&text, true) {
+                let _ = p.matches(&reply);
+                proptest::prop_assert!(p.matches(&[]));
+            }
+        }
+    }
 }
