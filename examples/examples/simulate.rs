@@ -16,7 +16,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use vrrp_core::sim::{Action, EventKind, Lan, LinkConfig, NodeId};
-use vrrp_core::{Centisecs, ConfigError, Reason, RouterConfig, State, VirtualAddress, Vrid};
+use vrrp_core::{
+    Centisecs, ConfigError, Reason, RouterConfig, State, VirtualAddress, VirtualRouter, Vrid,
+};
 
 const VRID: u8 = 51;
 const ADVERT_INTERVAL: Centisecs = Centisecs::ONE_SECOND;
@@ -101,9 +103,16 @@ fn run(seed: u64, out: &mut impl Write) -> Result<bool, Error> {
     let vrid = Vrid::try_from(VRID)?;
     let mut lan = Lan::new(seed, Instant::now());
     let mut nodes = Vec::new();
+    // The protocol's figures, from a router of the same configuration before it starts.
+    let mut mdi = Vec::new();
+    let mut skew = Vec::new();
     for (name, address, priority) in ROUTERS {
+        let config = config(name, address, priority)?;
+        let router = VirtualRouter::new(config.clone())?;
+        mdi.push(router.master_down_interval());
+        skew.push(router.skew_time());
         let node = lan.add_node(name);
-        lan.add_router_to(node, config(name, address, priority)?)?;
+        lan.add_router_to(node, config)?;
         nodes.push(node);
     }
     let [r1, r2, _r3] = [nodes[0], nodes[1], nodes[2]];
@@ -153,17 +162,6 @@ fn run(seed: u64, out: &mut impl Write) -> Result<bool, Error> {
     let end = secs(260);
     for fault in &faults {
         lan.schedule(fault.at, fault.action.clone());
-    }
-
-    // The protocol's figures, from the routers themselves before they start.
-    let mut mdi = Vec::new();
-    let mut skew = Vec::new();
-    for &node in &nodes {
-        let router = lan
-            .router(node, vrid)
-            .ok_or(ConfigError::Vrid { value: VRID })?;
-        mdi.push(router.master_down_interval());
-        skew.push(router.skew_time());
     }
 
     let started = Instant::now();
