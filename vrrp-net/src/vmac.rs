@@ -3,7 +3,7 @@
 
 use futures::TryStreamExt;
 use netlink_packet_route::link::MacVlanMode;
-use rtnetlink::{Handle, LinkMacVlan};
+use rtnetlink::{Handle, LinkMacVlan, LinkUnspec};
 
 use crate::announce::MacAddress;
 use crate::error::VmacError;
@@ -42,13 +42,16 @@ pub struct Vmac {
 
 impl Vmac {
     /// Creates (or, if it exists from an earlier run, replaces) a private-mode macvlan `name` on
-    /// `parent` with `mac`, brings it up, and sets `arp_ignore=1`, `arp_filter=1` and
-    /// `accept_local=1` on it so only the VIP owner answers ARP for the VIPs.
+    /// `parent` with `mac`, sets `arp_ignore=1`, `arp_filter=1` and `accept_local=1` on it so
+    /// only the VIP owner answers ARP for the VIPs, and brings it up. For an IPv4 router IPv6
+    /// is disabled on it first: every router of the VRID creates the same MAC, and their
+    /// identical link-local addresses would fail DAD and be sent from the shared MAC.
     pub async fn create(
         handle: &Handle,
         name: &str,
         parent: u32,
         mac: MacAddress,
+        family: AddressFamily,
     ) -> Result<Self, VmacError> {
         if name.is_empty() || name.len() > IFNAME_MAX {
             return Err(VmacError::BadName(name.to_owned()));
@@ -58,7 +61,6 @@ impl Vmac {
         }
         let msg = LinkMacVlan::new(name, parent, MacVlanMode::Private)
             .address(mac.to_vec())
-            .up()
             .build();
         handle
             .link()
@@ -77,14 +79,30 @@ impl Vmac {
                 name: name.to_owned(),
                 source: rtnetlink::Error::RequestFailed,
             })?;
-        for (key, value) in [
-            ("arp_ignore", "1"),
-            ("arp_filter", "1"),
-            ("accept_local", "1"),
-        ] {
-            let path = format!("/proc/sys/net/ipv4/conf/{name}/{key}");
-            std::fs::write(&path, value).map_err(|source| VmacError::Sysctl { path, source })?;
+        let mut settings = vec![
+            format!("ipv4/conf/{name}/arp_ignore"),
+            format!("ipv4/conf/{name}/arp_filter"),
+            format!("ipv4/conf/{name}/accept_local"),
+        ];
+        if family == AddressFamily::Inet {
+            settings.push(format!("ipv6/conf/{name}/disable_ipv6"));
         }
+        for key in settings {
+            let path = format!("/proc/sys/net/{key}");
+            std::fs::write(&path, "1").map_err(|source| VmacError::Sysctl { path, source })?;
+        }
+        // Up only now, so no IPv6 link-local address is ever generated on an IPv4 vmac.
+        let up = LinkUnspec::new_with_index(ifindex).up().build();
+        handle
+            .link()
+            .set(up)
+            .execute()
+            .await
+            .map_err(|source| VmacError::Netlink {
+                action: "bring up",
+                name: name.to_owned(),
+                source,
+            })?;
         Ok(Self {
             name: name.to_owned(),
             ifindex,

@@ -201,13 +201,12 @@ fn flag(node: &Node) -> Result<bool, ConfError> {
     }
 }
 
+/// A command line as keepalived runs it (no shell): words split on white space, with
+/// single quotes, double quotes and backslash escapes grouping and quoting as in `sh`.
 fn command(node: &Node) -> Result<Vec<String>, ConfError> {
-    let words: Vec<String> = node
-        .args()
-        .iter()
-        .flat_map(|a| a.split_whitespace())
-        .map(str::to_owned)
-        .collect();
+    let line = node.args().join(" ");
+    let words = split_words(&line)
+        .map_err(|m| ConfError::invalid(&node.loc, node.keyword(), format!("{line:?}: {m}")))?;
     if words.is_empty() {
         return Err(ConfError::invalid(
             &node.loc,
@@ -215,6 +214,44 @@ fn command(node: &Node) -> Result<Vec<String>, ConfError> {
             "missing command",
         ));
     }
+    Ok(words)
+}
+
+fn split_words(line: &str) -> Result<Vec<String>, &'static str> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_whitespace() => words.extend(word.take()),
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('\'') => break,
+                        Some(c) => w.push(c),
+                        None => return Err("unterminated single quote"),
+                    }
+                }
+            }
+            '"' => {
+                let w = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next() {
+                        Some('"') => break,
+                        Some('\\') => w.push(chars.next().ok_or("trailing backslash")?),
+                        Some(c) => w.push(c),
+                        None => return Err("unterminated double quote"),
+                    }
+                }
+            }
+            '\\' => word
+                .get_or_insert_with(String::new)
+                .push(chars.next().ok_or("trailing backslash")?),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
     Ok(words)
 }
 

@@ -207,3 +207,20 @@ fn ipv6_instances_default_to_version_3() {
     ));
     assert!(e.contains("mixes address families"), "{e}");
 }
+
+#[test]
+fn script_command_lines_split_like_a_shell_without_one() {
+    let c = parse_str(
+        "k",
+        "vrrp_script s {\n    script \"/bin/sh -c '! test -e /tmp/x' a\\ b\"\n}\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.scripts[0].script,
+        ["/bin/sh", "-c", "! test -e /tmp/x", "a b"]
+    );
+    let e = parse_str("k", "vrrp_script s {\n    script \"/bin/sh -c 'oops\"\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unterminated single quote"), "{e}");
+}

@@ -160,7 +160,7 @@ impl DriverBuilder {
             let mut default_dev = iface.clone();
             if let (Some(name), Some(links)) = (&instance.vmac, links.as_ref()) {
                 let mac = virtual_mac(config.vrid.get(), family);
-                let vmac = Vmac::create(links.handle(), name, iface.index, mac).await?;
+                let vmac = Vmac::create(links.handle(), name, iface.index, mac, family).await?;
                 let vif = Iface {
                     index: vmac.ifindex,
                     mac: Some(mac),
@@ -200,6 +200,10 @@ impl DriverBuilder {
             {
                 let placement = instance.placements.iter().find(|p| p.address == va.address);
                 let dev = match placement.and_then(|p| p.dev.as_ref()) {
+                    // With a virtual MAC, the instance's own interface means the macvlan.
+                    Some(dev) if instance.vmac.is_some() && *dev == instance.interface => {
+                        default_dev.clone()
+                    }
                     Some(dev) => resolve(&mut ifaces, links.as_ref(), dev).await?,
                     None => default_dev.clone(),
                 };

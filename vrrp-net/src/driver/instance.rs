@@ -12,7 +12,8 @@ pub struct VipPlacement {
     /// The address (as listed in the router's configuration).
     pub address: IpAddr,
     /// The interface to put it on (default: the virtual MAC interface if any, else the
-    /// instance's interface).
+    /// instance's interface). With a virtual MAC, naming the instance's interface also means
+    /// the virtual MAC interface, as in keepalived.
     pub dev: Option<String>,
     /// IPv4 label.
     pub label: Option<String>,

@@ -13,6 +13,11 @@ pub struct Capture {
 impl Capture {
     /// Starts `tcpdump -i br0 FILTER` in the switch namespace and waits until it listens.
     pub fn start(lab: &super::Lab, name: &str, filter: &str) -> Capture {
+        Self::start_with(lab, name, &[], filter)
+    }
+
+    /// Like [`Capture::start`] with extra tcpdump options (`-e` for link-level headers).
+    pub fn start_with(lab: &super::Lab, name: &str, options: &[&str], filter: &str) -> Capture {
         let out = lab.path(&format!("{name}.cap"));
         let err = lab.path(&format!("{name}.cap.err"));
         let child = Command::new("ip")
@@ -26,8 +31,9 @@ impl Capture {
                 "-n",
                 "-tt",
                 "-l",
-                filter,
             ])
+            .args(options)
+            .arg(filter)
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
             .stdin(Stdio::null())

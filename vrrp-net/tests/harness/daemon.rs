@@ -28,6 +28,12 @@ pub struct RouterConf {
     pub extra: Vec<String>,
     /// Extra lines inside global_defs.
     pub global_extra: Vec<String>,
+    /// Top-level text after global_defs (vrrp_script blocks).
+    pub prelude: String,
+    /// A second instance VI_2: (vrid, VIP/prefix, extra lines).
+    pub second_instance: Option<(u8, String, Vec<String>)>,
+    /// Put VI_1 and VI_2 in `vrrp_sync_group G1`.
+    pub sync_group: bool,
 }
 
 impl RouterConf {
@@ -47,6 +53,9 @@ impl RouterConf {
             notify_fifo: None,
             extra: Vec::new(),
             global_extra: Vec::new(),
+            prelude: String::new(),
+            second_instance: None,
+            sync_group: false,
         }
     }
 
@@ -61,9 +70,13 @@ impl RouterConf {
         if let Some(fifo) = &self.notify_fifo {
             let _ = writeln!(s, "    notify_fifo {}", fifo.display());
         }
+        for line in &self.global_extra {
+            let _ = writeln!(s, "    {line}");
+        }
+        let _ = writeln!(s, "}}\n{}", self.prelude);
         let _ = writeln!(
             s,
-            "}}\nvrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0"
+            "vrrp_instance VI_1 {{\n    state BACKUP\n    interface eth0"
         );
         let _ = writeln!(
             s,
@@ -100,6 +113,30 @@ impl RouterConf {
             let _ = writeln!(s, "        {vip} dev eth0");
         }
         let _ = writeln!(s, "    }}\n}}");
+        if let Some((vrid, vip, extra)) = &self.second_instance {
+            let _ = writeln!(
+                s,
+                "vrrp_instance VI_2 {{\n    state BACKUP\n    interface eth0"
+            );
+            let _ = writeln!(
+                s,
+                "    virtual_router_id {vrid}\n    priority {}\n    advert_int {}",
+                self.priority, self.advert_int
+            );
+            for line in extra {
+                let _ = writeln!(s, "    {line}");
+            }
+            let _ = writeln!(
+                s,
+                "    virtual_ipaddress {{\n        {vip} dev eth0\n    }}\n}}"
+            );
+        }
+        if self.sync_group {
+            let _ = writeln!(
+                s,
+                "vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}"
+            );
+        }
         s
     }
 }

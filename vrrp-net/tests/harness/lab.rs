@@ -177,9 +177,19 @@ impl Host {
 
     /// Whether eth0 holds `addr` (any prefix length).
     pub fn has_addr(&self, addr: &str) -> bool {
-        self.ip(&["addr", "show", "dev", "eth0"])
-            .split_whitespace()
-            .any(|w| w.split('/').next() == Some(addr))
+        self.has_addr_on("eth0", addr)
+    }
+
+    /// Whether `dev` exists and holds `addr` (any prefix length).
+    pub fn has_addr_on(&self, dev: &str, addr: &str) -> bool {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns, "addr", "show", "dev", dev])
+            .output();
+        out.is_ok_and(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .any(|w| w.split('/').next() == Some(addr))
+        })
     }
 
     /// Deletes `addr/prefix` from eth0 if present (what a crashed host's reboot would do).

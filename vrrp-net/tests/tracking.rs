@@ -1,0 +1,196 @@
+//! Tracking, sync groups and the virtual MAC, through our daemon in namespaces: link state
+//! from rtnetlink, vrrp_script weights, vrrp_sync_group, use_vmac. Privileged: see
+//! `harness::require`.
+#![allow(clippy::unwrap_used)]
+
+mod harness;
+
+use std::time::Duration;
+
+use harness::{Capture, Daemon, Lab, RouterConf, require, wait_until};
+
+const VIP: &str = "192.0.2.100";
+const LIMIT: Duration = Duration::from_secs(5);
+
+fn only(lab: &Lab, vip: &str, ns: &str) -> bool {
+    lab.holders(vip) == [ns.to_owned()]
+}
+
+#[test]
+fn link_down_on_the_master_is_a_fault_and_link_up_recovers() {
+    if !require(
+        "link_down_on_the_master_is_a_fault_and_link_up_recovers",
+        &["ip"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let a = Daemon::start(&lab, h1, &RouterConf::v3(200));
+    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    assert!(wait_until(LIMIT, || only(&lab, VIP, &h1.ns)));
+    h1.ip(&["link", "set", "eth0", "down"]);
+    assert!(
+        wait_until(LIMIT, || a
+            .log_text()
+            .contains("Entering FAULT STATE (link down")),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        wait_until(LIMIT, || only(&lab, VIP, &h2.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    h1.ip(&["link", "set", "eth0", "up"]);
+    assert!(
+        wait_until(LIMIT, || a.log_text().contains("(fault cleared")),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        wait_until(LIMIT, || only(&lab, VIP, &h1.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+}
+
+#[test]
+fn a_failing_vrrp_script_lowers_priority_and_moves_the_vip() {
+    if !require(
+        "a_failing_vrrp_script_lowers_priority_and_moves_the_vip",
+        &["ip"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let flag = lab.path("service-down");
+    let mut conf = RouterConf::v3(200);
+    conf.global_extra = vec!["script_user root".into()];
+    conf.extra = vec![
+        "track_script {".into(),
+        "    chk_service".into(),
+        "}".into(),
+    ];
+    let script = format!(
+        "vrrp_script chk_service {{\n    script \"/bin/sh -c '! test -e {}'\"\n    interval 1\n    weight -150\n    fall 1\n    rise 1\n}}\n",
+        flag.display()
+    );
+    conf.prelude = script;
+    let a = Daemon::start(&lab, h1, &conf);
+    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    assert!(wait_until(LIMIT, || only(&lab, VIP, &h1.ns)));
+    std::fs::write(&flag, "").unwrap();
+    assert!(
+        wait_until(LIMIT, || a
+            .log_text()
+            .contains("priority changed from 200 to 50")),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        wait_until(LIMIT, || only(&lab, VIP, &h2.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        wait_until(LIMIT, || only(&lab, VIP, &h1.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+}
+
+#[test]
+fn a_sync_group_moves_its_members_together() {
+    if !require("a_sync_group_moves_its_members_together", &["ip"]) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let flag = lab.path("vi2-down");
+    // On h1 only VI_2 tracks a script (weight 0: its failure is a fault of VI_2 alone).
+    let group = |p: u8, tracked: bool| {
+        let mut c = RouterConf::v3(p);
+        c.global_extra = vec!["script_user root".into()];
+        let extra = if tracked {
+            c.prelude = format!(
+                "vrrp_script chk_vi2 {{\n    script \"/bin/sh -c '! test -e {}'\"\n    interval 1\n    weight 0\n}}\n",
+                flag.display()
+            );
+            vec!["track_script {".into(), "    chk_vi2".into(), "}".into()]
+        } else {
+            Vec::new()
+        };
+        c.second_instance = Some((52, "192.0.2.101/24".into(), extra));
+        c.sync_group = true;
+        c
+    };
+    let a = Daemon::start(&lab, h1, &group(200, true));
+    let _b = Daemon::start(&lab, h2, &group(100, false));
+    let both_on = |ns: &str| only(&lab, VIP, ns) && only(&lab, "192.0.2.101", ns);
+    assert!(
+        wait_until(LIMIT, || both_on(&h1.ns)),
+        "{:?} {:?}",
+        lab.holders(VIP),
+        lab.holders("192.0.2.101")
+    );
+    std::fs::write(&flag, "").unwrap();
+    // VI_2 faults; the group takes VI_1 along, so h2 becomes master of both.
+    assert!(
+        wait_until(LIMIT, || both_on(&h2.ns)),
+        "{:?} {:?}\n{}",
+        lab.holders(VIP),
+        lab.holders("192.0.2.101"),
+        a.log_text()
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        wait_until(LIMIT, || both_on(&h1.ns)),
+        "{:?} {:?}\n{}",
+        lab.holders(VIP),
+        lab.holders("192.0.2.101"),
+        a.log_text()
+    );
+}
+
+#[test]
+fn use_vmac_puts_the_vip_on_a_virtual_mac_interface() {
+    if !require(
+        "use_vmac_puts_the_vip_on_a_virtual_mac_interface",
+        &["ip", "tcpdump"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let vmac = |p: u8| RouterConf {
+        extra: vec!["use_vmac".into()],
+        ..RouterConf::v3(p)
+    };
+    let wire = Capture::start_with(&lab, "vmac", &["-e"], "ip proto 112");
+    let mut a = Daemon::start(&lab, h1, &vmac(200));
+    let _b = Daemon::start(&lab, h2, &vmac(100));
+    assert!(
+        wait_until(LIMIT, || h1.has_addr_on("vrrp.51", VIP)),
+        "{}\n{}",
+        h1.ip(&["addr"]),
+        a.log_text()
+    );
+    let link = h1.ip(&["link", "show", "vrrp.51"]);
+    assert!(link.contains("00:00:5e:00:01:33"), "{link}");
+    assert!(
+        wire.wait_for(LIMIT, &["00:00:5e:00:01:33 >", "prio 200"])
+            .is_some(),
+        "{:?}",
+        wire.lines()
+    );
+    assert!(!h2.has_addr_on("vrrp.51", VIP));
+    a.stop();
+    assert!(
+        !h1.ip(&["link", "show"]).contains("vrrp.51"),
+        "vmac left behind"
+    );
+    assert!(wait_until(LIMIT, || h2.has_addr_on("vrrp.51", VIP)));
+}
