@@ -224,6 +224,11 @@ async fn check(addrs: Vec<SocketAddr>, run: Duration, mode: Mode) {
         user.as_secs_f64(),
         sys.as_secs_f64()
     );
+    println!(
+        "run-queue wait (runnable, no CPU given): {:.2} s over {} s",
+        run_queue_wait().as_secs_f64(),
+        run.as_secs()
+    );
     println!("peak rss: {:.1} MiB", peak_rss_kib() as f64 / 1024.0);
     println!(
         "probe starts per {} ms bucket: mean {mean:.1}, stddev {:.1}, min {min}, max {max} (max/mean {:.2})",
@@ -279,6 +284,21 @@ fn cpu_split() -> (Duration, Duration) {
         Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
     };
     (tv(usage.user_time()), tv(usage.system_time()))
+}
+
+/// Time this process's threads spent runnable but waiting for a CPU
+/// (`/proc/self/schedstat`, second field): CPU contention from other processes.
+fn run_queue_wait() -> Duration {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(total)
 }
 
 /// VmHWM from /proc/self/status, in KiB.
