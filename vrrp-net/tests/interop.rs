@@ -227,3 +227,57 @@ fn mismatched_passwords_never_agree() {
     );
     drop(ours);
 }
+
+#[test]
+fn a_configured_multicast_group_is_sent_to_and_joined() {
+    if !require(
+        "a_configured_multicast_group_is_sent_to_and_joined",
+        &["ip", "keepalived", "tcpdump"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let conf = |p: u8| RouterConf {
+        global_extra: vec!["vrrp_mcast_group4 224.0.0.19".into()],
+        ..RouterConf::v3(p)
+    };
+    let wire = harness::Capture::start(&lab, "group", "ip proto 112");
+    // Ours sends to the group: keepalived (backup) hears it, so there is one master.
+    let ours = Daemon::start(&lab, h1, &conf(200));
+    let ka = Keepalived::start(&lab, h2, &conf(100));
+    assert!(
+        wait_until(FAST, || only(&lab, "192.0.2.100", h1)),
+        "{:?}",
+        lab.holders("192.0.2.100")
+    );
+    assert!(
+        wire.wait_for(FAST, &["192.0.2.11 > 224.0.0.19"]).is_some(),
+        "{:?}",
+        wire.lines()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        only(&lab, "192.0.2.100", h1),
+        "{:?}",
+        lab.holders("192.0.2.100")
+    );
+    drop((ours, ka));
+    h1.del_addr("192.0.2.100/24");
+    h2.del_addr("192.0.2.100/24");
+    // Ours as backup has joined the group: keepalived's adverts keep it backup.
+    let _ka = Keepalived::start(&lab, h1, &conf(200));
+    let ours = Daemon::start(&lab, h2, &conf(100));
+    assert!(
+        wait_until(FAST, || only(&lab, "192.0.2.100", h1)),
+        "{:?}",
+        lab.holders("192.0.2.100")
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        only(&lab, "192.0.2.100", h1),
+        "ours did not hear 224.0.0.19: {:?}\n{}",
+        lab.holders("192.0.2.100"),
+        ours.log_text()
+    );
+}

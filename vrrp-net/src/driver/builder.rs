@@ -151,6 +151,7 @@ impl DriverBuilder {
         let mut demuxes: HashMap<Key, Demux> = HashMap::new();
         let mut announcers: HashMap<u32, Announcer> = HashMap::new();
         let mut checksum_dsts = HashMap::new();
+        let mut raws: HashMap<Key, Arc<RawTransport>> = HashMap::new();
         for (slot, (instance, router)) in routers.into_iter().enumerate() {
             let config = router.config();
             let family = family_of(config.family);
@@ -179,8 +180,13 @@ impl DriverBuilder {
                         .find(|(_, i)| i.index == key.0)
                         .map(|(n, _)| n.clone())
                         .unwrap_or_default();
-                    slot.insert(Arc::new(RawTransport::open(&name, key.0, key.1)?));
+                    let raw = Arc::new(RawTransport::open(&name, key.0, key.1)?);
+                    raws.insert(key, Arc::clone(&raw));
+                    slot.insert(raw);
                 }
+            }
+            if let (Some(group), Some(raw)) = (instance.group, raws.get(&rx_key)) {
+                raw.join(group)?;
             }
             let demux = demuxes
                 .entry(rx_key)

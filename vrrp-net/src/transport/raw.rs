@@ -92,6 +92,25 @@ impl RawTransport {
         Ok(socket)
     }
 
+    /// Also joins `group` on this interface (keepalived's `vrrp_mcast_group4/6`); joining a
+    /// group twice is not an error.
+    pub fn join(&self, group: IpAddr) -> Result<(), TransportError> {
+        let socket = self.fd.get_ref();
+        let joined = match group {
+            IpAddr::V4(g) => {
+                socket.join_multicast_v4_n(&g, &InterfaceIndexOrAddress::Index(self.ifindex))
+            }
+            IpAddr::V6(g) => socket.join_multicast_v6(&g, self.ifindex),
+        };
+        match joined {
+            Err(e) if e.raw_os_error() != Some(libc::EADDRINUSE) => Err(TransportError::Open {
+                ifname: format!("index {} (group {group})", self.ifindex),
+                source: e,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn send_now(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> io::Result<()> {
         let fd = self.fd.get_ref().as_raw_fd();
         let iov = [IoSlice::new(payload)];
