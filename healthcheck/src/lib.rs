@@ -13,7 +13,9 @@
 //!   tracking updates ([`sink::VrrpTrack`]) for a `vrrp-core` router.
 //!
 //! Thousands of targets run as futures on the caller's tokio runtime, with no thread
-//! per check. [`Schedule::keepalived`] gives keepalived's semantics (`rise = fall =
+//! per check; targets can be added and removed while running ([`Running::add`],
+//! [`Running::remove`]), and re-probed at once ([`Running::recheck`], e.g. when a
+//! [`FileWatch`] sees a tracked file change). [`Schedule::keepalived`] gives keepalived's semantics (`rise = fall =
 //! 1`, retries inside the probe, start up); [`Schedule::default`] a load-balancer
 //! profile (rise 2, fall 3, start down).
 //!
