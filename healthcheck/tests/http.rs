@@ -264,3 +264,17 @@ async fn https_against_plain_http_fails_the_handshake() {
     let c = check(addr, Url::new("/").unwrap()).tls(TlsClient::new(Verify::Skip).unwrap());
     assert!(matches!(probe(&c, T).await, Outcome::Down(Reason::Tls(_))));
 }
+
+#[tokio::test]
+async fn endless_headers_are_cut_by_the_parser_bound() {
+    let addr = serve(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\n").await;
+        let line =
+            b"X-Filler: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".repeat(64);
+        while s.write_all(&line).await.is_ok() {}
+    })
+    .await;
+    let c = check(addr, Url::new("/").unwrap());
+    assert_eq!(probe(&c, T).await, Outcome::Down(Reason::Http));
+}
