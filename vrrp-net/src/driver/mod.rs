@@ -14,6 +14,7 @@ mod builder;
 mod event;
 mod handle;
 mod instance;
+mod output;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -25,14 +26,14 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use vrrp_core::group::SyncGroup;
-use vrrp_core::{Demux, Input, Output, RxMeta, TrackState, VirtualRouter};
+use vrrp_core::{Demux, Input, RxMeta, TrackState, VirtualRouter};
 
 pub use builder::{DriverBuilder, primary_address};
 pub use event::{Event, Events, Fault};
 pub use handle::{Handle, InstanceStatus};
 pub use instance::{Instance, VipPlacement};
 
-use crate::announce::{MacAddress, PacketSocket, gratuitous_arp, unsolicited_na};
+use crate::announce::{MacAddress, PacketSocket};
 use crate::error::{DriverError, TransportError};
 use crate::link::{LinkChange, Links};
 use crate::transport::{AddressFamily, Received, Transport};
@@ -452,137 +453,6 @@ impl Driver {
                     self.feed(now, slot, Input::Track { name: &name, state });
                 }
             }
-        }
-    }
-
-    /// Carries out every pending output, in order, including those caused by sync-group
-    /// commands delivered on the way.
-    async fn drain(&mut self, now: Instant) {
-        while let Some(slot) = self.dirty.pop() {
-            while let Some(output) = self.slots[slot].router.poll() {
-                self.output(now, slot, output).await;
-            }
-        }
-    }
-
-    async fn output(&mut self, now: Instant, slot: usize, output: Output) {
-        if let Some((g, member)) = self.slots[slot].group {
-            let mut commands = Vec::new();
-            self.groups[g].group.observe(member, &output, &mut commands);
-            for (m, command) in commands {
-                let target = self.groups[g].members[m];
-                self.feed(now, target, Input::Group(command));
-            }
-        }
-        match output {
-            Output::Transmit(advert) => {
-                let Some(transport) = self.transports.get(&self.slots[slot].tx_key).cloned() else {
-                    return;
-                };
-                let checksum_dst = self.slots[slot].checksum_dst;
-                for dst in self.slots[slot].dsts.clone() {
-                    let Some(len) = advert.emit_into(checksum_dst.unwrap_or(dst), &mut self.buf)
-                    else {
-                        continue;
-                    };
-                    if let Err(error) = transport.send(advert.source, dst, &self.buf[..len]).await {
-                        self.fault(
-                            now,
-                            slot,
-                            Fault::Send {
-                                dst,
-                                error: Arc::new(error),
-                            },
-                        );
-                        return;
-                    }
-                }
-            }
-            Output::InstallVips { addresses, .. } => {
-                for va in addresses.iter() {
-                    let Some(vip) = self.slots[slot].vips.get(&va.address).cloned() else {
-                        continue;
-                    };
-                    if let Err(error) = self.vips.add(&vip).await {
-                        self.fault(
-                            now,
-                            slot,
-                            Fault::VipAdd {
-                                vip,
-                                error: Arc::new(error),
-                            },
-                        );
-                        return;
-                    }
-                }
-            }
-            Output::RemoveVips { addresses } => {
-                for va in addresses.iter() {
-                    let Some(vip) = self.slots[slot].vips.get(&va.address).cloned() else {
-                        continue;
-                    };
-                    if let Err(error) = self.vips.remove(&vip).await {
-                        let instance = self.slots[slot].router.config().name.clone();
-                        tracing::warn!(%instance, %vip, %error, "cannot remove a virtual address");
-                        self.emit(Event::Fault {
-                            instance,
-                            fault: Fault::VipRemove {
-                                vip,
-                                error: Arc::new(error),
-                            },
-                        });
-                    }
-                }
-            }
-            Output::Announce { addresses } => {
-                for va in addresses.iter() {
-                    let Some(vip) = self.slots[slot].vips.get(&va.address) else {
-                        continue;
-                    };
-                    let Some(announcer) = self.announcers.get(&vip.ifindex) else {
-                        continue;
-                    };
-                    let frame = match va.address {
-                        IpAddr::V4(a) => gratuitous_arp(announcer.mac, a),
-                        IpAddr::V6(a) => unsolicited_na(
-                            announcer.mac,
-                            announcer.link_local.unwrap_or(a),
-                            a,
-                            false,
-                        ),
-                    };
-                    if let Err(error) = announcer.socket.send(&frame, va.address) {
-                        let instance = self.slots[slot].router.config().name.clone();
-                        tracing::warn!(%instance, %error, "cannot announce");
-                        self.emit(Event::Fault {
-                            instance,
-                            fault: Fault::Announce {
-                                error: Arc::new(error),
-                            },
-                        });
-                    }
-                }
-            }
-            Output::StateChanged { from, to, reason } => {
-                let router = &self.slots[slot].router;
-                let instance = router.config().name.clone();
-                let priority = router.priority();
-                tracing::info!(%instance, %from, %to, %reason, "state change");
-                self.emit(Event::StateChanged {
-                    instance,
-                    from,
-                    to,
-                    reason,
-                    priority,
-                });
-            }
-            Output::PriorityChanged { from, to } => {
-                let instance = self.slots[slot].router.config().name.clone();
-                tracing::info!(%instance, from = from.get(), to = to.get(), "priority change");
-                self.emit(Event::PriorityChanged { instance, from, to });
-            }
-            // Sync-group bookkeeping, observed above.
-            Output::GroupVote { .. } | Output::GroupFault { .. } => {}
         }
     }
 }
