@@ -1,0 +1,239 @@
+//! From the tree of lines to the typed model, validating as keepalived would.
+
+use super::error::{ConfError, ConfWarning};
+use super::model::{GlobalDefs, KeepalivedConf, Notify, SyncGroup, VrrpInstance, VrrpScript};
+use super::tree::Node;
+
+mod instance;
+mod values;
+
+use std::time::Duration;
+
+use values::{arg, block, command, flag, name, number, seconds, version};
+
+/// Top-level sections that belong to other parts of keepalived.
+const OTHER_SECTIONS: &[&str] = &[
+    "virtual_server",
+    "virtual_server_group",
+    "real_server",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "linkbeat_interfaces",
+    "bfd_instance",
+    "vrrp_track_process",
+    "vrrp_track_file",
+    "track_file",
+    "garp_group",
+    "net_namespace",
+];
+
+/// keepalived keywords of `global_defs` this daemon reads but does not need.
+const GLOBAL_NO_EFFECT: &[&str] = &[
+    "notification_email",
+    "notification_email_from",
+    "smtp_server",
+    "smtp_connect_timeout",
+    "smtp_alert",
+    "enable_script_security",
+    "script_user",
+    "max_auto_priority",
+    "vrrp_no_swap",
+    "checker_no_swap",
+    "dynamic_interfaces",
+    "lvs_id",
+];
+
+struct Ctx {
+    warnings: Vec<ConfWarning>,
+}
+
+impl Ctx {
+    fn warn(&mut self, node: &Node, message: &str) {
+        self.warnings.push(ConfWarning {
+            loc: node.loc.clone(),
+            keyword: node.keyword().to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn unknown(&mut self, node: &Node, section: &str) {
+        self.warn(node, &format!("unknown keyword in {section}, ignored"));
+    }
+}
+
+/// Builds the model from the tree read by [`super::tree::read`].
+pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
+    let mut ctx = Ctx {
+        warnings: Vec::new(),
+    };
+    let mut global = GlobalDefs::default();
+    let mut scripts = Vec::new();
+    let mut instance_nodes = Vec::new();
+    let mut group_nodes = Vec::new();
+    for node in nodes {
+        match node.keyword() {
+            "global_defs" => global_defs(&mut ctx, node, &mut global)?,
+            "vrrp_script" => scripts.push(vrrp_script(&mut ctx, node)?),
+            "vrrp_instance" => instance_nodes.push(node),
+            "vrrp_sync_group" => group_nodes.push(node),
+            kw if OTHER_SECTIONS.contains(&kw) => ctx.warn(node, "not a vrrp section, ignored"),
+            _ => ctx.unknown(node, "the top level"),
+        }
+    }
+    let mut instances = Vec::new();
+    for node in instance_nodes {
+        instances.push(instance::vrrp_instance(&mut ctx, node, &global, &scripts)?);
+    }
+    instance::check_instances(&instances)?;
+    let mut sync_groups = Vec::new();
+    for node in group_nodes {
+        sync_groups.push(sync_group(&mut ctx, node, &instances)?);
+    }
+    Ok(KeepalivedConf {
+        global,
+        scripts,
+        instances,
+        sync_groups,
+        warnings: ctx.warnings,
+    })
+}
+
+fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), ConfError> {
+    for n in block(node)? {
+        match n.keyword() {
+            "router_id" => g.router_id = Some(arg(n)?.to_owned()),
+            "vrrp_version" => g.vrrp_version = version(n)?,
+            "vrrp_mcast_group4" => g.mcast_group4 = number(n, arg(n)?, "an ipv4 address")?,
+            "vrrp_mcast_group6" => g.mcast_group6 = number(n, arg(n)?, "an ipv6 address")?,
+            "vrrp_garp_master_delay" => g.garp_master_delay = seconds(n, arg(n)?)?,
+            "vrrp_garp_master_repeat" => g.garp_master_repeat = number(n, arg(n)?, "a count")?,
+            "vrrp_garp_master_refresh" => g.garp_master_refresh = Some(seconds(n, arg(n)?)?),
+            "vrrp_garp_master_refresh_repeat" => {
+                g.garp_master_refresh_repeat = number(n, arg(n)?, "a count")?
+            }
+            "vrrp_strict" => g.strict = flag(n)?,
+            "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = flag(n)?,
+            "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = flag(n)?,
+            "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = flag(n)?,
+            "v3_checksum_as_v2" => g.v3_checksum_as_v2 = flag(n)?,
+            "notify_fifo" => g.notify_fifo = Some(arg(n)?.into()),
+            "vrrp_notify_fifo" => g.vrrp_notify_fifo = Some(arg(n)?.into()),
+            kw if GLOBAL_NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
+            _ => ctx.unknown(n, "global_defs"),
+        }
+    }
+    Ok(())
+}
+
+fn vrrp_script(ctx: &mut Ctx, node: &Node) -> Result<VrrpScript, ConfError> {
+    let name = name(node)?;
+    let mut script = None;
+    let mut interval = Duration::from_secs(1);
+    let mut timeout = None;
+    let (mut weight, mut rise, mut fall) = (0, 1, 1);
+    for n in block(node)? {
+        match n.keyword() {
+            "script" => script = Some(command(n)?),
+            "interval" => interval = seconds(n, arg(n)?)?,
+            "timeout" => timeout = Some(seconds(n, arg(n)?)?),
+            "weight" => {
+                weight = match n.args() {
+                    [w] | [w, _] => number(n, w, "a weight")?,
+                    _ => return Err(ConfError::invalid(&n.loc, "weight", "expects a weight")),
+                };
+                if !(-253..=253).contains(&weight) {
+                    return Err(ConfError::invalid(
+                        &n.loc,
+                        "weight",
+                        format!("{weight} is outside -253..253"),
+                    ));
+                }
+            }
+            "rise" => rise = number(n, arg(n)?, "a count")?,
+            "fall" => fall = number(n, arg(n)?, "a count")?,
+            "user" | "init_fail" => ctx.warn(n, "has no effect in this daemon"),
+            _ => ctx.unknown(n, "vrrp_script"),
+        }
+    }
+    let script = script.ok_or_else(|| {
+        ConfError::invalid(&node.loc, "vrrp_script", format!("{name}: no script"))
+    })?;
+    if interval.is_zero() {
+        return Err(ConfError::invalid(
+            &node.loc,
+            "interval",
+            format!("{name}: interval must be positive"),
+        ));
+    }
+    if rise == 0 || fall == 0 {
+        return Err(ConfError::invalid(
+            &node.loc,
+            "vrrp_script",
+            format!("{name}: rise and fall must be at least 1"),
+        ));
+    }
+    Ok(VrrpScript {
+        name,
+        loc: node.loc.clone(),
+        script,
+        interval,
+        timeout: timeout.unwrap_or(interval),
+        weight,
+        rise,
+        fall,
+    })
+}
+
+fn notify(n: &Node, notify: &mut Notify) -> Result<bool, ConfError> {
+    let slot = match n.keyword() {
+        "notify_master" => &mut notify.master,
+        "notify_backup" => &mut notify.backup,
+        "notify_fault" => &mut notify.fault,
+        "notify_stop" => &mut notify.stop,
+        "notify" => &mut notify.any,
+        _ => return Ok(false),
+    };
+    *slot = Some(command(n)?);
+    Ok(true)
+}
+
+fn sync_group(
+    ctx: &mut Ctx,
+    node: &Node,
+    instances: &[VrrpInstance],
+) -> Result<SyncGroup, ConfError> {
+    let name = name(node)?;
+    let mut g = SyncGroup {
+        name,
+        loc: node.loc.clone(),
+        members: Vec::new(),
+        notify: Notify::default(),
+    };
+    for n in block(node)? {
+        if notify(n, &mut g.notify)? {
+            continue;
+        }
+        match n.keyword() {
+            "group" => {
+                for m in block(n)? {
+                    for member in &m.words {
+                        if !instances.iter().any(|i| &i.name == member) {
+                            return Err(ConfError::invalid(
+                                &m.loc,
+                                "group",
+                                format!("no vrrp_instance named {member:?}"),
+                            ));
+                        }
+                        g.members.push(member.clone());
+                    }
+                }
+            }
+            "smtp_alert" | "global_tracking" | "sync_group_tracking_weight" => {
+                ctx.warn(n, "has no effect in this daemon")
+            }
+            _ => ctx.unknown(n, "vrrp_sync_group"),
+        }
+    }
+    Ok(g)
+}
