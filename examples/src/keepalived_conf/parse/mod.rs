@@ -1,14 +1,13 @@
 //! From the tree of lines to the typed model, validating as keepalived would.
 
-use super::error::{ConfError, ConfWarning};
-use super::model::{GlobalDefs, KeepalivedConf, Notify, SyncGroup, VrrpInstance, VrrpScript};
-use super::tree::Node;
-
 mod instance;
 mod values;
 
 use std::time::Duration;
 
+use super::error::{ConfError, ConfWarning};
+use super::model::{GlobalDefs, KeepalivedConf, Notify, SyncGroup, VrrpInstance, VrrpScript};
+use super::tree::Node;
 use values::{arg, block, command, flag, name, number, seconds, version};
 
 /// Top-level sections that belong to other parts of keepalived.
