@@ -194,3 +194,30 @@ fn use_vmac_puts_the_vip_on_a_virtual_mac_interface() {
     );
     assert!(wait_until(LIMIT, || h2.has_addr_on("vrrp.51", VIP)));
 }
+
+#[test]
+fn a_vip_removed_behind_our_back_is_reported_and_restored() {
+    if !require(
+        "a_vip_removed_behind_our_back_is_reported_and_restored",
+        &["ip"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(1);
+    let h = &lab.hosts[0];
+    let a = Daemon::start(&lab, h, &RouterConf::v3(200));
+    assert!(wait_until(LIMIT, || h.has_addr(VIP)));
+    h.del_addr("192.0.2.100/24");
+    assert!(
+        wait_until(LIMIT, || a
+            .log_text()
+            .contains("was removed by someone else")),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        wait_until(LIMIT, || h.has_addr(VIP)),
+        "not restored:\n{}",
+        a.log_text()
+    );
+}
