@@ -221,3 +221,50 @@ fn a_vip_removed_behind_our_back_is_reported_and_restored() {
         a.log_text()
     );
 }
+
+#[test]
+fn a_tracked_interface_going_down_lowers_priority_by_its_weight() {
+    if !require(
+        "a_tracked_interface_going_down_lowers_priority_by_its_weight",
+        &["ip"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    // An uplink to watch: a veth pair inside h1.
+    h1.ip(&[
+        "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p",
+    ]);
+    h1.ip(&["link", "set", "eth1p", "up"]);
+    h1.ip(&["link", "set", "eth1", "up"]);
+    let mut conf = RouterConf::v3(200);
+    conf.extra = vec![
+        "track_interface {".into(),
+        "    eth1 weight -150".into(),
+        "}".into(),
+    ];
+    let a = Daemon::start(&lab, h1, &conf);
+    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    assert!(wait_until(LIMIT, || only(&lab, VIP, &h1.ns)));
+    h1.ip(&["link", "set", "eth1p", "down"]); // carrier lost on eth1
+    assert!(
+        wait_until(LIMIT, || a
+            .log_text()
+            .contains("priority changed from 200 to 50")),
+        "{}",
+        a.log_text()
+    );
+    assert!(
+        wait_until(LIMIT, || only(&lab, VIP, &h2.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    h1.ip(&["link", "set", "eth1p", "up"]);
+    assert!(
+        wait_until(LIMIT, || only(&lab, VIP, &h1.ns)),
+        "{:?}\n{}",
+        lab.holders(VIP),
+        a.log_text()
+    );
+}
