@@ -281,3 +281,38 @@ fn a_configured_multicast_group_is_sent_to_and_joined() {
         ours.log_text()
     );
 }
+
+#[test]
+fn interop_use_vmac() {
+    if !require("interop_use_vmac", TOOLS) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let conf = |p: u8| RouterConf {
+        extra: vec!["use_vmac".into()],
+        ..RouterConf::v3(p)
+    };
+    let on_vmac = |h: &Host| h.has_addr_on("vrrp.51", "192.0.2.100");
+    let mut ours = Daemon::start(&lab, h1, &conf(200));
+    let ka = Keepalived::start(&lab, h2, &conf(100));
+    assert!(wait_until(FAST, || on_vmac(h1)), "{}", h1.ip(&["addr"]));
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !on_vmac(h2),
+        "dual master: keepalived did not hear ours on the virtual mac"
+    );
+    ours.crash(&[]);
+    h1.ip(&["link", "del", "vrrp.51"]); // a crashed host's macvlan goes with it
+    assert!(wait_until(FAST, || on_vmac(h2)), "{}", ka.log_text());
+    // Ours comes back with a lower priority: it must hear keepalived's adverts, which carry the
+    // same virtual MAC as its own macvlan, and stay backup.
+    let ours = Daemon::start(&lab, h1, &conf(50));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        !on_vmac(h1) && on_vmac(h2),
+        "dual master:\n{}",
+        ours.log_text()
+    );
+    drop(ka);
+}

@@ -186,7 +186,11 @@ fn use_vmac_puts_the_vip_on_a_virtual_mac_interface() {
         "{:?}",
         wire.lines()
     );
-    assert!(!h2.has_addr_on("vrrp.51", VIP));
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !h2.has_addr_on("vrrp.51", VIP),
+        "dual master on the virtual mac"
+    );
     a.stop();
     assert!(
         !h1.ip(&["link", "show"]).contains("vrrp.51"),

@@ -86,280 +86,366 @@ impl DriverBuilder {
     }
 
     /// Resolves interfaces, creates virtual MACs, opens sockets. Must be called inside a tokio
-    /// runtime; the returned driver does nothing until [`Driver::run`] is awaited.
+    /// runtime; the returned driver does nothing until [`Driver::run`] is awaited. On failure
+    /// the virtual MACs created so far are removed again.
     pub async fn build(self) -> Result<(Driver, Handle, Events), DriverError> {
-        let mut routers = Vec::with_capacity(self.instances.len());
-        for instance in &self.instances {
-            if routers
-                .iter()
-                .any(|(i, _): &(&Instance, VirtualRouter)| i.name() == instance.name())
-            {
-                return Err(DriverError::DuplicateInstance(instance.name().to_owned()));
+        let mut setup = Setup::default();
+        match self.assemble(&mut setup).await {
+            Ok(parts) => Ok(parts),
+            Err(e) => {
+                setup.abandon().await;
+                Err(e)
             }
-            let router = VirtualRouter::new(instance.config.clone()).map_err(|source| {
-                DriverError::Config {
-                    instance: instance.name().to_owned(),
-                    source,
-                }
-            })?;
-            routers.push((instance, router));
         }
+    }
 
-        let needs_kernel = self.instances.iter().any(|i| {
-            !self.transports.contains_key(&i.interface)
-                || i.vmac.is_some()
-                || !i.track_interfaces.is_empty()
-                || i.placements.iter().any(|p| {
-                    p.dev
-                        .as_ref()
-                        .is_some_and(|d| !self.transports.contains_key(d))
-                })
-        });
-        let links = if needs_kernel {
-            Some(Links::new()?)
-        } else {
-            None
-        };
-        let mut ifaces: HashMap<String, Iface> = HashMap::new();
-        for (name, ts) in &self.transports {
-            if let Some(t) = ts.first() {
-                ifaces.insert(
-                    name.clone(),
-                    Iface {
-                        index: t.ifindex(),
-                        mac: None,
-                        running: true,
-                        kernel: false,
-                    },
-                );
-            }
+    async fn assemble(self, setup: &mut Setup) -> Result<(Driver, Handle, Events), DriverError> {
+        let routers = routers(&self.instances)?;
+        if self.needs_kernel() {
+            setup.links = Some(Links::new()?);
         }
-        let mut transports: HashMap<Key, Arc<dyn Transport>> = HashMap::new();
-        for ts in self.transports.values() {
+        for (name, ts) in &self.transports {
             for t in ts {
-                transports.insert((t.ifindex(), t.family()), Arc::clone(t));
+                let iface = Iface {
+                    index: t.ifindex(),
+                    mac: None,
+                    running: true,
+                    kernel: false,
+                };
+                setup.ifaces.insert(name.clone(), iface);
+                setup
+                    .transports
+                    .insert((t.ifindex(), t.family()), Arc::clone(t));
             }
         }
         let vips: Arc<dyn VipBackend> = match self.vips {
             Some(v) => v,
             None => Arc::new(NetlinkVips::new()?),
         };
-
-        let mut vmacs = Vec::new();
-        let mut slots = Vec::with_capacity(routers.len());
-        let mut link_uses: HashMap<u32, Vec<(usize, LinkUse)>> = HashMap::new();
-        let mut demuxes: HashMap<Key, Demux> = HashMap::new();
-        let mut announcers: HashMap<u32, Announcer> = HashMap::new();
-        let mut checksum_dsts = HashMap::new();
-        let mut raws: HashMap<Key, Arc<RawTransport>> = HashMap::new();
-        for (slot, (instance, router)) in routers.into_iter().enumerate() {
-            let config = router.config();
-            let family = family_of(config.family);
-            let iface = resolve(&mut ifaces, links.as_ref(), &instance.interface).await?;
-            let rx_key = (iface.index, family);
-            let mut tx_key = rx_key;
-            let mut default_dev = iface.clone();
-            if let (Some(name), Some(links)) = (&instance.vmac, links.as_ref()) {
-                let mac = virtual_mac(config.vrid.get(), family);
-                let vmac = Vmac::create(links.handle(), name, iface.index, mac, family).await?;
-                let vif = Iface {
-                    index: vmac.ifindex,
-                    mac: Some(mac),
-                    running: true,
-                    kernel: true,
-                };
-                ifaces.insert(name.clone(), vif.clone());
-                tx_key = (vmac.ifindex, family);
-                default_dev = vif;
-                vmacs.push(vmac);
-            }
-            for key in [rx_key, tx_key] {
-                if let Entry::Vacant(slot) = transports.entry(key) {
-                    let name = ifaces
-                        .iter()
-                        .find(|(_, i)| i.index == key.0)
-                        .map(|(n, _)| n.clone())
-                        .unwrap_or_default();
-                    let raw = Arc::new(RawTransport::open(&name, key.0, key.1)?);
-                    raws.insert(key, Arc::clone(&raw));
-                    slot.insert(raw);
-                }
-            }
-            if let (Some(group), Some(raw)) = (instance.group, raws.get(&rx_key)) {
-                raw.join(group)?;
-            }
-            let demux = demuxes
-                .entry(rx_key)
-                .or_insert_with(|| Demux::new(config.family));
-            demux
-                .register(config.vrid.get(), slot, router.rx_policy())
-                .map_err(|source| DriverError::Config {
-                    instance: instance.name().to_owned(),
-                    source,
-                })?;
-
-            let mut placed = HashMap::new();
-            for va in config
-                .virtual_addresses
-                .iter()
-                .chain(&config.excluded_addresses)
-            {
-                let placement = instance.placements.iter().find(|p| p.address == va.address);
-                let dev = match placement.and_then(|p| p.dev.as_ref()) {
-                    // With a virtual MAC, the instance's own interface means the macvlan.
-                    Some(dev) if instance.vmac.is_some() && *dev == instance.interface => {
-                        default_dev.clone()
-                    }
-                    Some(dev) => resolve(&mut ifaces, links.as_ref(), dev).await?,
-                    None => default_dev.clone(),
-                };
-                let vip = Vip {
-                    ifindex: dev.index,
-                    addr: va.address,
-                    prefix_len: va.prefix_len,
-                    label: placement.and_then(|p| p.label.clone()),
-                    scope: placement.map_or(VipScope::Global, |p| p.scope),
-                };
-                if let (true, Some(mac), Some(links), Entry::Vacant(slot)) = (
-                    dev.kernel,
-                    dev.mac,
-                    links.as_ref(),
-                    announcers.entry(dev.index),
-                ) {
-                    let link_local = links.link_local_v6(dev.index).await.ok();
-                    let socket = PacketSocket::open(dev.index)?;
-                    slot.insert(Announcer {
-                        socket,
-                        mac,
-                        link_local,
-                    });
-                }
-                placed.insert(va.address, vip);
-            }
-
-            if iface.kernel {
-                link_uses
-                    .entry(iface.index)
-                    .or_default()
-                    .push((slot, LinkUse::Own));
-            }
-            for name in &instance.track_interfaces {
-                let tracked = resolve(&mut ifaces, links.as_ref(), name).await?;
-                link_uses
-                    .entry(tracked.index)
-                    .or_default()
-                    .push((slot, LinkUse::Track(name.clone())));
-            }
-            let dsts: Vec<IpAddr> = if instance.unicast_peers.is_empty() {
-                vec![instance.group.unwrap_or_else(|| family.vrrp_group())]
-            } else {
-                instance.unicast_peers.clone()
-            };
-            if let Some(dst) = instance.checksum_dst {
-                checksum_dsts.insert((rx_key, config.vrid.get()), dst);
-            }
-            slots.push(Slot {
-                checksum_dst: instance.checksum_dst,
-                router,
-                rx_key,
-                tx_key,
-                dsts,
-                vips: placed,
-                group: None,
-                io_retry_at: None,
-            });
+        for (slot, (instance, router)) in self.instances.iter().zip(routers).enumerate() {
+            setup.add(slot, instance, router).await?;
         }
-
-        let mut groups = Vec::new();
-        for (name, members) in self.groups {
-            let mut indexes = Vec::new();
-            for m in &members {
-                let slot = self
-                    .instances
-                    .iter()
-                    .position(|i| i.name() == m)
-                    .ok_or(DriverError::UnknownInstance(m.clone()))?;
-                slots[slot].group = Some((groups.len(), indexes.len()));
-                indexes.push(slot);
-            }
-            groups.push(Group {
-                group: SyncGroup::new(name, indexes.len()),
-                members: indexes,
-            });
-        }
-
-        let initial_links: Vec<(u32, bool)> = link_uses
+        let groups = groups(self.groups, &self.instances, &mut setup.slots)?;
+        let initial_links: Vec<(u32, bool)> = setup
+            .link_uses
             .keys()
             .filter_map(|index| {
-                ifaces
+                setup
+                    .ifaces
                     .values()
                     .find(|i| i.index == *index)
                     .map(|i| (*index, i.running))
             })
             .collect();
-        let link_stream: Option<super::LinkStream> = if link_uses.is_empty() {
+        let link_stream: Option<super::LinkStream> = if setup.link_uses.is_empty() {
             None
         } else {
             Some(Box::pin(link_changes()?))
         };
+        let alarm = super::alarm::Alarm::new().map_err(DriverError::Timer)?;
 
         let (rx_tx, rx) = mpsc::channel(RX_QUEUE);
         let mut rx_tasks = Vec::new();
-        for (key, transport) in &transports {
-            if !demuxes.contains_key(key) {
-                continue;
+        for (key, transport) in &setup.transports {
+            if setup.demuxes.contains_key(key) {
+                let (key, transport, tx) = (*key, Arc::clone(transport), rx_tx.clone());
+                rx_tasks.push(tokio::spawn(super::receive_loop(key, transport, tx)));
             }
-            let (key, transport, tx) = (*key, Arc::clone(transport), rx_tx.clone());
-            rx_tasks.push(tokio::spawn(super::receive_loop(key, transport, tx)));
         }
         let (cmd_tx, commands) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let vip_notices = vips.take_notices();
         let driver = Driver {
-            slots,
-            demuxes,
-            transports,
+            slots: std::mem::take(&mut setup.slots),
+            demuxes: std::mem::take(&mut setup.demuxes),
+            transports: std::mem::take(&mut setup.transports),
             rx_tasks,
             rx,
             vips,
             vip_notices,
-            announcers,
+            announcers: std::mem::take(&mut setup.announcers),
             link_stream,
-            link_uses,
+            link_uses: std::mem::take(&mut setup.link_uses),
             initial_links,
             groups,
             commands,
             events: ev_tx,
-            vmacs,
-            links,
-            checksum_dsts,
+            vmacs: std::mem::take(&mut setup.vmacs),
+            links: setup.links.take(),
+            checksum_dsts: std::mem::take(&mut setup.checksum_dsts),
             dirty: Vec::new(),
-            alarm: super::alarm::Alarm::new().map_err(DriverError::Timer)?,
+            alarm,
             buf: vec![0; super::TX_BUFFER],
         };
         Ok((driver, Handle { tx: cmd_tx }, Events { rx: ev_rx }))
     }
+
+    /// Whether anything must be looked up in (or created through) the kernel.
+    fn needs_kernel(&self) -> bool {
+        let custom = |name: &String| self.transports.contains_key(name);
+        self.instances.iter().any(|i| {
+            !custom(&i.interface)
+                || i.vmac.is_some()
+                || !i.track_interfaces.is_empty()
+                || i.placements
+                    .iter()
+                    .any(|p| p.dev.as_ref().is_some_and(|d| !custom(d)))
+        })
+    }
 }
 
-async fn resolve(
-    ifaces: &mut HashMap<String, Iface>,
-    links: Option<&Links>,
-    name: &str,
-) -> Result<Iface, DriverError> {
-    if let Some(i) = ifaces.get(name) {
-        return Ok(i.clone());
+/// Validates every instance into a router; names must be unique.
+fn routers(instances: &[Instance]) -> Result<Vec<VirtualRouter>, DriverError> {
+    let mut routers: Vec<VirtualRouter> = Vec::with_capacity(instances.len());
+    for instance in instances {
+        if routers.iter().any(|r| r.config().name == instance.name()) {
+            return Err(DriverError::DuplicateInstance(instance.name().to_owned()));
+        }
+        let router =
+            VirtualRouter::new(instance.config.clone()).map_err(|source| DriverError::Config {
+                instance: instance.name().to_owned(),
+                source,
+            })?;
+        routers.push(router);
     }
-    let links = links.ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
-    let found = links.by_name(name).await?;
-    let mac = <MacAddress>::try_from(found.mac.as_slice()).ok();
-    let iface = Iface {
-        index: found.index,
-        mac,
-        running: found.running,
-        kernel: true,
-    };
-    ifaces.insert(name.to_owned(), iface.clone());
-    Ok(iface)
+    Ok(routers)
+}
+
+/// Sync groups by member slot; marks each member's slot.
+fn groups(
+    groups: Vec<(String, Vec<String>)>,
+    instances: &[Instance],
+    slots: &mut [Slot],
+) -> Result<Vec<Group>, DriverError> {
+    let mut out = Vec::with_capacity(groups.len());
+    for (name, members) in groups {
+        let mut indexes = Vec::with_capacity(members.len());
+        for m in members {
+            let slot = instances
+                .iter()
+                .position(|i| i.name() == m)
+                .ok_or(DriverError::UnknownInstance(m))?;
+            slots[slot].group = Some((out.len(), indexes.len()));
+            indexes.push(slot);
+        }
+        out.push(Group {
+            group: SyncGroup::new(name, indexes.len()),
+            members: indexes,
+        });
+    }
+    Ok(out)
+}
+
+/// What has been resolved, opened and created so far.
+#[derive(Default)]
+struct Setup {
+    links: Option<Links>,
+    ifaces: HashMap<String, Iface>,
+    transports: HashMap<Key, Arc<dyn Transport>>,
+    raws: HashMap<Key, Arc<RawTransport>>,
+    demuxes: HashMap<Key, Demux>,
+    announcers: HashMap<u32, Announcer>,
+    link_uses: HashMap<u32, Vec<(usize, LinkUse)>>,
+    checksum_dsts: HashMap<(Key, u8), IpAddr>,
+    vmacs: Vec<Vmac>,
+    slots: Vec<Slot>,
+}
+
+impl Setup {
+    /// Wires one instance: its interfaces, virtual MAC, sockets, demux entry, VIPs, links.
+    async fn add(
+        &mut self,
+        slot: usize,
+        instance: &Instance,
+        router: VirtualRouter,
+    ) -> Result<(), DriverError> {
+        let config = router.config();
+        let (vrid, family) = (config.vrid.get(), family_of(config.family));
+        let iface = self.resolve(&instance.interface).await?;
+        let default_dev = match &instance.vmac {
+            Some(name) => self.vmac(name, &iface, vrid, family).await?,
+            None => iface.clone(),
+        };
+        let tx_key = (default_dev.index, family);
+        // With a virtual MAC, multicast adverts are received on the macvlan as keepalived does:
+        // a frame whose source is the shared virtual MAC (another router of this VRID) is
+        // delivered by the macvlan driver to our macvlan only, never to the parent. Unicast
+        // adverts are addressed to the parent's own MAC and arrive there.
+        let rx_key = if instance.unicast_peers.is_empty() {
+            tx_key
+        } else {
+            (iface.index, family)
+        };
+        self.transport(rx_key)?;
+        self.transport(tx_key)?;
+        if let (Some(group), Some(raw)) = (instance.group, self.raws.get(&rx_key)) {
+            raw.join(group)?;
+        }
+        self.demuxes
+            .entry(rx_key)
+            .or_insert_with(|| Demux::new(config.family))
+            .register(vrid, slot, router.rx_policy())
+            .map_err(|source| DriverError::Config {
+                instance: instance.name().to_owned(),
+                source,
+            })?;
+        let mut vips = HashMap::new();
+        for va in config
+            .virtual_addresses
+            .iter()
+            .chain(&config.excluded_addresses)
+        {
+            let vip = self
+                .place(instance, va.address, va.prefix_len, &default_dev)
+                .await?;
+            vips.insert(va.address, vip);
+        }
+        if iface.kernel {
+            self.link_uses
+                .entry(iface.index)
+                .or_default()
+                .push((slot, LinkUse::Own));
+        }
+        for name in &instance.track_interfaces {
+            let tracked = self.resolve(name).await?;
+            self.link_uses
+                .entry(tracked.index)
+                .or_default()
+                .push((slot, LinkUse::Track(name.clone())));
+        }
+        let dsts = if instance.unicast_peers.is_empty() {
+            vec![instance.group.unwrap_or_else(|| family.vrrp_group())]
+        } else {
+            instance.unicast_peers.clone()
+        };
+        if let Some(dst) = instance.checksum_dst {
+            self.checksum_dsts.insert((rx_key, vrid), dst);
+        }
+        self.slots.push(Slot {
+            router,
+            rx_key,
+            tx_key,
+            dsts,
+            vips,
+            group: None,
+            checksum_dst: instance.checksum_dst,
+            io_retry_at: None,
+        });
+        Ok(())
+    }
+
+    /// The interface named `name`, from the custom transports or the kernel.
+    async fn resolve(&mut self, name: &str) -> Result<Iface, DriverError> {
+        if let Some(i) = self.ifaces.get(name) {
+            return Ok(i.clone());
+        }
+        let links = self
+            .links
+            .as_ref()
+            .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
+        let found = links.by_name(name).await?;
+        let mac = <MacAddress>::try_from(found.mac.as_slice()).ok();
+        let iface = Iface {
+            index: found.index,
+            mac,
+            running: found.running,
+            kernel: true,
+        };
+        self.ifaces.insert(name.to_owned(), iface.clone());
+        Ok(iface)
+    }
+
+    /// Creates the virtual MAC macvlan `name` on `parent`.
+    async fn vmac(
+        &mut self,
+        name: &str,
+        parent: &Iface,
+        vrid: u8,
+        family: AddressFamily,
+    ) -> Result<Iface, DriverError> {
+        let links = self
+            .links
+            .as_ref()
+            .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
+        let mac = virtual_mac(vrid, family);
+        let vmac = Vmac::create(links.handle(), name, parent.index, mac, family).await?;
+        let iface = Iface {
+            index: vmac.ifindex,
+            mac: Some(mac),
+            running: true,
+            kernel: true,
+        };
+        self.ifaces.insert(name.to_owned(), iface.clone());
+        self.vmacs.push(vmac);
+        Ok(iface)
+    }
+
+    /// Opens the raw socket for `key` unless a transport serves it already.
+    fn transport(&mut self, key: Key) -> Result<(), DriverError> {
+        if let Entry::Vacant(slot) = self.transports.entry(key) {
+            let name = self
+                .ifaces
+                .iter()
+                .find(|(_, i)| i.index == key.0)
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default();
+            let raw = Arc::new(RawTransport::open(&name, key.0, key.1)?);
+            self.raws.insert(key, Arc::clone(&raw));
+            slot.insert(raw);
+        }
+        Ok(())
+    }
+
+    /// Where `address` goes, and an announcer for that interface when it is a kernel one.
+    async fn place(
+        &mut self,
+        instance: &Instance,
+        address: IpAddr,
+        prefix_len: u8,
+        default_dev: &Iface,
+    ) -> Result<Vip, DriverError> {
+        let placement = instance.placements.iter().find(|p| p.address == address);
+        let dev = match placement.and_then(|p| p.dev.as_ref()) {
+            // With a virtual MAC, the instance's own interface means the macvlan.
+            Some(dev) if instance.vmac.is_some() && *dev == instance.interface => {
+                default_dev.clone()
+            }
+            Some(dev) => self.resolve(dev).await?,
+            None => default_dev.clone(),
+        };
+        if let (true, Some(mac), Some(links), Entry::Vacant(slot)) = (
+            dev.kernel,
+            dev.mac,
+            self.links.as_ref(),
+            self.announcers.entry(dev.index),
+        ) {
+            let link_local = links.link_local_v6(dev.index).await.ok();
+            let socket = PacketSocket::open(dev.index)?;
+            slot.insert(Announcer {
+                socket,
+                mac,
+                link_local,
+            });
+        }
+        Ok(Vip {
+            ifindex: dev.index,
+            addr: address,
+            prefix_len,
+            label: placement.and_then(|p| p.label.clone()),
+            scope: placement.map_or(VipScope::Global, |p| p.scope),
+        })
+    }
+
+    /// Removes the virtual MACs created before a failure.
+    async fn abandon(self) {
+        if let Some(links) = &self.links {
+            for vmac in &self.vmacs {
+                if let Err(e) = vmac.remove(links.handle()).await {
+                    tracing::warn!(vmac = %vmac.name, error = %e, "cannot remove the virtual mac interface");
+                }
+            }
+        }
+    }
 }
 
 /// The address a router on `ifname` should use as its primary address: the first IPv4
