@@ -42,7 +42,8 @@ pub enum Input<'a> {
         /// Its new state.
         state: TrackState,
     },
-    /// Sets the base priority (0 is taken as 1: 0 is reserved for stopping).
+    /// Sets the base priority of a non-owner, clamped to 1..=254 (0 is reserved for stopping,
+    /// 255 for the address owner, whose priority never changes: RFC 9568 §5.2.4).
     SetPriority(Priority),
     /// The interface's link state.
     Link {
@@ -255,8 +256,10 @@ impl VirtualRouter {
                 }
             }
             Input::SetPriority(p) => {
-                self.base_priority = if p == Priority::STOP { Priority(1) } else { p };
-                self.refresh_priority();
+                if !self.config.priority.is_owner() {
+                    self.base_priority = Priority(p.get().clamp(1, 254));
+                    self.refresh_priority();
+                }
             }
             Input::Link { up } => {
                 self.faults.link = !up;

@@ -178,3 +178,15 @@ fn skip_check_adv_addr_checks_only_a_new_master() {
         Err(RxError::AddressList { .. })
     ));
 }
+
+#[test]
+fn set_priority_never_makes_or_unmakes_an_owner() {
+    let (mut r, now) = master(v4(2, 100).build().unwrap());
+    r.handle(now, Input::SetPriority(Priority(255)));
+    assert_eq!(r.priority(), Priority(254));
+    r.handle(now, Input::SetPriority(Priority(0)));
+    assert_eq!(r.priority(), Priority(1));
+    let (mut owner, now) = master(v4(3, 255).build().unwrap());
+    owner.handle(now, Input::SetPriority(Priority(10)));
+    assert_eq!(owner.priority(), Priority::OWNER);
+}
