@@ -138,28 +138,7 @@ fn skip_check_adv_addr_checks_only_a_new_master() {
         .virtual_address(VirtualAddress::host("192.0.2.77".parse().unwrap()))
         .build()
         .unwrap();
-    let bytes = |c: &RouterConfig| {
-        let mut m = VirtualRouter::new(c.clone()).unwrap();
-        let t0 = epoch();
-        m.handle(t0, Input::Startup);
-        let due = m.poll_timeout().unwrap();
-        m.handle(due, Input::Timeout);
-        let a = std::iter::from_fn(|| m.poll())
-            .find_map(|o| {
-                if let Output::Transmit(a) = o {
-                    Some(a)
-                } else {
-                    None
-                }
-            })
-            .unwrap();
-        let mut buf = vec![0; 256];
-        let len = a
-            .emit_into("224.0.0.18".parse().unwrap(), &mut buf)
-            .unwrap();
-        buf.truncate(len);
-        buf
-    };
+    let bytes = emitted_advert;
     // A new master with a wrong list is refused...
     assert!(matches!(
         demux.receive(meta(1), &bytes(&other_vips)),

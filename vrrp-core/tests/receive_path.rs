@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::net::IpAddr;
-
 use common::*;
-use vrrp_core::{Demux, Family, Input, Output, RxError, RxMeta, State, VirtualRouter};
+use vrrp_core::{Demux, Family, Input, RxError, RxMeta, State, VirtualRouter};
 
 const MCAST: &str = "224.0.0.18";
 
@@ -18,33 +16,13 @@ fn setup() -> (VirtualRouter, Demux, Vec<u8>, RxMeta) {
     demux.register(VRID, 0, backup.rx_policy()).unwrap();
     backup.handle(epoch(), Input::Startup);
     while backup.poll().is_some() {}
-    let bytes = advert_bytes(&v4(1, 200).build().unwrap());
+    let bytes = emitted_advert(&v4(1, 200).build().unwrap());
     let meta = RxMeta {
         src: "192.0.2.1".parse().unwrap(),
         dst: MCAST.parse().unwrap(),
         ttl: 255,
     };
     (backup, demux, bytes, meta)
-}
-
-/// The bytes of the advert a master with `config` sends, taken from its Transmit output.
-fn advert_bytes(config: &vrrp_core::RouterConfig) -> Vec<u8> {
-    let mut master = VirtualRouter::new(config.clone()).unwrap();
-    let t0 = epoch();
-    master.handle(t0, Input::Startup);
-    let due = master.poll_timeout().unwrap();
-    master.handle(due, Input::Timeout);
-    let advert = std::iter::from_fn(|| master.poll())
-        .find_map(|o| match o {
-            Output::Transmit(a) => Some(a),
-            _ => None,
-        })
-        .unwrap();
-    let mut buf = vec![0; 1500];
-    let dst: IpAddr = MCAST.parse().unwrap();
-    let len = advert.emit_into(dst, &mut buf).unwrap();
-    buf.truncate(len);
-    buf
 }
 
 #[test]
@@ -142,7 +120,7 @@ fn wrong_address_list_is_dropped_and_counted() {
         .build()
         .unwrap();
     let (_, _, _, meta) = setup();
-    let bytes = advert_bytes(&other);
+    let bytes = emitted_advert(&other);
     assert_rejected(
         &bytes,
         meta,
@@ -166,7 +144,7 @@ fn wrong_or_missing_password_is_dropped_and_counted() {
     ] {
         let mut demux = Demux::new(Family::V4);
         demux.register(VRID, 0, backup.rx_policy()).unwrap();
-        let err = demux.receive(meta, &advert_bytes(&sender)).unwrap_err();
+        let err = demux.receive(meta, &emitted_advert(&sender)).unwrap_err();
         let stats = demux.router_stats(VRID).unwrap();
         if expect_mismatch {
             assert!(matches!(
@@ -200,7 +178,7 @@ fn own_adverts_looped_back_are_ignored() {
 #[test]
 fn version_mismatch_is_dropped_and_counted() {
     let (_, _, _, meta) = setup();
-    let bytes = advert_bytes(&v2(1, 200).build().unwrap());
+    let bytes = emitted_advert(&v2(1, 200).build().unwrap());
     assert_rejected(
         &bytes,
         meta,

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use vrrp_core::config::RouterConfigBuilder;
 use vrrp_core::sim::Lan;
-use vrrp_core::{Centisecs, RouterConfig, Version, VirtualAddress, Vrid};
+use vrrp_core::{
+    Centisecs, Input, Output, RouterConfig, Version, VirtualAddress, VirtualRouter, Vrid,
+};
 
 pub(crate) const VRID: u8 = 51;
 
@@ -73,4 +75,26 @@ pub(crate) fn skew(interval: Duration, priority: u8) -> Duration {
 /// An arbitrary starting instant for tests driving a router by hand.
 pub(crate) fn epoch() -> Instant {
     Instant::now()
+}
+
+/// The bytes of the first advert a router with `config` sends as master, addressed to the
+/// IPv4 VRRP group.
+pub(crate) fn emitted_advert(config: &RouterConfig) -> Vec<u8> {
+    let mut master = VirtualRouter::new(config.clone()).unwrap();
+    let t0 = epoch();
+    master.handle(t0, Input::Startup);
+    let due = master.poll_timeout().unwrap();
+    master.handle(due, Input::Timeout);
+    let advert = std::iter::from_fn(|| master.poll())
+        .find_map(|o| match o {
+            Output::Transmit(a) => Some(a),
+            _ => None,
+        })
+        .unwrap();
+    let mut buf = vec![0; 1500];
+    let len = advert
+        .emit_into("224.0.0.18".parse().unwrap(), &mut buf)
+        .unwrap();
+    buf.truncate(len);
+    buf
 }
