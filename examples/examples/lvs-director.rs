@@ -1,0 +1,406 @@
+//! An LVS director in one process: keepalived's best-known setup, written against the
+//! crates' Rust APIs instead of `keepalived.conf`.
+//!
+//! - **VRRP** ([`vrrp_net::driver`]): the virtual address follows mastership between two or
+//!   more directors;
+//! - **IPVS** ([`ipvs_sys`]): one virtual service `VIP:PORT` (TCP, direct routing, `wrr` by
+//!   default, optional persistence) whose real servers are
+//! - **health checked** ([`healthcheck`]): TCP connects or HTTP GETs with rise/fall
+//!   hysteresis, feeding a [`healthcheck::sink::Pool`] (keepalived's quorum, hysteresis,
+//!   sorry server and `inhibit_on_failure`) that edits the kernel table through
+//!   [`healthcheck::sink::IpvsPool`].
+//!
+//! As with keepalived, the IPVS table is built at start and kept up to date in every VRRP
+//! state: a backup director has a warm table, so a takeover is only VRRP + gratuitous ARP.
+//! On SIGTERM or Ctrl-C it stops gracefully: VRRP priority 0 (the backup takes over at once),
+//! VIP removed, virtual service deleted.
+//!
+//! ```text
+//! lvs-director -i eth0 --vip 192.0.2.100/24 --vrid 51 --priority 150 \
+//!     --real 192.0.2.21 --real 192.0.2.22@2 --port 80 --check http --http-path /health
+//! ```
+//!
+//! The real servers carry the VIP on `lo` with `arp_ignore=1` and `arp_announce=2` (direct
+//! routing rewrites only the destination MAC address, so the real server port is the
+//! virtual port).
+//!
+//! The director reports its view on stdout, one line per change, for people and tests:
+//! ```text
+//! vrrp VI_51 BACKUP -> MASTER
+//! check 192.0.2.22:80 DOWN (connection refused)
+//! quorum DOWN live_weight=0
+//! table tcp 192.0.2.100:80 wrr 192.0.2.21:80=1 192.0.2.22:80=2
+//! stopped
+//! ```
+//! A `table` line lists the destinations (address=weight, sorted) the kernel holds after
+//! each change; it is printed after the kernel accepted the change.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use futures::StreamExt;
+use healthcheck::checkers::{HttpCheck, TcpCheck, Url};
+use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolOp, PoolSink};
+use healthcheck::{Health, Schedule, Scheduler, Target};
+use ipvs_sys::{
+    Desired, DesiredService, Destination, ForwardMethod, IpvsHandle, Service, ServiceKey,
+};
+use tokio::signal::unix::{SignalKind, signal};
+use vrrp_core::{Centisecs, Family, RouterConfig, VirtualAddress};
+use vrrp_net::driver::{Driver, Event, Instance, primary_address};
+
+/// What the director was asked to do.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lvs-director",
+    about = "VRRP + IPVS direct routing + health checks"
+)]
+struct Cli {
+    /// Interface for VRRP adverts and the VIP.
+    #[arg(short, long)]
+    interface: String,
+    /// The virtual address, ADDR/PREFIX (the prefix of the interface's subnet).
+    #[arg(long, value_parser = parse_vip)]
+    vip: VirtualAddress,
+    /// Virtual router ID, 1-255.
+    #[arg(long, default_value_t = 51, value_parser = clap::value_parser!(u8).range(1..))]
+    vrid: u8,
+    /// VRRP priority, 1-254 (highest becomes master).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=254))]
+    priority: u8,
+    /// VRRP advertisement interval, seconds (0.01-40.95).
+    #[arg(long, default_value = "1", value_parser = parse_advert_int)]
+    advert_int: Centisecs,
+    /// A real server, ADDR or ADDR@WEIGHT (weight 1 by default); repeat for each.
+    #[arg(long = "real", required = true, value_parser = parse_real)]
+    reals: Vec<(IpAddr, u32)>,
+    /// The virtual service's TCP port (and the real servers' port: direct routing).
+    #[arg(long, default_value_t = 80)]
+    port: u16,
+    /// IPVS scheduler (rr, wrr, lc, wlc, sh, mh...).
+    #[arg(long, default_value = "wrr")]
+    scheduler: ipvs_sys::Scheduler,
+    /// Persistence timeout, seconds (none by default).
+    #[arg(long)]
+    persistence: Option<u32>,
+    /// How real servers are checked.
+    #[arg(long, value_enum, default_value_t = CheckKind::Tcp)]
+    check: CheckKind,
+    /// Request path of the HTTP check (a 2xx answer is healthy).
+    #[arg(long, default_value = "/")]
+    http_path: String,
+    /// Seconds between checks of one real server.
+    #[arg(long, default_value = "1", value_parser = parse_secs)]
+    check_interval: Duration,
+    /// Seconds one check may take (default: the interval, at most 5).
+    #[arg(long, value_parser = parse_secs)]
+    check_timeout: Option<Duration>,
+    /// Consecutive successes that bring a failed real server back.
+    #[arg(long, default_value_t = 1)]
+    rise: u32,
+    /// Consecutive failures that take a real server out.
+    #[arg(long, default_value_t = 1)]
+    fall: u32,
+    /// Keep failed real servers at weight 0 instead of removing them.
+    #[arg(long)]
+    inhibit_on_failure: bool,
+    /// Minimum sum of live weights for the service to be up.
+    #[arg(long, default_value_t = 1)]
+    quorum: u32,
+    /// Quorum hysteresis (gained at quorum + h, lost below quorum - h).
+    #[arg(long, default_value_t = 0)]
+    hysteresis: u32,
+    /// Sorry server address, replacing the real servers while quorum is lost.
+    #[arg(long)]
+    sorry_server: Option<IpAddr>,
+}
+
+/// The probe run against each real server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckKind {
+    /// A TCP connect (keepalived's `TCP_CHECK`).
+    Tcp,
+    /// An HTTP GET expecting 2xx (keepalived's `HTTP_GET`).
+    Http,
+}
+
+/// Why the director could not start or keep running.
+#[derive(Debug, thiserror::Error)]
+enum DirectorError {
+    #[error("vrrp configuration")]
+    Vrrp(#[from] vrrp_core::ConfigError),
+    #[error("vrrp")]
+    Driver(#[from] vrrp_net::DriverError),
+    #[error("interface")]
+    Link(#[from] vrrp_net::LinkError),
+    #[error("ipvs")]
+    Ipvs(#[from] ipvs_sys::Error),
+    #[error("health checks")]
+    Health(#[from] healthcheck::ConfigError),
+    #[error("signal handler")]
+    Signal(#[source] std::io::Error),
+}
+
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s}"))?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("not a positive number of seconds: {s}"))
+}
+
+fn parse_advert_int(s: &str) -> Result<Centisecs, String> {
+    let cs = parse_secs(s)?.as_millis() / 10;
+    match u16::try_from(cs) {
+        Ok(cs) if (1..=Centisecs::MAX_V3.get()).contains(&cs) => Ok(Centisecs::new(cs)),
+        _ => Err(format!("advert interval {s} s is outside 0.01-40.95 s")),
+    }
+}
+
+fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
+    let (addr, prefix) = s
+        .split_once('/')
+        .ok_or_else(|| format!("vip {s} has no /PREFIX"))?;
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("bad vip address {addr}"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    match prefix.parse::<u8>() {
+        Ok(p) if p <= max => Ok(VirtualAddress::with_prefix(addr, p)),
+        _ => Err(format!("bad vip prefix length {prefix}")),
+    }
+}
+
+fn parse_real(s: &str) -> Result<(IpAddr, u32), String> {
+    let (addr, weight) = s.split_once('@').unwrap_or((s, "1"));
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("bad real server address {addr}"))?;
+    let weight = weight
+        .parse()
+        .map_err(|_| format!("bad real server weight {weight}"))?;
+    Ok((addr, weight))
+}
+
+impl Cli {
+    fn service(&self) -> Service {
+        let key = ServiceKey::tcp(SocketAddr::new(self.vip.address, self.port));
+        let service = Service::new(key, self.scheduler.clone());
+        match self.persistence {
+            Some(timeout) => service.persistent(timeout),
+            None => service,
+        }
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule {
+            interval: self.check_interval,
+            timeout: self
+                .check_timeout
+                .unwrap_or_else(|| self.check_interval.min(Duration::from_secs(5))),
+            retries: 0,
+            delay_before_retry: Duration::ZERO,
+            warmup: self.check_interval,
+            rise: self.rise,
+            fall: self.fall,
+            // keepalived: real servers are assumed alive until a check says otherwise
+            initial: Health::Up,
+        }
+    }
+
+    fn dests(&self) -> Vec<Dest> {
+        self.reals
+            .iter()
+            .map(|&(ip, weight)| Dest {
+                addr: SocketAddr::new(ip, self.port),
+                weight,
+            })
+            .collect()
+    }
+
+    fn scheduler(&self) -> Result<Scheduler, DirectorError> {
+        let mut scheduler = Scheduler::new();
+        for dest in self.dests() {
+            let target = Target::new(dest.addr.to_string(), dest.addr)
+                .weight(dest.weight)
+                .schedule(self.schedule());
+            let target = match self.check {
+                CheckKind::Tcp => target.check(TcpCheck::new(dest.addr)),
+                CheckKind::Http => {
+                    target.check(HttpCheck::new(dest.addr, vec![Url::new(&self.http_path)?])?)
+                }
+            };
+            scheduler.add(target)?;
+        }
+        Ok(scheduler)
+    }
+
+    fn pool(&self) -> Result<Pool, DirectorError> {
+        let config = PoolConfig {
+            quorum: self.quorum,
+            hysteresis: self.hysteresis,
+            inhibit_on_failure: self.inhibit_on_failure,
+            sorry_server: self.sorry_server.map(|ip| Dest {
+                addr: SocketAddr::new(ip, self.port),
+                weight: 1,
+            }),
+        };
+        let initial = self.schedule().initial;
+        Ok(Pool::new(
+            config,
+            self.dests().into_iter().map(|d| (d, initial)),
+        )?)
+    }
+
+    async fn vrrp_instance(&self) -> Result<Instance, DirectorError> {
+        let family = Family::of(&self.vip.address);
+        let primary = primary_address(&self.interface, family).await?;
+        let config = RouterConfig::builder(format!("VI_{}", self.vrid), self.vrid, primary)
+            .priority(self.priority)
+            .advert_interval(self.advert_int)
+            .virtual_address(self.vip)
+            .build()?;
+        Ok(Instance::new(config, &self.interface))
+    }
+}
+
+/// Makes the kernel's copy of `service` hold exactly `dests`, touching no other service
+/// (creates the service if it is missing, drops destinations left by someone else).
+async fn sync_service(
+    ipvs: &IpvsHandle,
+    service: &Service,
+    forward: ForwardMethod,
+    dests: &[Dest],
+) -> Result<(), ipvs_sys::Error> {
+    let current = match ipvs.service(&service.key).await {
+        Ok(entry) => {
+            let have = ipvs.destinations(&service.key).await?;
+            vec![(
+                entry.service,
+                have.into_iter().map(|e| e.destination).collect(),
+            )]
+        }
+        Err(ipvs_sys::Error::NoSuchService { .. }) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let desired = Desired {
+        services: vec![DesiredService {
+            service: service.clone(),
+            destinations: dests
+                .iter()
+                .map(|d| Destination::new(d.addr).forward(forward).weight(d.weight))
+                .collect(),
+        }],
+    };
+    for command in ipvs_sys::plan(&current, &desired) {
+        ipvs.execute(&command).await?;
+    }
+    Ok(())
+}
+
+/// The `table` line: the service and its destinations as `addr=weight`, sorted.
+fn table_line(service: &Service, pool: &Pool) -> String {
+    let mut dests = pool.desired();
+    dests.sort_by_key(|d| d.addr);
+    let mut line = format!("table {} {}", service.key, service.scheduler.name());
+    for d in dests {
+        let _ = write!(line, " {}={}", d.addr, d.weight);
+    }
+    line
+}
+
+fn report_ops(ops: &[PoolOp]) {
+    for op in ops {
+        match op {
+            PoolOp::QuorumUp { live_weight } => println!("quorum UP live_weight={live_weight}"),
+            PoolOp::QuorumDown { live_weight } => {
+                println!("quorum DOWN live_weight={live_weight}");
+            }
+            PoolOp::Add(_) | PoolOp::SetWeight(_) | PoolOp::Remove(_) => {}
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), DirectorError> {
+    const FORWARD: ForwardMethod = ForwardMethod::DirectRoute;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(DirectorError::Signal)?;
+    let service = cli.service();
+    let ipvs = IpvsHandle::new().await?;
+
+    // The table first, in every VRRP state: a backup keeps it warm.
+    let mut pool = cli.pool()?;
+    let startup = pool.startup();
+    sync_service(&ipvs, &service, FORWARD, &pool.desired()).await?;
+    report_ops(&startup);
+    println!("{}", table_line(&service, &pool));
+    let mut sink = PoolSink::new(pool, IpvsPool::new(ipvs.clone(), service.key, FORWARD));
+    let mut checks = cli.scheduler()?.start()?;
+
+    let (driver, vrrp, mut vrrp_events) = Driver::builder()
+        .instance(cli.vrrp_instance().await?)
+        .build()
+        .await?;
+    tokio::spawn(driver.run());
+
+    loop {
+        tokio::select! {
+            event = checks.next_event() => {
+                match &event.reason {
+                    Some(reason) => println!("check {} {:?} ({reason})", event.addr, event.health),
+                    None => println!("check {} {:?}", event.addr, event.health),
+                }
+                match sink.handle_event(&event).await {
+                    Ok(ops) if ops.is_empty() => continue,
+                    Ok(ops) => report_ops(&ops),
+                    Err(error) => {
+                        // The pool's model is ahead of the kernel: bring the kernel to it.
+                        eprintln!("lvs-director: ipvs update failed: {error}; resynchronising");
+                        sync_service(&ipvs, &service, FORWARD, &sink.pool().desired()).await?;
+                    }
+                }
+                println!("{}", table_line(&service, sink.pool()));
+            }
+            event = vrrp_events.next() => match event {
+                Some(Event::StateChanged { instance, from, to, .. }) => {
+                    println!("vrrp {instance} {from} -> {to}");
+                }
+                Some(Event::Fault { instance, fault }) => {
+                    eprintln!("lvs-director: vrrp {instance} fault: {fault:?}");
+                }
+                Some(_) => {}
+                None => break,
+            },
+            _ = sigterm.recv() => break,
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+
+    // Graceful stop: priority 0 and VIP gone first, so the backup takes over at once.
+    vrrp.shutdown().await?;
+    ipvs.delete_service(&service.key).await?;
+    println!("stopped");
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut message = format!("lvs-director: {error}");
+            let mut source = std::error::Error::source(&error);
+            while let Some(cause) = source {
+                let _ = write!(message, ": {cause}");
+                source = cause.source();
+            }
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
