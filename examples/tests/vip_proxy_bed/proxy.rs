@@ -1,0 +1,166 @@
+//! The vip-proxy example as a process in a host namespace.
+
+use super::{Host, Lab};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The VIP every proxy of the bed serves.
+pub const VIP: &str = "192.0.2.100";
+/// Its advertisement interval.
+pub const ADVERT: Duration = Duration::from_millis(100);
+
+/// Master_Down_Interval of a backup with `priority` (RFC 9568 §6.1).
+pub fn master_down_interval(priority: u8) -> Duration {
+    ADVERT * 3 + ADVERT * (256 - u32::from(priority)) / 256
+}
+
+/// Builds (once per test process) and returns the vip-proxy example binary;
+/// `VIP_PROXY` overrides it with a prebuilt one.
+pub fn binary() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("VIP_PROXY") {
+            return PathBuf::from(bin);
+        }
+        // Tests run from TARGET/PROFILE/deps/NAME-HASH.
+        let exe = std::env::current_exe().unwrap();
+        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
+        let target_dir = profile_dir.parent().unwrap().to_owned();
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "-p",
+            "examples",
+            "--no-default-features",
+            "--features",
+            "vrrp,health",
+            "--example",
+            "vip-proxy",
+        ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .env("CARGO_TARGET_DIR", &target_dir)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the vip-proxy example failed");
+        profile_dir.join("examples").join("vip-proxy")
+    })
+}
+
+/// A running vip-proxy; SIGKILLed on drop.
+pub struct Proxy {
+    /// Where it runs.
+    pub host: Host,
+    /// Its priority.
+    pub priority: u8,
+    /// Its stderr.
+    pub log: PathBuf,
+    child: Option<Child>,
+    started: u32,
+}
+
+impl Proxy {
+    /// Starts a proxy on `host` with `priority`, in front of `backends` (`IP:PORT`).
+    pub fn start(lab: &Lab, host: &Host, priority: u8, backends: &[String]) -> Proxy {
+        let mut proxy = Proxy {
+            host: host.clone(),
+            priority,
+            log: lab.path(&format!("{}.log", host.role)),
+            child: None,
+            started: 0,
+        };
+        proxy.spawn(backends);
+        proxy
+    }
+
+    fn spawn(&mut self, backends: &[String]) {
+        self.started += 1;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.host.ns])
+            .arg(binary())
+            .args(["--vip", &format!("{VIP}/24"), "--interface", "eth0"])
+            .args(["--vrid", "51", "--priority", &self.priority.to_string()])
+            .args(["--listen-port", "80", "--advert-interval", "100ms"])
+            .args(["--check-path", "/health", "--check-interval", "100ms"])
+            .args(["--check-timeout", "100ms", "--rise", "2", "--fall", "2"])
+            .args(["--connect-timeout", "300ms", "--drain-timeout", "5s"]);
+        for b in backends {
+            cmd.args(["--backend", &format!("http://{b}")]);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+    }
+
+    /// Starts the same proxy again after it stopped.
+    pub fn restart(&mut self, backends: &[String]) {
+        assert!(self.child.is_none(), "{} is still running", self.host.role);
+        self.spawn(backends);
+    }
+
+    /// The process id (`ip netns exec` execs the proxy itself).
+    pub fn pid(&self) -> Pid {
+        let id = self.child.as_ref().unwrap().id();
+        Pid::from_raw(i32::try_from(id).unwrap())
+    }
+
+    /// SIGKILL: the process and its VRRP die at once; the VIP stays on the interface.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits (at most `limit`) for the exit; returns how long it took.
+    pub fn terminate(&mut self, limit: Duration) -> (ExitStatus, Duration) {
+        let mut child = self.child.take().unwrap();
+        let sent = Instant::now();
+        kill(self.pid_of(&child), Signal::SIGTERM).unwrap();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (status, sent.elapsed());
+            }
+            if sent.elapsed() > limit {
+                let _ = child.kill();
+                panic!(
+                    "{} did not exit within {limit:?} of SIGTERM",
+                    self.host.role
+                );
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn pid_of(&self, child: &Child) -> Pid {
+        Pid::from_raw(i32::try_from(child.id()).unwrap())
+    }
+
+    /// The log so far, for failure messages.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
