@@ -3,12 +3,15 @@
 # its status. Used by ipvs-sys's kernel tests and the IPVS benchmark: the host's own IPVS tables
 # are never touched.
 #
-#   ipvs-vm.sh [--add HOST[:GUEST]]... [--stdin] [--timeout SEC] [--mem MB] -- COMMAND...
+#   ipvs-vm.sh [--add HOST[:GUEST]]... [--module NAME]... [--stdin] [--timeout SEC] [--mem MB]
+#              -- COMMAND...
 #
 # COMMAND... is joined with spaces and run by the guest's busybox /bin/sh -c in /root; its
 # stdout and stderr come back on this script's stdout. --add copies a file (and, for a dynamic
 # ELF, its libraries) into the guest at GUEST (default: the same absolute path). --stdin feeds
-# this script's stdin to COMMAND. Host RUST_* and IPVS_* variables are exported to COMMAND.
+# this script's stdin to COMMAND. --module loads one more module of the guest's kernel (and
+# its dependencies) before COMMAND, e.g. veth and bridge for namespaces joined by a LAN.
+# Host RUST_* and IPVS_* variables are exported to COMMAND.
 # Guest: busybox, /usr/sbin/ipvsadm, ip_vs with every scheduler Debian builds, nf_conntrack,
 # lo up, dummy0 with 192.0.2.1/24 and 2001:db8::1/64.
 #
@@ -20,13 +23,14 @@ set -euo pipefail
 
 CACHE=${IPVS_SYS_VM_CACHE:-/var/tmp/ipvs-sys-vm}
 TIMEOUT=${IPVS_SYS_VM_TIMEOUT:-240}
-MEM=512 STDIN=0 ADDS=()
+MEM=512 STDIN=0 ADDS=() EXTRA_MODULES=()
 die() { echo "ipvs-vm: error: $*" >&2; exit 2; }
 quote() { local s=$1; printf "'%s'" "${s//\'/\'\\\'\'}"; }
 
 while [ $# -gt 0 ]; do
     case $1 in
         --add) ADDS+=("${2:?--add wants HOST[:GUEST]}"); shift 2 ;;
+        --module) EXTRA_MODULES+=("${2:?--module wants a module name}"); shift 2 ;;
         --stdin) STDIN=1; shift ;;
         --timeout) TIMEOUT=${2:?}; shift 2 ;;
         --mem) MEM=${2:?}; shift 2 ;;
@@ -181,6 +185,23 @@ for a in "${ADDS[@]}"; do
     [ -e "$src" ] || die "--add $src: no such file"
     put "$src" "$dst" "$st"
 done
+if [ ${#EXTRA_MODULES[@]} -gt 0 ]; then
+    # The run's /etc/vm/modules replaces the base one (later cpio entries win): the base
+    # modules, then the extra ones and their dependencies, copied into this run's cpio.
+    for m in "${EXTRA_MODULES[@]}"; do
+        [ -n "$(closure "$m")" ] || die "--module $m: no such module in $PKG"
+    done
+    mapfile -t XKOS < <(closure "${EXTRA_MODULES[@]}")
+    for ko in "${KOS[@]}"; do
+        case $ko in */dummy.ko) echo "$ko numdummies=1" ;; *) echo "$ko" ;; esac
+    done >"$st/etc/vm/modules"
+    for ko in "${XKOS[@]}"; do
+        case " ${KOS[*]} " in *" $ko "*) continue ;; esac
+        mkdir -p "$st/lib/modules/$KVER/$(dirname "$ko")"
+        cp "$MODDIR/$ko" "$st/lib/modules/$KVER/$ko"
+        echo "$ko" >>"$st/etc/vm/modules"
+    done
+fi
 { cat "$BASE"; mkcpio "$st"; } >"$RUN/initrd"
 
 # A /dev/kvm backed by kvm_pvm cannot boot a stock kernel, so only hardware KVM is used.

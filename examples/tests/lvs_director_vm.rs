@@ -1,0 +1,293 @@
+//! The LVS-DR lab of the classic keepalived tutorials, with two `lvs-director` processes,
+//! in the ipvs-sys test VM (`ipvs-sys/tests/vm/ipvs-vm.sh`: Debian's kernel with IPVS under
+//! qemu). `lvs_dr_lab_runs_in_vm` (host side) boots the VM with veth, bridge, iproute2's `ip`,
+//! this test binary and the example binary, and re-runs this binary inside with `--ignored`;
+//! `lvs_dr_lab` is the in-VM scenario.
+//!
+//! Lab (one bridge, a namespace per machine, 192.0.2.0/24, VIP 192.0.2.100):
+//! directors d1 (.11, priority 150) and d2 (.12, priority 100), each programming its own
+//! namespace's IPVS table; real servers rs1 (.21) and rs2 (.22) with the VIP on `lo`,
+//! `arp_ignore=1`, `arp_announce=2`; one client (.50).
+//!
+//! Build the example first: `cargo test -p examples` does; with `--test lvs_director_vm`
+//! alone, run `cargo build -p examples --example lvs-director` before.
+#![allow(clippy::unwrap_used)]
+
+mod lvs_lab;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use lvs_lab::director::Director;
+use lvs_lab::servers::{CONNECT_TIMEOUT, Client, PAUSE, RealServer};
+use lvs_lab::{DIRECTOR_ENV, IN_VM_ENV, IP_ENV, Lab, in_vm, skip_privileged};
+use nix::sys::signal::Signal;
+
+/// VRRP advertisement interval (centiseconds on the command line: 0.2 s).
+const ADVERT_INT: Duration = Duration::from_millis(200);
+/// Health check interval, and failures / successes to change a real server's state.
+const CHECK_INTERVAL: Duration = Duration::from_millis(300);
+const FALL: u32 = 2;
+const RISE: u32 = 1;
+/// Scheduling slack under TCG emulation (one emulated vCPU shared by both directors, the
+/// real servers, the client and the kernel's softirqs; a context switch or a timer fire is
+/// routinely delayed by tens of milliseconds there, 100-200 ms at worst in our runs).
+const TCG_SLACK: Duration = Duration::from_millis(300);
+
+/// RFC 9568 §6.1: Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time, with
+/// Skew_Time = (256 - priority) * Master_Adver_Interval / 256.
+fn master_down_interval(priority: u32) -> Duration {
+    ADVERT_INT * 3 + ADVERT_INT * (256 - priority) / 256
+}
+
+fn vm_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ipvs-sys/tests/vm/ipvs-vm.sh")
+}
+
+/// The example binary cargo built next to this test's directory.
+fn director_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .map(|profile| profile.join("examples/lvs-director"))
+        .unwrap()
+}
+
+/// Why the VM cannot run here, if it cannot.
+fn vm_unavailable() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root (the VM harness caches the kernel under /var/tmp)".into());
+    }
+    if !vm_script().exists() {
+        return Some(format!("{} not found", vm_script().display()));
+    }
+    for tool in [
+        "qemu-system-x86_64",
+        "apt-get",
+        "dpkg-deb",
+        "cpio",
+        "depmod",
+        "ipvsadm",
+        "ip",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !found {
+            return Some(format!(
+                "{tool} not found (apt-get install -y qemu-system-x86 busybox-static ipvsadm cpio kmod iproute2)"
+            ));
+        }
+    }
+    None
+}
+
+#[test]
+fn lvs_dr_lab_runs_in_vm() {
+    if in_vm() {
+        return; // the guest's copy of this binary runs only the --ignored scenario
+    }
+    if let Some(reason) = vm_unavailable() {
+        skip_privileged(&reason);
+        return;
+    }
+    let director = director_binary();
+    assert!(
+        director.exists(),
+        "{} missing: cargo build -p examples --example lvs-director",
+        director.display()
+    );
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/lvs-director.rs");
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).unwrap();
+    assert!(
+        modified(&director) >= modified(&source),
+        "{} is older than its source: cargo build -p examples --example lvs-director",
+        director.display()
+    );
+    let ip = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v ip"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe.to_str().unwrap();
+    let director = director.to_str().unwrap();
+    let out = Command::new(vm_script())
+        .args(["--module", "veth", "--module", "bridge"])
+        .args(["--add", &format!("{}:/opt/iproute2/ip", ip.trim())])
+        .args(["--add", exe, "--add", director])
+        .args([
+            "--",
+            &format!("{exe} --ignored --exact lvs_dr_lab --nocapture --test-threads=1"),
+        ])
+        .env(IN_VM_ENV, "1")
+        .env(DIRECTOR_ENV, director)
+        .env(IP_ENV, "/opt/iproute2/ip")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    assert_eq!(out.status.code(), Some(0), "in-VM lab failed, output above");
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("test result:"))
+        .unwrap_or("");
+    assert!(
+        summary.starts_with("test result: ok. 1 passed"),
+        "no passing summary: {summary}"
+    );
+}
+
+/// Waits until `ipvsadm -L -n` in the director's namespace shows exactly the director's
+/// last `table` line and that line is `want`; the director prints the line after the
+/// kernel accepted the change, so they agree from then on.
+fn assert_table(lab: &Lab, director: &Director, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let (view, kernel) = (director.table(), lab.ipvsadm_table(&director.name));
+        if view == want && kernel == want {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: director view {view:?}, ipvsadm {kernel:?}, expected {want:?}; output:\n{}",
+            director.name,
+            director.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by lvs_dr_lab_runs_in_vm"]
+fn lvs_dr_lab() {
+    let lab = Lab::create(&[
+        ("d1", 11),
+        ("d2", 12),
+        ("rs1", 21),
+        ("rs2", 22),
+        ("client", 50),
+    ]);
+    lab.make_real_server("rs1");
+    lab.make_real_server("rs2");
+    let rs1 = RealServer::start("rs1");
+    let _rs2 = RealServer::start("rs2");
+    let advert = format!("{}", ADVERT_INT.as_secs_f64());
+    let interval = format!("{}", CHECK_INTERVAL.as_secs_f64());
+    let (fall, rise) = (FALL.to_string(), RISE.to_string());
+    let options = [
+        "--advert-int",
+        &advert,
+        "--real",
+        "192.0.2.21",
+        "--real",
+        "192.0.2.22",
+        "--port",
+        "80",
+        "--check",
+        "http",
+        "--check-interval",
+        &interval,
+        "--fall",
+        &fall,
+        "--rise",
+        &rise,
+    ];
+    let both = "table tcp 192.0.2.100:80 wrr 192.0.2.21:80=1 192.0.2.22:80=1";
+    let only_rs2 = "table tcp 192.0.2.100:80 wrr 192.0.2.22:80=1";
+    let t0 = Instant::now();
+
+    // d1 (150) starts first and becomes master; d2 (100) stays backup with a warm table.
+    let d1 = Director::start(&lab, "d1", 150, &options);
+    d1.wait_line(t0, Duration::from_secs(10), |l| l.ends_with("-> MASTER"));
+    let mut d2 = Director::start(&lab, "d2", 100, &options);
+    d2.wait_line(t0, Duration::from_secs(10), |l| l.ends_with("-> BACKUP"));
+    assert_table(&lab, &d1, both);
+    assert_table(&lab, &d2, both);
+    let client = Client::start("client");
+    client.wait_answer(t0, Some("rs1"), Duration::from_secs(10));
+    client.wait_answer(t0, Some("rs2"), Duration::from_secs(10));
+    assert!(lab.has_address("d1", "192.0.2.100"));
+    assert!(!lab.has_address("d2", "192.0.2.100"));
+
+    // 1. The master dies (process killed, machine off the LAN): d2 takes over after its
+    //    Master_Down_Interval, counted from d1's last advert (at most one interval before
+    //    the kill); the client's next attempt reaches d2 once its gratuitous ARP is in.
+    let killed = Instant::now();
+    lab.unplug("d1");
+    d1.signal(Signal::SIGKILL);
+    // Requests started before this point may still have gone through d1.
+    let gone = Instant::now();
+    let (took_over, _) = d2.wait_line(killed, Duration::from_secs(5), |l| {
+        l.ends_with("BACKUP -> MASTER")
+    });
+    let resumed = client.wait_answer(gone, None, Duration::from_secs(5));
+    assert!(
+        resumed.end >= took_over,
+        "an answer without a master: {resumed:?}"
+    );
+    let mdi = master_down_interval(100);
+    let takeover = took_over - killed;
+    let outage = resumed.end - killed;
+    println!(
+        "failover: Master_Down_Interval {mdi:?}, d2 master after {takeover:?}, \
+         first answer {outage:?} after the kill"
+    );
+    assert!(
+        takeover <= mdi + TCG_SLACK,
+        "takeover after {takeover:?}, Master_Down_Interval {mdi:?}"
+    );
+    // + one connect timeout for the SYN sent to the dead director's MAC, + the pause
+    let bound = mdi + CONNECT_TIMEOUT + PAUSE + TCG_SLACK;
+    assert!(outage <= bound, "outage {outage:?} > {bound:?}");
+    assert!(lab.has_address("d2", "192.0.2.100"));
+    assert_table(&lab, &d2, both);
+
+    // 2. A real server dies: it leaves the table within interval x fall, then no request
+    //    goes to it.
+    let failed = Instant::now();
+    rs1.set_up(false);
+    let (removed, _) = d2.wait_line(failed, Duration::from_secs(5), |l| l == only_rs2);
+    let removal = removed - failed;
+    let bound = CHECK_INTERVAL * FALL + TCG_SLACK;
+    println!("real server failure: removed after {removal:?} (bound {bound:?})");
+    assert!(removal <= bound, "removal after {removal:?} > {bound:?}");
+    assert_table(&lab, &d2, only_rs2);
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_secs(1));
+    let after = client.since(window);
+    assert!(after.len() >= 5, "only {} requests in 1 s", after.len());
+    assert!(
+        after.iter().all(|a| a.server.as_deref() == Some("rs2")),
+        "requests after the removal: {after:?}"
+    );
+
+    // 3. It comes back: in the table within interval x rise, and clients reach it again.
+    let restored = Instant::now();
+    rs1.set_up(true);
+    let (added, _) = d2.wait_line(restored, Duration::from_secs(5), |l| l == both);
+    let addition = added - restored;
+    let bound = CHECK_INTERVAL * RISE + TCG_SLACK;
+    println!("real server recovery: added after {addition:?} (bound {bound:?})");
+    assert!(addition <= bound, "addition after {addition:?} > {bound:?}");
+    assert_table(&lab, &d2, both);
+    client.wait_answer(added, Some("rs1"), Duration::from_secs(2));
+
+    // 4. A graceful stop leaves no VIP and no virtual service behind.
+    let stopping = Instant::now();
+    d2.signal(Signal::SIGTERM);
+    d2.wait_line(stopping, Duration::from_secs(5), |l| l == "stopped");
+    assert!(d2.wait_exit(Duration::from_secs(5)), "d2 exit status");
+    assert!(!lab.has_address("d2", "192.0.2.100"), "stale VIP on d2");
+    assert_eq!(lab.ipvsadm_table("d2"), "", "stale IPVS service on d2");
+    println!("d1:\n{}d2:\n{}", d1.output(), d2.output());
+}
