@@ -212,3 +212,50 @@ fn unicast_peers_elect_and_fail_over() {
     a.crash(&[VIP_CIDR]);
     assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h2.ns)));
 }
+
+#[test]
+fn vip_label_scope_and_nodad_reach_the_kernel() {
+    // (A secondary IPv4 address must share its primary's scope, hence another subnet here.)
+    if !require("vip_label_scope_and_nodad_reach_the_kernel", &["ip"]) {
+        return;
+    }
+    let lab = Lab::new(1);
+    let h = &lab.hosts[0];
+    let v4 = RouterConf {
+        vips: vec!["198.51.100.100/24 label eth0:vip scope link".into()],
+        ..RouterConf::v3(200)
+    };
+    let mut a = Daemon::start(&lab, h, &v4);
+    assert!(
+        wait_until(LIMIT, || h.has_addr("198.51.100.100")),
+        "{}",
+        a.log_text()
+    );
+    let shown = h.ip(&["-4", "addr", "show", "dev", "eth0"]);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("198.51.100.100/24"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("scope link") && line.contains("eth0:vip"),
+        "{shown}"
+    );
+    a.stop();
+    assert!(!h.has_addr("198.51.100.100"));
+
+    let v6 = RouterConf {
+        vips: vec!["2001:db8::100/64".into()],
+        ..RouterConf::v3(200)
+    };
+    let _b = Daemon::start(&lab, h, &v6);
+    assert!(wait_until(LIMIT, || h.has_addr("2001:db8::100")));
+    let shown = h.ip(&["-6", "addr", "show", "dev", "eth0"]);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("2001:db8::100/64"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("nodad") && !line.contains("tentative"),
+        "{shown}"
+    );
+}

@@ -184,7 +184,11 @@ pub fn instance(
     out.track_interfaces = i.track_interfaces.iter().map(|t| t.name.clone()).collect();
     out.vmac = i.use_vmac.as_ref().map(|name| {
         name.clone().unwrap_or_else(|| {
-            vrrp_net::vmac::default_name(i.vrid, vrrp_net::transport::AddressFamily::Inet)
+            let family = match family(i) {
+                Family::V4 => vrrp_net::transport::AddressFamily::Inet,
+                Family::V6 => vrrp_net::transport::AddressFamily::Inet6,
+            };
+            vrrp_net::vmac::default_name(i.vrid, family)
         })
     });
     Ok(out)

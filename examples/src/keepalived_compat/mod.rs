@@ -34,6 +34,18 @@ fn log(options: &Options, message: &str) {
     }
 }
 
+/// An error and its sources, `: `-separated.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
 fn describe(event: &Event) -> String {
     match event {
         Event::StateChanged {
@@ -56,14 +68,14 @@ fn describe(event: &Event) -> String {
             )
         }
         Event::Fault { instance, fault } => match fault {
-            Fault::VipAdd { vip, error } => format!("({instance}) cannot add {vip}: {error}"),
-            Fault::VipRemove { vip, error } => format!("({instance}) cannot remove {vip}: {error}"),
+            Fault::VipAdd { error, .. } => format!("({instance}) {}", chain(error.as_ref())),
+            Fault::VipRemove { error, .. } => format!("({instance}) {}", chain(error.as_ref())),
             Fault::VipRemovedExternally { vip } => {
                 format!("({instance}) {vip} was removed by someone else")
             }
-            Fault::Send { dst, error } => format!("({instance}) cannot send to {dst}: {error}"),
-            Fault::Receive { error } => format!("receive failed: {error}"),
-            Fault::Announce { error } => format!("({instance}) {error}"),
+            Fault::Send { error, .. } => format!("({instance}) {}", chain(error.as_ref())),
+            Fault::Receive { error } => chain(error.as_ref()),
+            Fault::Announce { error } => format!("({instance}) {}", chain(error.as_ref())),
         },
         Event::Stopped => "Stopped".to_owned(),
     }

@@ -224,3 +224,21 @@ fn script_command_lines_split_like_a_shell_without_one() {
         .to_string();
     assert!(e.contains("unterminated single quote"), "{e}");
 }
+
+#[test]
+fn address_scopes_are_checked_per_family() {
+    let vip = |line: &str| {
+        parse_str(
+            "k",
+            &instance(&format!(
+                "interface eth0\nvirtual_router_id 5\nvirtual_ipaddress {{\n{line}\n}}"
+            )),
+        )
+    };
+    assert!(vip("192.0.2.1 scope link").is_ok());
+    assert!(vip("2001:db8::1 scope site").is_ok());
+    let e = vip("192.0.2.1 scope site").unwrap_err().to_string();
+    assert!(e.contains("scope site is for ipv6 addresses only"), "{e}");
+    let e = vip("192.0.2.1 scope 7").unwrap_err().to_string();
+    assert!(e.contains("scope \"7\" is not"), "{e}");
+}

@@ -53,12 +53,16 @@ fn vip(ctx: &mut Ctx, node: &Node) -> Result<VipSpec, ConfError> {
             "label" => spec.label = Some(value()?),
             "scope" => {
                 let s = value()?;
-                if !["global", "site", "link", "host", "nowhere"].contains(&s.as_str())
-                    && s.parse::<u8>().is_err()
-                {
+                const SCOPES: [&str; 10] = [
+                    "global", "site", "link", "host", "nowhere", "0", "200", "253", "254", "255",
+                ];
+                if !SCOPES.contains(&s.as_str()) {
                     return Err(bad(format!(
                         "scope {s:?} is not global, site, link, host or nowhere"
                     )));
+                }
+                if addr.is_ipv4() && (s == "site" || s == "200") {
+                    return Err(bad(format!("scope {s} is for ipv6 addresses only")));
                 }
                 spec.scope = Some(s);
             }
