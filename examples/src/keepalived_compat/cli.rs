@@ -4,11 +4,14 @@ use std::path::PathBuf;
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
-usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-t]
+usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P] [-D] [-t]
   -f, --use-file FILE   configuration file (default /etc/keepalived/keepalived.conf)
   -n, --dont-fork       stay in the foreground
   -l, --log-console     log to the console (stderr)
   -p, --pid FILE        write the daemon's pid to FILE
+  -r, --vrrp_pid FILE   the same (keepalived's VRRP child pid file: this daemon is one process)
+  -P, --vrrp            accepted: this daemon only ever runs the VRRP part
+  -D, --log-detail      accepted: every state change is logged in detail with -l anyway
   -t, --config-test     check the configuration and exit
   -h, --help            this text";
 
@@ -21,8 +24,8 @@ pub struct Options {
     pub foreground: bool,
     /// `-l`.
     pub log_console: bool,
-    /// `--pid FILE`.
-    pub pid_file: Option<PathBuf>,
+    /// `--pid FILE` and `--vrrp_pid FILE`: files that get the daemon's pid.
+    pub pid_files: Vec<PathBuf>,
     /// `-t`.
     pub config_test: bool,
     /// `-h`.
@@ -36,7 +39,7 @@ impl Options {
             config: PathBuf::from("/etc/keepalived/keepalived.conf"),
             foreground: false,
             log_console: false,
-            pid_file: None,
+            pid_files: Vec::new(),
             config_test: false,
             help: false,
         };
@@ -54,7 +57,8 @@ impl Options {
             };
             match flag.as_str() {
                 "-f" | "--use-file" => o.config = value(&flag)?.into(),
-                "-p" | "--pid" => o.pid_file = Some(value(&flag)?.into()),
+                "-p" | "--pid" | "-r" | "--vrrp_pid" => o.pid_files.push(value(&flag)?.into()),
+                "-P" | "--vrrp" | "-D" | "--log-detail" => {}
                 "-n" | "--dont-fork" => o.foreground = true,
                 "-l" | "--log-console" => o.log_console = true,
                 "-t" | "--config-test" => o.config_test = true,
@@ -80,7 +84,12 @@ mod tests {
         let o = parse("-f /tmp/k.conf -n -l --pid=/run/k.pid").unwrap();
         assert_eq!(o.config, PathBuf::from("/tmp/k.conf"));
         assert!(o.foreground && o.log_console);
-        assert_eq!(o.pid_file, Some(PathBuf::from("/run/k.pid")));
+        assert_eq!(o.pid_files, [PathBuf::from("/run/k.pid")]);
+        let o = parse("-P -D -p /run/a.pid -r /run/b.pid").unwrap();
+        assert_eq!(
+            o.pid_files,
+            [PathBuf::from("/run/a.pid"), PathBuf::from("/run/b.pid")]
+        );
     }
 
     #[test]

@@ -133,11 +133,11 @@ pub async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(pid) = &options.pid_file
-        && let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id()))
-    {
-        eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
-        return ExitCode::FAILURE;
+    for pid in &options.pid_files {
+        if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
+            eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
+            return ExitCode::FAILURE;
+        }
     }
     log(
         &options,
@@ -183,7 +183,8 @@ pub async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
             break;
         }
     }
-    if let Some(pid) = &options.pid_file {
+    for pid in &options.pid_files {
+        // Already gone is fine: the file only has to be absent once we are.
         let _ = std::fs::remove_file(pid);
     }
     ExitCode::SUCCESS
