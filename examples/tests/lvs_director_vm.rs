@@ -284,7 +284,47 @@ fn lvs_dr_lab_failover_and_real_server_failure() {
     assert_table(&lab, &d2, both);
     client.wait_answer(added, Some("rs1"), Duration::from_secs(2));
 
-    // 4. A graceful stop leaves no VIP and no virtual service behind.
+    // 4. d1 comes back (its crash left the VIP on its interface: the driver removes it at
+    //    start), preempts with its higher priority and finds its table as it left it
+    //    (adopted, with rs1 back); d2 returns to backup with its table warm.
+    println!("crashed d1:\n{}", d1.output());
+    drop(d1);
+    lab.plug("d1");
+    let restarted = Instant::now();
+    let mut d1 = Director::start(&lab, "d1", 150, &options);
+    d1.wait_line(restarted, Duration::from_secs(10), |l| {
+        l.ends_with("BACKUP -> MASTER")
+    });
+    d2.wait_line(restarted, Duration::from_secs(10), |l| {
+        l.ends_with("MASTER -> BACKUP")
+    });
+    assert_table(&lab, &d1, both);
+    assert_table(&lab, &d2, both);
+    assert!(lab.has_address("d1", "192.0.2.100"));
+    assert!(!lab.has_address("d2", "192.0.2.100"));
+    client.wait_answer(Instant::now(), None, Duration::from_secs(2));
+
+    // 5. A graceful stop of the master: priority 0 makes d2 take over after its Skew_Time
+    //    (RFC 9568 §6.4.2), not its Master_Down_Interval; nothing is left on d1.
+    let stopping = Instant::now();
+    d1.signal(Signal::SIGTERM);
+    let (took_over, _) = d2.wait_line(stopping, Duration::from_secs(5), |l| {
+        l.ends_with("BACKUP -> MASTER")
+    });
+    let skew = ADVERT_INT * (256 - 100) / 256;
+    let handover = took_over - stopping;
+    println!("graceful handover: Skew_Time {skew:?}, d2 master after {handover:?}");
+    assert!(
+        handover <= skew + TCG_SLACK,
+        "handover after {handover:?} > Skew_Time {skew:?} + {TCG_SLACK:?}"
+    );
+    d1.wait_line(stopping, Duration::from_secs(5), |l| l == "stopped");
+    assert!(d1.wait_exit(Duration::from_secs(5)), "d1 exit status");
+    assert!(!lab.has_address("d1", "192.0.2.100"), "stale VIP on d1");
+    assert_eq!(lab.ipvsadm_table("d1"), "", "stale IPVS service on d1");
+    client.wait_answer(took_over, None, Duration::from_secs(2));
+
+    // 6. The last director stops: no VIP and no virtual service anywhere.
     let stopping = Instant::now();
     d2.signal(Signal::SIGTERM);
     d2.wait_line(stopping, Duration::from_secs(5), |l| l == "stopped");

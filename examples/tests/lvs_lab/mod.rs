@@ -148,6 +148,11 @@ impl Lab {
         self.ip(&["link", "set", &Lab::port(name), "down"]);
     }
 
+    /// Puts host `name` back on the LAN.
+    pub(crate) fn plug(&self, name: &str) {
+        self.ip(&["link", "set", &Lab::port(name), "up"]);
+    }
+
     /// The IPVS table of host `name` as `ipvsadm -L -n` shows it, in the director's
     /// `table` line format (`table tcp VIP:PORT SCHED ADDR=WEIGHT...`); empty when
     /// there is no service.
@@ -172,6 +177,11 @@ impl Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for (name, _) in &self.hosts {
+            // Deleting one end of a veth deletes the pair at once; a namespace's own
+            // teardown (and its end) happens later, asynchronously.
+            let _ = Command::new(&self.ip)
+                .args(["link", "del", &Lab::port(name)])
+                .status();
             let _ = Command::new(&self.ip)
                 .args(["netns", "del", &Lab::ns(name)])
                 .status();
