@@ -130,17 +130,17 @@ enum CheckKind {
 /// Why the director could not start or keep running.
 #[derive(Debug, thiserror::Error)]
 enum DirectorError {
-    #[error("vrrp configuration")]
+    #[error(transparent)]
     Vrrp(#[from] vrrp_core::ConfigError),
-    #[error("vrrp")]
+    #[error(transparent)]
     Driver(#[from] vrrp_net::DriverError),
-    #[error("interface")]
+    #[error(transparent)]
     Link(#[from] vrrp_net::LinkError),
-    #[error("ipvs")]
+    #[error(transparent)]
     Ipvs(#[from] ipvs_sys::Error),
-    #[error("health checks")]
+    #[error(transparent)]
     Health(#[from] healthcheck::ConfigError),
-    #[error("signal handler")]
+    #[error("cannot handle sigterm")]
     Signal(#[source] std::io::Error),
 }
 
@@ -223,7 +223,7 @@ impl Cli {
             .collect()
     }
 
-    fn scheduler(&self) -> Result<Scheduler, DirectorError> {
+    fn checks(&self) -> Result<Scheduler, DirectorError> {
         let mut scheduler = Scheduler::new();
         for dest in self.dests() {
             let target = Target::new(dest.addr.to_string(), dest.addr)
@@ -339,7 +339,7 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
     report_ops(&startup);
     println!("{}", table_line(&service, &pool));
     let mut sink = PoolSink::new(pool, IpvsPool::new(ipvs.clone(), service.key, FORWARD));
-    let mut checks = cli.scheduler()?.start()?;
+    let mut checks = cli.checks()?.start()?;
 
     let (driver, vrrp, mut vrrp_events) = Driver::builder()
         .instance(cli.vrrp_instance().await?)
@@ -380,9 +380,11 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
         }
     }
 
-    // Graceful stop: priority 0 and VIP gone first, so the backup takes over at once.
-    vrrp.shutdown().await?;
+    // Graceful stop: priority 0 and VIP gone first, so the backup takes over at once; the
+    // service goes even if the VRRP driver had already stopped.
+    let vrrp_stopped = vrrp.shutdown().await;
     ipvs.delete_service(&service.key).await?;
+    vrrp_stopped?;
     println!("stopped");
     Ok(())
 }
