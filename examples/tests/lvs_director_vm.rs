@@ -143,7 +143,7 @@ fn lvs_dr_lab_runs_in_vm() {
         .find(|l| l.starts_with("test result:"))
         .unwrap_or("");
     assert!(
-        summary.starts_with("test result: ok. 2 passed"),
+        summary.starts_with("test result: ok. 3 passed"),
         "no passing summary: {summary}"
     );
 }
@@ -417,4 +417,53 @@ fn lvs_dr_lab_inhibit_quorum_and_sorry_server() {
     client.wait_answer(back, Some("rs1"), Duration::from_secs(2));
     client.wait_answer(back, Some("rs2"), Duration::from_secs(2));
     println!("d1:\n{}", d1.output());
+}
+
+/// The scheduler, persistence and weights given on the command line reach the kernel, and
+/// the service is gone after a graceful stop.
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by lvs_dr_lab_runs_in_vm"]
+fn lvs_dr_lab_scheduler_persistence_and_weights_reach_the_kernel() {
+    let lab = Lab::create(&[("d1", 11)]);
+    let t0 = Instant::now();
+    let mut d1 = Director::start(
+        &lab,
+        "d1",
+        150,
+        &[
+            "--real",
+            "192.0.2.21@3",
+            "--real",
+            "192.0.2.22",
+            "--port",
+            "443",
+            "--scheduler",
+            "rr",
+            "--persistence",
+            "300",
+        ],
+    );
+    let want = "table tcp 192.0.2.100:443 rr 192.0.2.21:443=3 192.0.2.22:443=1";
+    d1.wait_line(t0, Duration::from_secs(10), |l| l == want);
+    assert_table(&lab, &d1, want);
+    let listing = lab.sh_in("d1", "ipvsadm -L -n");
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["TCP", "192.0.2.100:443", "rr", "persistent", "300"]),
+        "{listing}"
+    );
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.split_whitespace().take(4).collect::<Vec<_>>()
+                == ["->", "192.0.2.21:443", "Route", "3"]),
+        "{listing}"
+    );
+    let stopping = Instant::now();
+    d1.signal(Signal::SIGTERM);
+    d1.wait_line(stopping, Duration::from_secs(5), |l| l == "stopped");
+    assert!(d1.wait_exit(Duration::from_secs(5)), "d1 exit status");
+    assert_eq!(lab.ipvsadm_table("d1"), "", "stale IPVS service on d1");
 }
