@@ -190,7 +190,10 @@ impl RouterConfig {
                 family: self.family,
             });
         }
-        if let (Version::V3, IpAddr::V6(a)) = (self.version, self.primary_address)
+        // RFC 9568 §5.1.2.1 wants the link-local address as source; keepalived also accepts a
+        // global `unicast_src_ip` for unicast, so unicast lifts the rule.
+        if let (Version::V3, IpAddr::V6(a), false) =
+            (self.version, self.primary_address, self.unicast)
             && !a.is_unicast_link_local()
         {
             return Err(ConfigError::PrimaryNotLinkLocal {

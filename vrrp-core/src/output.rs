@@ -65,8 +65,10 @@ impl Advertisement {
     }
 }
 
-/// One thing the glue must do (or may report), in order.
+/// One thing the glue must do (or may report), in order. New variants may be added, so
+/// matches need a wildcard arm.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Output {
     /// Send an advertisement (multicast, or to each unicast peer).
     Transmit(Advertisement),

@@ -28,8 +28,9 @@ impl fmt::Display for State {
     }
 }
 
-/// Why a state transition happened.
+/// Why a state transition happened. New reasons may be added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Reason {
     /// Startup event (RFC 9568 §6.4.1).
     Startup,

@@ -117,8 +117,21 @@ pub fn instance(
     if g.skip_check_adv_addr {
         b = b.address_check(AddressCheck::SkipSameMaster);
     }
+    let group = match family(i) {
+        Family::V4 => (g.mcast_group4 != VRRP_GROUP_V4).then_some(IpAddr::V4(g.mcast_group4)),
+        Family::V6 => (g.mcast_group6 != VRRP_GROUP_V6).then_some(IpAddr::V6(g.mcast_group6)),
+    };
     if g.v3_checksum_as_v2 {
         b = b.checksum_mode(ChecksumMode::NoPseudoHeader);
+    }
+    // keepalived's old_unicast_checksum: the pseudo-header names the multicast group.
+    if unicast && i.old_unicast_checksum && version == Version::V3 {
+        b = b.checksum_mode(ChecksumMode::PseudoHeaderTo(group.unwrap_or(
+            match family(i) {
+                Family::V4 => IpAddr::V4(g.mcast_group4),
+                Family::V6 => IpAddr::V6(g.mcast_group6),
+            },
+        )));
     }
     if i.state == InitialState::Master {
         b = b.startup(StartupState::Master);
@@ -161,18 +174,7 @@ pub fn instance(
         instance: i.name.clone(),
         source,
     })?;
-    let group = match family(i) {
-        Family::V4 => (g.mcast_group4 != VRRP_GROUP_V4).then_some(IpAddr::V4(g.mcast_group4)),
-        Family::V6 => (g.mcast_group6 != VRRP_GROUP_V6).then_some(IpAddr::V6(g.mcast_group6)),
-    };
     let mut out = Instance::new(config, i.interface.clone());
-    // keepalived's old_unicast_checksum: the pseudo-header names the multicast group.
-    if unicast && i.old_unicast_checksum && version == Version::V3 {
-        out.checksum_dst = Some(group.unwrap_or_else(|| match family(i) {
-            Family::V4 => IpAddr::V4(g.mcast_group4),
-            Family::V6 => IpAddr::V6(g.mcast_group6),
-        }));
-    }
     out.unicast_peers = i.unicast_peers.clone();
     out.group = group;
     out.placements = i
@@ -249,8 +251,10 @@ vrrp_instance VI_1 {
         );
         assert!(!r.preempt && r.unicast);
         assert_eq!(r.startup, StartupState::Master);
-        assert_eq!(r.checksum_mode, ChecksumMode::PseudoHeader);
-        assert_eq!(i.checksum_dst, Some("224.0.0.18".parse().unwrap()));
+        assert_eq!(
+            r.checksum_mode,
+            ChecksumMode::PseudoHeaderTo("224.0.0.18".parse().unwrap())
+        );
         assert_eq!(r.announce.repeat, 2);
         assert_eq!(r.announce.second_round_delay, None);
         assert_eq!(

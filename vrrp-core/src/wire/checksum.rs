@@ -23,6 +23,10 @@ pub enum ChecksumMode {
     /// keepalived's `v3_checksum_as_v2`: VRRPv3 over IPv4 checksummed like VRRPv2.
     /// Ignored for IPv6, where the pseudo-header is mandatory.
     NoPseudoHeader,
+    /// keepalived's `old_unicast_checksum`: the pseudo-header names this address (the
+    /// multicast group) as destination, whatever the packet's real destination, both when
+    /// sending and when verifying.
+    PseudoHeaderTo(IpAddr),
 }
 
 /// The addresses a checksum is computed for.
@@ -42,7 +46,7 @@ impl ChecksumContext {
         match (version, self.src) {
             (Version::V2, _) => false,
             (Version::V3, IpAddr::V6(_)) => true,
-            (Version::V3, IpAddr::V4(_)) => self.mode == ChecksumMode::PseudoHeader,
+            (Version::V3, IpAddr::V4(_)) => self.mode != ChecksumMode::NoPseudoHeader,
         }
     }
 
@@ -53,7 +57,11 @@ impl ChecksumContext {
         if self.uses_pseudo_header(version) {
             // Both lengths fit: a VRRP message is bounded by the IP payload length.
             let len = message.len() as u32;
-            match (self.src, self.dst) {
+            let dst = match self.mode {
+                ChecksumMode::PseudoHeaderTo(fixed) => fixed,
+                ChecksumMode::PseudoHeader | ChecksumMode::NoPseudoHeader => self.dst,
+            };
+            match (self.src, dst) {
                 (IpAddr::V4(s), IpAddr::V4(d)) => {
                     sum.add_bytes(&s.octets());
                     sum.add_bytes(&d.octets());
@@ -137,5 +145,29 @@ mod tests {
             mode: ChecksumMode::PseudoHeader,
         };
         assert_eq!(ctx.compute(Version::V2, &[0x12]), !0x1200);
+    }
+
+    #[test]
+    fn pseudo_header_to_ignores_the_real_destination() {
+        let group = IpAddr::from([224, 0, 0, 18]);
+        let fixed = |dst| ChecksumContext {
+            src: IpAddr::from([192, 0, 2, 1]),
+            dst,
+            mode: ChecksumMode::PseudoHeaderTo(group),
+        };
+        let rfc = ChecksumContext {
+            mode: ChecksumMode::PseudoHeader,
+            ..fixed(group)
+        };
+        let msg = [0x31, 1, 100, 1, 0, 100, 0, 0, 192, 0, 2, 100];
+        let peer = IpAddr::from([192, 0, 2, 2]);
+        assert_eq!(
+            fixed(peer).compute(Version::V3, &msg),
+            rfc.compute(Version::V3, &msg)
+        );
+        assert_ne!(
+            fixed(peer).compute(Version::V3, &msg),
+            ChecksumContext { dst: peer, ..rfc }.compute(Version::V3, &msg)
+        );
     }
 }

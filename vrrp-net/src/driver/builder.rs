@@ -172,7 +172,6 @@ impl DriverBuilder {
             events: ev_tx,
             vmacs: std::mem::take(&mut setup.vmacs),
             links: setup.links.take(),
-            checksum_dsts: std::mem::take(&mut setup.checksum_dsts),
             dirty: Vec::new(),
             alarm,
             buf: vec![0; super::TX_BUFFER],
@@ -246,7 +245,6 @@ struct Setup {
     demuxes: HashMap<Key, Demux>,
     announcers: HashMap<u32, Announcer>,
     link_uses: HashMap<u32, Vec<(usize, LinkUse)>>,
-    checksum_dsts: HashMap<(Key, u8), IpAddr>,
     vmacs: Vec<Vmac>,
     slots: Vec<Slot>,
 }
@@ -318,9 +316,6 @@ impl Setup {
         } else {
             instance.unicast_peers.clone()
         };
-        if let Some(dst) = instance.checksum_dst {
-            self.checksum_dsts.insert((rx_key, vrid), dst);
-        }
         self.slots.push(Slot {
             router,
             rx_key,
@@ -328,7 +323,6 @@ impl Setup {
             dsts,
             vips,
             group: None,
-            checksum_dst: instance.checksum_dst,
             io_retry_at: None,
         });
         Ok(())

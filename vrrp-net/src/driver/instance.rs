@@ -39,10 +39,6 @@ pub struct Instance {
     pub track_interfaces: Vec<String>,
     /// Create a virtual MAC macvlan with this name and send adverts and place VIPs on it.
     pub vmac: Option<String>,
-    /// keepalived's `old_unicast_checksum`: the VRRPv3 checksum of unicast adverts (sent and
-    /// received) is computed with this address (the multicast group) as the pseudo-header's
-    /// destination instead of the real one. `None` follows RFC 9568 §5.2.8.
-    pub checksum_dst: Option<IpAddr>,
 }
 
 impl Instance {
@@ -56,7 +52,6 @@ impl Instance {
             placements: Vec::new(),
             track_interfaces: Vec::new(),
             vmac: None,
-            checksum_dst: None,
         }
     }
 

@@ -67,8 +67,6 @@ struct Slot {
     vips: HashMap<IpAddr, Vip>,
     /// (group index, member index).
     group: Option<(usize, usize)>,
-    /// Pseudo-header destination for the checksum (keepalived's `old_unicast_checksum`).
-    checksum_dst: Option<IpAddr>,
     io_retry_at: Option<Instant>,
 }
 
@@ -103,8 +101,6 @@ pub struct Driver {
     events: mpsc::UnboundedSender<Event>,
     vmacs: Vec<Vmac>,
     links: Option<Links>,
-    /// Per (interface, VRID): the pseudo-header destination of `old_unicast_checksum`.
-    checksum_dsts: HashMap<(Key, u8), IpAddr>,
     /// Slots that may have outputs to drain.
     dirty: Vec<usize>,
     alarm: alarm::Alarm,
@@ -310,18 +306,11 @@ impl Driver {
         let Some(demux) = self.demuxes.get_mut(&key) else {
             return;
         };
-        let mut meta = RxMeta {
+        let meta = RxMeta {
             src: received.src,
             dst: received.dst,
             ttl: received.ttl,
         };
-        // RFC 9568 §5.2.3: the VRID is the second byte; an instance that checksums like old
-        // keepalived verifies against its pseudo-header destination.
-        if let Some(vrid) = received.payload.get(1)
-            && let Some(dst) = self.checksum_dsts.get(&(key, *vrid))
-        {
-            meta.dst = *dst;
-        }
         match demux.receive(meta, &received.payload) {
             Ok(dispatch) => {
                 let slot = dispatch.slot;

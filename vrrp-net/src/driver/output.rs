@@ -31,14 +31,14 @@ impl Driver {
             }
         }
         match output {
+            // keepalived's old_unicast_checksum is the core's ChecksumMode::PseudoHeaderTo:
+            // the advert's checksum context already names the right pseudo-header address.
             Output::Transmit(advert) => {
                 let Some(transport) = self.transports.get(&self.slots[slot].tx_key).cloned() else {
                     return;
                 };
-                let checksum_dst = self.slots[slot].checksum_dst;
                 for dst in self.slots[slot].dsts.clone() {
-                    let Some(len) = advert.emit_into(checksum_dst.unwrap_or(dst), &mut self.buf)
-                    else {
+                    let Some(len) = advert.emit_into(dst, &mut self.buf) else {
                         continue;
                     };
                     if let Err(error) = transport.send(advert.source, dst, &self.buf[..len]).await {
@@ -138,7 +138,7 @@ impl Driver {
                 self.emit(Event::PriorityChanged { instance, from, to });
             }
             // Sync-group bookkeeping, observed above.
-            Output::GroupVote { .. } | Output::GroupFault { .. } => {}
+            _ => {}
         }
     }
 }
