@@ -8,7 +8,7 @@ use std::sync::Arc;
 use netlink_sys::Socket;
 use tokio::sync::Mutex;
 
-use crate::apply::{Changes, Desired, plan};
+use crate::apply::{Changes, Desired, DesiredService, plan, plan_service};
 use crate::command::Command;
 use crate::connection::{Connection, Failure};
 use crate::error::Error;
@@ -23,8 +23,8 @@ use crate::types::{
 /// A connection to the kernel's IPVS, usable from many tasks (clones share one socket and
 /// serialise their requests).
 ///
-/// Every method is one request (or one dump) except [`IpvsHandle::apply`] and
-/// [`IpvsHandle::execute_batch`].
+/// Every method is one request (or one dump) except [`IpvsHandle::apply`],
+/// [`IpvsHandle::apply_service`] and [`IpvsHandle::execute_batch`].
 #[derive(Debug, Clone)]
 pub struct IpvsHandle {
     conn: Arc<Mutex<Connection>>,
@@ -310,21 +310,25 @@ impl IpvsHandle {
         .map_err(|f| failure(f, "list services"))?;
         let mut state = Vec::with_capacity(services.len());
         for service in services {
-            let family = service.key.family();
-            let mut dests = Vec::new();
-            let msg = IpvsMessage::new(
-                IpvsCmd::GetDest,
-                vec![CmdAttr::Service(service.key.to_attrs())],
-            );
-            conn.dump_raw(msg, |attrs| {
-                dests.extend(raw::destination_config(attrs, family)?);
-                Ok(())
-            })
-            .await
-            .map_err(|f| failure(f, &format!("list destinations of service {}", service.key)))?;
+            let dests = destination_configs(&mut conn, &service.key).await?;
             state.push((service, dests));
         }
         Ok(state)
+    }
+
+    /// One service with its destinations' configurations, as [`IpvsHandle::apply_service`]
+    /// sees it; `None` when the kernel has no such service.
+    pub async fn service_state(
+        &self,
+        key: &ServiceKey,
+    ) -> Result<Option<(Service, Vec<Destination>)>, Error> {
+        let service = match self.service(key).await {
+            Ok(entry) => entry.service,
+            Err(Error::NoSuchService(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let dests = destination_configs(&mut *self.conn.lock().await, key).await?;
+        Ok(Some((service, dests)))
     }
 
     /// Makes the kernel hold exactly `desired`: reads the current services and destinations,
@@ -336,15 +340,54 @@ impl IpvsHandle {
     pub async fn apply(&self, desired: &Desired) -> Result<Changes, Error> {
         desired.validate()?;
         let current = self.state().await?;
-        let commands = plan(&current, desired);
-        if commands.is_empty() {
-            return Ok(Changes { commands });
-        }
-        for result in self.execute_batch(&commands).await? {
-            result?;
+        self.send_planned(plan(&current, desired)).await
+    }
+
+    /// Makes the kernel's copy of one service match `desired`, leaving every other service
+    /// alone: creates the service if it is missing, updates its settings if they differ, and
+    /// deletes, updates or adds its destinations ([`plan_service`]). Destinations that stay
+    /// are never deleted, so their connections survive. This is what a program owning one
+    /// virtual service calls at start (adopting or cleaning a table left by an earlier run)
+    /// and to recover after an error.
+    ///
+    /// On a kernel error the commands before it stay applied and the error is returned;
+    /// calling `apply_service` again with the same `desired` converges.
+    pub async fn apply_service(&self, desired: &DesiredService) -> Result<Changes, Error> {
+        desired.validate()?;
+        let current = self.service_state(&desired.service.key).await?;
+        let current = current
+            .as_ref()
+            .map(|(service, dests)| (service, dests.as_slice()));
+        self.send_planned(plan_service(current, desired)).await
+    }
+
+    /// Sends planned commands, pipelined, stopping at the first error.
+    async fn send_planned(&self, commands: Vec<Command>) -> Result<Changes, Error> {
+        if !commands.is_empty() {
+            for result in self.execute_batch(&commands).await? {
+                result?;
+            }
         }
         Ok(Changes { commands })
     }
+}
+
+/// The configurations of a service's destinations, from one allocation-free dump (empty for
+/// a missing service: the kernel answers such a dump with nothing).
+async fn destination_configs(
+    conn: &mut Connection,
+    key: &ServiceKey,
+) -> Result<Vec<Destination>, Error> {
+    let family = key.family();
+    let mut dests = Vec::new();
+    let msg = IpvsMessage::new(IpvsCmd::GetDest, vec![CmdAttr::Service(key.to_attrs())]);
+    conn.dump_raw(msg, |attrs| {
+        dests.extend(raw::destination_config(attrs, family)?);
+        Ok(())
+    })
+    .await
+    .map_err(|f| failure(f, &format!("list destinations of service {key}")))?;
+    Ok(dests)
 }
 
 /// The error for a failed read-only request.

@@ -3,8 +3,9 @@
 //! The crate speaks the kernel's `IPVS` generic netlink family (`<linux/ip_vs.h>`) directly:
 //! services (TCP, UDP, SCTP or fwmark, IPv4 and IPv6) with their scheduler, flags and
 //! persistence; destinations with their forwarding method, weight and thresholds; counters;
-//! timeouts; sync daemons; and [`IpvsHandle::apply`], which reconciles the kernel with a
-//! desired state by sending only the commands needed.
+//! timeouts; sync daemons; and [`IpvsHandle::apply`] (the whole table) and
+//! [`IpvsHandle::apply_service`] (one service, others left alone), which reconcile the kernel
+//! with a desired state by sending only the commands needed.
 //!
 //! Layers, from the wire up:
 //! - [`nla`]: one enum per attribute space, implementing the rust-netlink `Nla` traits, with
@@ -60,6 +61,26 @@
 //! assert!(ipvs.apply(&desired).await?.is_empty()); // converged: nothing more to do
 //! # Ok(()) }
 //! ```
+//!
+//! A program that owns one virtual service among others' reconciles only that one: the
+//! service is created if missing, leftovers of an earlier run are removed, and destinations
+//! that stay keep their connections.
+//!
+//! ```no_run
+//! use ipvs_sys::{DesiredService, Destination, ForwardMethod, IpvsHandle, Scheduler, Service,
+//!                ServiceKey};
+//!
+//! # async fn run() -> Result<(), ipvs_sys::Error> {
+//! let ipvs = IpvsHandle::new().await?;
+//! let key = ServiceKey::tcp("192.0.2.100:80".parse().expect("literal"));
+//! let mine = DesiredService {
+//!     service: Service::new(key, Scheduler::WeightedRoundRobin),
+//!     destinations: vec![Destination::new("192.0.2.21:80".parse().expect("literal"))
+//!         .forward(ForwardMethod::DirectRoute)],
+//! };
+//! ipvs.apply_service(&mine).await?;
+//! # Ok(()) }
+//! ```
 
 mod apply;
 mod command;
@@ -72,7 +93,7 @@ pub mod nla;
 pub mod raw;
 pub mod types;
 
-pub use apply::{Changes, Desired, DesiredService, plan};
+pub use apply::{Changes, Desired, DesiredService, plan, plan_service};
 pub use command::Command;
 pub use error::Error;
 pub use handle::IpvsHandle;

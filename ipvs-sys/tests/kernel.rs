@@ -584,6 +584,69 @@ async fn apply_converges_step_by_step_matching_ipvsadm_save() {
 
 #[tokio::test]
 #[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
+async fn apply_service_reconciles_one_service_and_leaves_the_others() {
+    use Scheduler::{RoundRobin as Rr, WeightedRoundRobin as Wrr};
+    let ipvs = fresh().await;
+    // Someone else's service, which apply_service must never touch.
+    let others = [(443, Rr, &[(9, 1)][..]), (8443, Wrr, &[][..])];
+    ipvs.apply(&desired_of(&others)).await.unwrap();
+    let mine = |dests: &[(u8, u32)], sched: Scheduler| {
+        desired_of(&[(80, sched, dests)]).services.remove(0)
+    };
+    let with_others = |dests: &[(u8, u32)], sched: Scheduler| {
+        let mut all = vec![(80, sched, dests)];
+        all.extend(others.iter().cloned());
+        save_lines(&desired_of(&all))
+    };
+    let key = ServiceKey::tcp(addr("192.0.2.10:80"));
+
+    // Missing: created with its destinations.
+    let step1 = mine(&[(1, 1), (2, 1)], Wrr);
+    let changes = ipvs.apply_service(&step1).await.unwrap();
+    assert_eq!(changes.commands.len(), 3, "{:?}", changes.commands);
+    assert!(matches!(changes.commands[0], Command::AddService(_)));
+    assert_eq!(saved(), with_others(&[(1, 1), (2, 1)], Wrr));
+    assert!(ipvs.apply_service(&step1).await.unwrap().is_empty());
+
+    // A leftover in the service is removed, a staying destination is updated in place (never
+    // deleted), a new one added.
+    ipvs.add_destination(&key, &Destination::new(addr("198.51.100.7:80")))
+        .await
+        .unwrap();
+    let step2 = mine(&[(2, 5), (3, 1)], Wrr);
+    let mut cmds = ipvs.apply_service(&step2).await.unwrap().commands;
+    cmds[..2].sort_by_key(|c| format!("{c:?}")); // deletions come in the kernel's order
+    assert_eq!(
+        cmds,
+        vec![
+            Command::DeleteDestination(key, addr("198.51.100.1:80")),
+            Command::DeleteDestination(key, addr("198.51.100.7:80")),
+            Command::UpdateDestination(key, Destination::new(addr("198.51.100.2:80")).weight(5)),
+            Command::AddDestination(key, Destination::new(addr("198.51.100.3:80"))),
+        ]
+    );
+    assert_eq!(saved(), with_others(&[(2, 5), (3, 1)], Wrr));
+
+    // Settings change in place; an empty list empties the service but keeps it.
+    let step3 = mine(&[], Rr);
+    let cmds = ipvs.apply_service(&step3).await.unwrap().commands;
+    assert!(
+        matches!(&cmds[0], Command::UpdateService(s) if s.scheduler == Rr),
+        "{cmds:?}"
+    );
+    assert_eq!(cmds.len(), 3, "{cmds:?}");
+    assert_eq!(saved(), with_others(&[], Rr));
+    assert!(ipvs.apply_service(&step3).await.unwrap().is_empty());
+
+    // Invalid input changes nothing.
+    let bad = mine(&[(4, 1), (4, 2)], Rr);
+    let e = ipvs.apply_service(&bad).await.unwrap_err();
+    assert!(e.to_string().contains("198.51.100.4:80"), "{e}");
+    assert_eq!(saved(), with_others(&[], Rr));
+}
+
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
 async fn batch_reports_each_command_result_in_order() {
     let ipvs = fresh().await;
     let key = ServiceKey::tcp(addr("192.0.2.10:80"));
