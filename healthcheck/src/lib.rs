@@ -10,7 +10,8 @@
 //! - **sinks** in [`sink`], fed those events: an in-process [`sink::BackendSet`] for
 //!   Rust proxies, an IPVS [`sink::Pool`] (keepalived's quorum, hysteresis, sorry
 //!   server, `inhibit_on_failure`; `ipvs` feature for the kernel backend) and VRRP
-//!   tracking updates ([`sink::VrrpTrack`]) for a `vrrp-core` router.
+//!   tracking updates for a `vrrp-core` router, from targets ([`sink::VrrpTrack`]) or a
+//!   pool's quorum ([`sink::QuorumTrack`]).
 //!
 //! Thousands of targets run as futures on the caller's tokio runtime, with no thread
 //! per check; targets can be added and removed while running ([`Running::add`],

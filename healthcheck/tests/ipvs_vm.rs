@@ -10,11 +10,15 @@ mod common;
 use common::skip_privileged;
 use healthcheck::checkers::TcpCheck;
 use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink};
+use healthcheck::{Event, Reason, TargetId};
 use healthcheck::{Health, Schedule, Scheduler, Target};
-use ipvs_sys::{Destination, ForwardMethod, IpvsHandle, Service, ServiceKey};
+use ipvs_sys::{
+    Destination, ForwardMethod, IpvsHandle, Scheduler as IpvsScheduler, Service, ServiceKey,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -111,7 +115,8 @@ fn at(port: u16) -> SocketAddr {
     SocketAddr::from((HOST, port))
 }
 
-async fn fresh(vip_port: u16) -> (IpvsHandle, ServiceKey) {
+/// An empty IPVS table and the `wrr` service on `vip_port` a test's pool manages.
+async fn empty(vip_port: u16) -> (IpvsHandle, Service) {
     assert!(
         in_vm(),
         "changes the kernel's IPVS tables: runs only inside the test VM"
@@ -119,10 +124,14 @@ async fn fresh(vip_port: u16) -> (IpvsHandle, ServiceKey) {
     let ipvs = IpvsHandle::new().await.unwrap();
     ipvs.flush().await.unwrap();
     let key = ServiceKey::tcp(SocketAddr::from(([192, 0, 2, 10], vip_port)));
-    ipvs.add_service(&Service::new(key, ipvs_sys::Scheduler::WeightedRoundRobin))
-        .await
-        .unwrap();
-    (ipvs, key)
+    (ipvs, Service::new(key, IpvsScheduler::WeightedRoundRobin))
+}
+
+/// [`empty`], with the service already in the kernel.
+async fn fresh(vip_port: u16) -> (IpvsHandle, Service) {
+    let (ipvs, service) = empty(vip_port).await;
+    ipvs.add_service(&service).await.unwrap();
+    (ipvs, service)
 }
 
 /// The kernel's destinations of `key` as sorted (address, weight) pairs.
@@ -169,7 +178,8 @@ fn schedule() -> Schedule {
 #[tokio::test]
 #[ignore = "runs inside the IPVS test VM, started by pool_suite_runs_in_vm"]
 async fn tcp_checks_drive_the_kernel_table_through_quorum_loss() {
-    let (ipvs, key) = fresh(80).await;
+    let (ipvs, service) = fresh(80).await;
+    let key = service.key;
     let rs1 = TcpListener::bind(at(8081)).await.unwrap();
     let rs2 = TcpListener::bind(at(8082)).await.unwrap();
     let sorry = at(8099);
@@ -195,7 +205,7 @@ async fn tcp_checks_drive_the_kernel_table_through_quorum_loss() {
     let pool = Pool::new(config, reals).unwrap();
     let mut sink = PoolSink::new(
         pool,
-        IpvsPool::new(ipvs.clone(), key, ForwardMethod::Masquerade),
+        IpvsPool::new(ipvs.clone(), service, ForwardMethod::Masquerade),
     );
     sink.startup().await.unwrap();
     wait_for(&ipvs, &key, &[(at(8081), 1), (at(8082), 1)]).await;
@@ -219,7 +229,8 @@ async fn tcp_checks_drive_the_kernel_table_through_quorum_loss() {
 #[tokio::test]
 #[ignore = "runs inside the IPVS test VM, started by pool_suite_runs_in_vm"]
 async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
-    let (ipvs, key) = fresh(81).await;
+    let (ipvs, service) = fresh(81).await;
+    let key = service.key;
     // left over from a previous run, with another weight
     ipvs.add_destination(&key, &Destination::new(at(8091)).weight(9))
         .await
@@ -251,7 +262,7 @@ async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
     .unwrap();
     let mut sink = PoolSink::new(
         pool,
-        IpvsPool::new(ipvs.clone(), key, ForwardMethod::Masquerade),
+        IpvsPool::new(ipvs.clone(), service, ForwardMethod::Masquerade),
     );
     sink.startup().await.unwrap();
     wait_for(&ipvs, &key, &[(at(8091), 3)]).await;
@@ -266,4 +277,116 @@ async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
     wait_for(&ipvs, &key, &[(at(8091), 0)]).await;
     let _rs1 = TcpListener::bind(at(8091)).await.unwrap();
     wait_for(&ipvs, &key, &[(at(8091), 3)]).await;
+}
+
+/// An event for the real server at `port`, as the scheduler would send it.
+fn event(port: u16, health: Health, weight: u32) -> Event {
+    Event {
+        seq: 0,
+        at: tokio::time::Instant::now(),
+        target: TargetId(usize::from(port)),
+        name: Arc::from(format!("rs{port}")),
+        addr: at(port),
+        health,
+        weight,
+        reason: (health == Health::Down).then_some(Reason::Refused),
+    }
+}
+
+/// The pool owns its service: startup creates it (another program's service is left
+/// alone); after changes behind its back, an error is repaired by `resync`, and a deleted
+/// service is recreated by the next event; `delete_service` removes it.
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by pool_suite_runs_in_vm"]
+async fn startup_creates_the_service_and_resync_repairs_external_changes() {
+    let (ipvs, service) = empty(82).await;
+    let key = service.key;
+    let other = Service::new(
+        ServiceKey::tcp(SocketAddr::from(([192, 0, 2, 10], 443))),
+        IpvsScheduler::RoundRobin,
+    );
+    ipvs.add_service(&other).await.unwrap();
+    let other_dest = Destination::new(at(9443)).forward(ForwardMethod::DirectRoute);
+    ipvs.add_destination(&other.key, &other_dest).await.unwrap();
+
+    let reals = [(8101, 2), (8102, 1)].map(|(port, weight)| {
+        (
+            Dest {
+                addr: at(port),
+                weight,
+            },
+            Health::Up,
+        )
+    });
+    let pool = Pool::new(PoolConfig::default(), reals).unwrap();
+    let backend = IpvsPool::new(ipvs.clone(), service.clone(), ForwardMethod::DirectRoute);
+    let mut sink = PoolSink::new(pool, backend);
+    sink.startup().await.unwrap();
+    assert!(sink.in_sync());
+    wait_for(&ipvs, &key, &[(at(8101), 2), (at(8102), 1)]).await;
+    let listed = ipvs.service(&key).await.unwrap().service;
+    assert_eq!(listed.scheduler, IpvsScheduler::WeightedRoundRobin);
+    assert!(
+        ipvs.destinations(&key)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.destination.forward == ForwardMethod::DirectRoute)
+    );
+
+    // Someone deletes rs1 and adds a stray: the pool's weight change for rs1 fails.
+    ipvs.delete_destination(&key, at(8101)).await.unwrap();
+    ipvs.add_destination(&key, &Destination::new(at(8199)))
+        .await
+        .unwrap();
+    let e = sink
+        .handle_event(&event(8101, Health::Up, 5))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ipvs_sys::Error::NoSuchDestination { dest, .. } if dest == at(8101)),
+        "{e:?}"
+    );
+    assert!(!sink.in_sync());
+    sink.resync().await.unwrap();
+    assert_eq!(table(&ipvs, &key).await, [(at(8101), 5), (at(8102), 1)]);
+
+    // Someone deletes the whole service: the next operation fails, the one after it
+    // reconciles (and recreates the service).
+    ipvs.delete_service(&key).await.unwrap();
+    let e = sink
+        .handle_event(&event(8102, Health::Down, 1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ipvs_sys::Error::NoSuchService(k) if k == key),
+        "{e:?}"
+    );
+    sink.handle_event(&event(8102, Health::Up, 1))
+        .await
+        .unwrap();
+    assert!(sink.in_sync());
+    assert_eq!(table(&ipvs, &key).await, [(at(8101), 5), (at(8102), 1)]);
+
+    // The other program's service was never touched.
+    assert_eq!(
+        ipvs.service(&other.key).await.unwrap().service.key,
+        other.key
+    );
+    let others: Vec<_> = ipvs
+        .destinations(&other.key)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.destination)
+        .collect();
+    assert_eq!(others, [other_dest]);
+
+    sink.backend().delete_service().await.unwrap();
+    assert!(matches!(
+        ipvs.service(&key).await,
+        Err(ipvs_sys::Error::NoSuchService(_))
+    ));
+    sink.backend().delete_service().await.unwrap(); // already gone: still fine
+    assert_eq!(ipvs.services().await.unwrap().len(), 1);
 }

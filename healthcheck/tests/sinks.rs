@@ -3,9 +3,11 @@
 
 use async_trait::async_trait;
 use healthcheck::sink::{
-    Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, TrackState, VrrpTrack, backend_set,
+    Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, QuorumTrack, TrackState, VrrpTrack,
+    backend_set,
 };
 use healthcheck::{Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,25 +38,59 @@ fn event(n: u8, health: Health, weight: u32) -> Event {
     }
 }
 
-/// Records every call as text.
+/// Records every call as text and keeps the table the calls leave; `fail_next` makes the
+/// next call fail without changing anything.
 #[derive(Debug, Default)]
 struct Recording {
     log: Vec<String>,
+    table: BTreeMap<SocketAddr, u32>,
+    fail_next: Arc<AtomicBool>,
+}
+
+impl Recording {
+    fn call(&mut self, entry: String) -> Result<(), std::io::Error> {
+        if self.fail_next.swap(false, Ordering::SeqCst) {
+            self.log.push(format!("FAILED {entry}"));
+            return Err(std::io::Error::other("injected failure"));
+        }
+        self.log.push(entry);
+        Ok(())
+    }
+
+    /// The table as `Dest`s in address order, like `Pool::desired` without a sorry server.
+    fn dests(&self) -> Vec<Dest> {
+        self.table
+            .iter()
+            .map(|(&addr, &weight)| Dest { addr, weight })
+            .collect()
+    }
 }
 
 #[async_trait]
 impl PoolBackend for Recording {
     type Error = std::io::Error;
     async fn add_dest(&mut self, d: Dest) -> Result<(), Self::Error> {
-        self.log.push(format!("add {} w{}", d.addr, d.weight));
+        self.call(format!("add {} w{}", d.addr, d.weight))?;
+        self.table.insert(d.addr, d.weight);
         Ok(())
     }
     async fn set_weight(&mut self, d: Dest) -> Result<(), Self::Error> {
-        self.log.push(format!("weight {} w{}", d.addr, d.weight));
+        self.call(format!("weight {} w{}", d.addr, d.weight))?;
+        self.table.insert(d.addr, d.weight);
         Ok(())
     }
     async fn remove_dest(&mut self, a: SocketAddr) -> Result<(), Self::Error> {
-        self.log.push(format!("remove {a}"));
+        self.call(format!("remove {a}"))?;
+        self.table.remove(&a);
+        Ok(())
+    }
+    async fn sync(&mut self, dests: &[Dest]) -> Result<(), Self::Error> {
+        let listed: Vec<String> = dests
+            .iter()
+            .map(|d| format!("{}={}", d.addr, d.weight))
+            .collect();
+        self.call(format!("sync {}", listed.join(" ")))?;
+        self.table = dests.iter().map(|d| (d.addr, d.weight)).collect();
         Ok(())
     }
 }
@@ -277,14 +313,114 @@ async fn scheduler_drives_the_pool_through_quorum_loss_and_recovery() {
     assert_eq!(
         sink.backend().log,
         [
-            "add 127.0.0.1:80 w1",
-            "add 127.0.0.2:80 w1",
+            "sync 127.0.0.1:80=1 127.0.0.2:80=1",
             "add 127.0.0.100:80 w1",
             "remove 127.0.0.1:80",
             "remove 127.0.0.2:80",
             "add 127.0.0.1:80 w1",
             "add 127.0.0.2:80 w1",
             "remove 127.0.0.100:80",
+        ]
+    );
+}
+
+/// A table left by an earlier run (a stray destination, a wrong weight) is replaced by
+/// the pool's in one sync at startup.
+#[tokio::test]
+async fn startup_replaces_a_leftover_table_with_the_pool() {
+    let pool = pool(PoolConfig::default(), &[(1, 3), (2, 1)]);
+    let backend = Recording {
+        table: [(addr(1), 9), (addr(7), 1)].into(),
+        ..Recording::default()
+    };
+    let mut sink = PoolSink::new(pool, backend);
+    assert!(!sink.in_sync());
+    let ops = sink.startup().await.unwrap();
+    assert_eq!(ops, [PoolOp::Add(dest(1, 3)), PoolOp::Add(dest(2, 1))]);
+    assert!(sink.in_sync());
+    assert_eq!(sink.backend().log, ["sync 127.0.0.1:80=3 127.0.0.2:80=1"]);
+    assert_eq!(sink.backend().dests(), sink.pool().desired());
+}
+
+/// Under the paused clock: a backend error leaves the sink out of sync; the next event
+/// reconciles the whole table, and so does an explicit resync after another error.
+#[tokio::test(start_paused = true)]
+async fn backend_errors_are_repaired_by_the_next_event_or_a_resync() {
+    let schedule = Schedule {
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(100),
+        retries: 0,
+        delay_before_retry: Duration::ZERO,
+        warmup: Duration::ZERO,
+        rise: 1,
+        fall: 1,
+        initial: Health::Up,
+    };
+    let healthy: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(true))).collect();
+    let mut sched = Scheduler::new().seed(4);
+    for (i, flag) in healthy.iter().enumerate() {
+        let n = i as u8 + 1;
+        sched
+            .add(
+                Target::new(format!("rs{n}"), addr(n))
+                    .schedule(schedule.clone())
+                    .check(Switch(flag.clone())),
+            )
+            .unwrap();
+    }
+    let config = PoolConfig {
+        inhibit_on_failure: true,
+        ..PoolConfig::default()
+    };
+    let backend = Recording::default();
+    let fail_next = backend.fail_next.clone();
+    let mut sink = PoolSink::new(pool(config, &[(1, 1), (2, 1), (3, 1)]), backend);
+    sink.startup().await.unwrap();
+    let mut run = sched.start().unwrap();
+    for _ in 0..3 {
+        let ev = run.next_event().await; // the initial events change nothing
+        assert!(sink.handle_event(&ev).await.unwrap().is_empty());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // rs1 fails; the kernel refuses the weight change.
+    healthy[0].store(false, Ordering::SeqCst);
+    let ev = run.next_event().await;
+    assert_eq!((ev.addr, ev.health), (addr(1), Health::Down));
+    fail_next.store(true, Ordering::SeqCst);
+    assert!(sink.handle_event(&ev).await.is_err());
+    assert!(!sink.in_sync());
+    assert_eq!(
+        sink.backend().table[&addr(1)],
+        1,
+        "the failed call changed nothing"
+    );
+
+    // rs2 fails a second later: the whole table is reconciled, rs1's change included.
+    healthy[1].store(false, Ordering::SeqCst);
+    let ev = run.next_event().await;
+    assert_eq!((ev.addr, ev.health), (addr(2), Health::Down));
+    let ops = sink.handle_event(&ev).await.unwrap();
+    assert_eq!(ops, [PoolOp::SetWeight(dest(2, 0))]);
+    assert!(sink.in_sync());
+    assert_eq!(sink.backend().dests(), [dest(1, 0), dest(2, 0), dest(3, 1)]);
+
+    // rs3 fails too; the error is repaired at once by an explicit resync.
+    healthy[2].store(false, Ordering::SeqCst);
+    let ev = run.next_event().await;
+    fail_next.store(true, Ordering::SeqCst);
+    assert!(sink.handle_event(&ev).await.is_err());
+    sink.resync().await.unwrap();
+    assert!(sink.in_sync());
+    assert_eq!(sink.backend().dests(), sink.pool().desired());
+    assert_eq!(
+        sink.backend().log,
+        [
+            "sync 127.0.0.1:80=1 127.0.0.2:80=1 127.0.0.3:80=1",
+            "FAILED weight 127.0.0.1:80 w0",
+            "sync 127.0.0.1:80=0 127.0.0.2:80=0 127.0.0.3:80=1",
+            "FAILED weight 127.0.0.3:80 w0",
+            "sync 127.0.0.1:80=0 127.0.0.2:80=0 127.0.0.3:80=0",
         ]
     );
 }
@@ -336,5 +472,58 @@ fn vrrp_track_reports_state_changes_of_tracked_targets_only() {
     assert_eq!(
         track.handle_event(&event(1, Health::Down, 1)),
         Some(("chk_web".into(), TrackState::Down))
+    );
+}
+
+#[test]
+fn quorum_track_reports_quorum_changes_once() {
+    let mut track = QuorumTrack::new("quorum_web");
+    assert_eq!(track.object(), "quorum_web");
+    assert_eq!(track.handle_op(&PoolOp::Add(dest(1, 1))), None);
+    assert_eq!(
+        track.handle_op(&PoolOp::QuorumUp { live_weight: 2 }),
+        None,
+        "starts up"
+    );
+    assert_eq!(
+        track.handle_op(&PoolOp::QuorumDown { live_weight: 0 }),
+        Some(("quorum_web".into(), TrackState::Down))
+    );
+    assert_eq!(
+        track.handle_op(&PoolOp::QuorumDown { live_weight: 0 }),
+        None
+    );
+    assert_eq!(
+        track.handle_op(&PoolOp::QuorumUp { live_weight: 1 }),
+        Some(("quorum_web".into(), TrackState::Up))
+    );
+}
+
+/// A backend error swallows the operations of the call, not the quorum change: the
+/// pool-state path still reports it.
+#[tokio::test]
+async fn quorum_loss_is_reported_even_when_the_backend_fails() {
+    let config = PoolConfig {
+        quorum: 2,
+        ..PoolConfig::default()
+    };
+    let backend = Recording::default();
+    let fail_next = backend.fail_next.clone();
+    let mut sink = PoolSink::new(pool(config, &[(1, 1), (2, 1)]), backend);
+    let mut track = QuorumTrack::new("quorum_web");
+    sink.startup().await.unwrap();
+    assert_eq!(track.handle_pool(sink.pool()), None);
+    fail_next.store(true, Ordering::SeqCst);
+    assert!(sink.handle_event(&event(1, Health::Down, 1)).await.is_err());
+    assert_eq!(
+        track.handle_pool(sink.pool()),
+        Some(("quorum_web".into(), TrackState::Down))
+    );
+    assert_eq!(track.handle_pool(sink.pool()), None);
+    let ops = sink.handle_event(&event(1, Health::Up, 1)).await.unwrap();
+    assert_eq!(ops[0], PoolOp::QuorumUp { live_weight: 2 });
+    assert_eq!(
+        track.handle_pool(sink.pool()),
+        Some(("quorum_web".into(), TrackState::Up))
     );
 }

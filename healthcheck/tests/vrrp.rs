@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
-use healthcheck::sink::VrrpTrack;
+use healthcheck::sink::{Dest, Pool, PoolConfig, QuorumTrack, VrrpTrack};
 use healthcheck::{Check, Health, Outcome, Reason, Schedule, Scheduler, Target};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,4 +116,99 @@ fn weight_zero_object_puts_the_router_in_fault_while_down() {
         Input::Track { name: &name, state },
     );
     assert_eq!(vr.state(), vrrp_core::State::Fault);
+}
+
+/// Scheduler (fall 2) -> Pool (quorum 2 of three weight-1 servers) -> QuorumTrack ->
+/// router: the priority drops by the object's weight while quorum is lost, and comes back
+/// with it; the pool-state path agrees with the operation path at every step.
+#[tokio::test(start_paused = true)]
+async fn router_priority_drops_while_the_pool_has_no_quorum() {
+    let schedule = Schedule {
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(100),
+        retries: 0,
+        delay_before_retry: Duration::ZERO,
+        warmup: Duration::ZERO,
+        rise: 1,
+        fall: 2,
+        initial: Health::Up,
+    };
+    let healthy: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(true))).collect();
+    let addr = |n: usize| std::net::SocketAddr::from(([127, 0, 0, n as u8 + 1], 80));
+    let mut sched = Scheduler::new().seed(6);
+    for (n, flag) in healthy.iter().enumerate() {
+        sched
+            .add(
+                Target::new(format!("rs{n}"), addr(n))
+                    .schedule(schedule.clone())
+                    .check(Switch(flag.clone())),
+            )
+            .unwrap();
+    }
+    let config = PoolConfig {
+        quorum: 2,
+        ..PoolConfig::default()
+    };
+    let reals = (0..3).map(|n| {
+        (
+            Dest {
+                addr: addr(n),
+                weight: 1,
+            },
+            Health::Up,
+        )
+    });
+    let mut pool = Pool::new(config, reals).unwrap();
+    let config = RouterConfig::builder("vi_1", 51, "192.0.2.1".parse().unwrap())
+        .priority(150)
+        .virtual_address(VirtualAddress::host("192.0.2.100".parse().unwrap()))
+        .track(TrackedObject::new("quorum", -60))
+        .build()
+        .unwrap();
+    let mut vr = VirtualRouter::new(config).unwrap();
+    let (mut by_op, mut by_pool) = (QuorumTrack::new("quorum"), QuorumTrack::new("quorum"));
+    let mut updates = Vec::new();
+    let mut feed = |ops: Vec<healthcheck::sink::PoolOp>, pool: &Pool, vr: &mut VirtualRouter| {
+        let from_ops: Vec<_> = ops.iter().filter_map(|op| by_op.handle_op(op)).collect();
+        let from_pool: Vec<_> = by_pool.handle_pool(pool).into_iter().collect();
+        assert_eq!(from_ops, from_pool);
+        for (name, state) in from_ops {
+            vr.handle(
+                std::time::Instant::now(),
+                Input::Track { name: &name, state },
+            );
+            updates.push(state);
+        }
+    };
+    let ops = pool.startup();
+    feed(ops, &pool, &mut vr);
+    let mut run = sched.start().unwrap();
+    for _ in 0..3 {
+        let ev = run.next_event().await;
+        let ops = pool.handle_event(&ev);
+        feed(ops, &pool, &mut vr);
+    }
+    assert_eq!(vr.priority(), Priority(150));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // One server down: live weight 2, still quorum.
+    healthy[0].store(false, Ordering::SeqCst);
+    let ev = run.next_event().await;
+    let ops = pool.handle_event(&ev);
+    feed(ops, &pool, &mut vr);
+    assert_eq!(vr.priority(), Priority(150));
+    // A second one: quorum lost, priority 150 - 60.
+    healthy[1].store(false, Ordering::SeqCst);
+    let ev = run.next_event().await;
+    let ops = pool.handle_event(&ev);
+    feed(ops, &pool, &mut vr);
+    assert_eq!(vr.priority(), Priority(90));
+    assert_eq!(vr.track_state("quorum"), Some(TrackState::Down));
+    // Back: quorum regained at live weight 2.
+    healthy[1].store(true, Ordering::SeqCst);
+    let ev = run.next_event().await;
+    let ops = pool.handle_event(&ev);
+    feed(ops, &pool, &mut vr);
+    assert_eq!(vr.priority(), Priority(150));
+    assert_eq!(updates, [TrackState::Down, TrackState::Up]);
 }

@@ -1,5 +1,6 @@
 //! Consumers of [`crate::Event`]s: an in-process backend set, an IPVS pool and VRRP
-//! tracking. Each is fed the same ordered events and none of them probes anything.
+//! tracking (of targets, and of a pool's quorum). Each is fed the same ordered events and
+//! none of them probes anything.
 
 mod backend_set;
 #[cfg(feature = "ipvs")]
@@ -11,4 +12,4 @@ pub use backend_set::{Backend, BackendSet, BackendSetWriter, backend_set};
 #[cfg(feature = "ipvs")]
 pub use ipvs::IpvsPool;
 pub use pool::{Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink};
-pub use vrrp::{TrackState, VrrpTrack};
+pub use vrrp::{QuorumTrack, TrackState, VrrpTrack};

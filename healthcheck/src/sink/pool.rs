@@ -145,8 +145,7 @@ impl Pool {
             .sum()
     }
 
-    /// The table as it should be now (for a full resynchronisation, e.g. with
-    /// `ipvs-sys`'s `apply`).
+    /// The table as it should be now (what [`PoolSink::resync`] brings the backend to).
     pub fn desired(&self) -> Vec<Dest> {
         let sorry = match self.config.sorry_server {
             Some(s) if !self.quorum_up => Some(s),
@@ -227,35 +226,77 @@ pub trait PoolBackend: Send {
     async fn set_weight(&mut self, dest: Dest) -> Result<(), Self::Error>;
     /// Removes a destination.
     async fn remove_dest(&mut self, addr: SocketAddr) -> Result<(), Self::Error>;
+    /// Makes the service hold exactly `dests`, whatever it holds now: creates the service
+    /// if the backend can and it is missing, removes destinations left by an earlier run
+    /// or by someone else, fixes weights, and leaves destinations that stay in place (their
+    /// connections survive). [`PoolSink`] calls it at startup and to recover after an
+    /// error.
+    async fn sync(&mut self, dests: &[Dest]) -> Result<(), Self::Error>;
 }
 
 /// A [`Pool`] wired to a [`PoolBackend`].
+///
+/// Single operations are applied while the backend is known to match the pool; after a
+/// backend error it is not, and the sink reconciles the whole table
+/// ([`PoolBackend::sync`] with [`Pool::desired`]) on the next event or on
+/// [`PoolSink::resync`], whichever comes first.
 #[derive(Debug)]
 pub struct PoolSink<B> {
     pool: Pool,
     backend: B,
+    in_sync: bool,
 }
 
 impl<B: PoolBackend> PoolSink<B> {
     /// Wraps a pool and a backend; call [`PoolSink::startup`] next.
     pub fn new(pool: Pool, backend: B) -> Self {
-        PoolSink { pool, backend }
+        PoolSink {
+            pool,
+            backend,
+            in_sync: false,
+        }
     }
 
-    /// Builds the initial table; returns the operations (quorum notifications
-    /// included) in the order they were applied.
+    /// Builds the initial table: brings the backend to [`Pool::desired`] in one
+    /// [`PoolBackend::sync`] (so a table left by an earlier run is adopted and cleaned, and
+    /// the IPVS backend creates its service). Returns the pool's startup operations (quorum
+    /// notifications included) that this sync carried out.
     pub async fn startup(&mut self) -> Result<Vec<PoolOp>, B::Error> {
         let ops = self.pool.startup();
-        self.apply(&ops).await?;
+        self.resync().await?;
         Ok(ops)
     }
 
-    /// Applies one event. On a backend error the pool's model is ahead of the
-    /// table: resynchronise from [`Pool::desired`].
+    /// Applies one event and returns the pool's operations, in order. If the backend was
+    /// out of sync (an earlier error), the whole table is reconciled instead of applying
+    /// the operations one by one. On error the pool's model is ahead of the backend: the
+    /// next event, or [`PoolSink::resync`], repairs it.
     pub async fn handle_event(&mut self, event: &Event) -> Result<Vec<PoolOp>, B::Error> {
         let ops = self.pool.handle_event(event);
-        self.apply(&ops).await?;
+        if self.in_sync {
+            if let Err(e) = self.apply(&ops).await {
+                self.in_sync = false;
+                return Err(e);
+            }
+        } else {
+            self.resync().await?;
+        }
         Ok(ops)
+    }
+
+    /// Brings the backend to [`Pool::desired`] with one [`PoolBackend::sync`], whatever
+    /// happened before (a failed operation, a table changed by someone else).
+    pub async fn resync(&mut self) -> Result<(), B::Error> {
+        self.in_sync = false;
+        self.backend.sync(&self.pool.desired()).await?;
+        self.in_sync = true;
+        Ok(())
+    }
+
+    /// Whether the backend is known to match the pool (false before
+    /// [`PoolSink::startup`] and after an error, until a resync succeeds).
+    pub fn in_sync(&self) -> bool {
+        self.in_sync
     }
 
     /// The pool state.

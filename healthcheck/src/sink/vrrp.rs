@@ -1,6 +1,8 @@
-//! VRRP tracking: a target's health drives a tracked object, so a router's priority
-//! follows the service it fronts (keepalived's `vrrp_script`).
+//! VRRP tracking: a target's health ([`VrrpTrack`], keepalived's `vrrp_script`) or a
+//! pool's quorum ([`QuorumTrack`], keepalived's `quorum_down` wired to VRRP) drives a
+//! tracked object, so a router's priority follows the service it fronts.
 
+use super::{Pool, PoolOp};
 use crate::{Event, Health};
 use std::collections::HashMap;
 pub use vrrp_core::TrackState;
@@ -49,5 +51,102 @@ impl VrrpTrack {
             return None;
         }
         Some((object.clone(), state))
+    }
+}
+
+/// Turns one [`Pool`]'s quorum into a tracked object: `(name, Down)` when the pool loses
+/// quorum, `(name, Up)` when it regains it, each only on a change.
+///
+/// A director whose real servers are out of its reach should not keep the virtual address:
+/// configure the router with `vrrp_core::TrackedObject::new(name, weight)` (a negative
+/// weight lowers the priority while quorum is lost, 0 puts the instance in fault) and feed
+/// each update to it (`vrrp_core::Input::Track`, or
+/// `vrrp_net::driver::Handle::set_track_state`). Like the pool and `TrackedObject::new`,
+/// it starts up.
+///
+/// ```
+/// use healthcheck::sink::{Dest, Pool, PoolConfig, QuorumTrack};
+/// use healthcheck::{Event, Health, TargetId};
+/// use std::sync::Arc;
+/// use vrrp_core::{Input, Priority, RouterConfig, TrackedObject, VirtualAddress, VirtualRouter};
+///
+/// let rs = |n: u8| std::net::SocketAddr::from(([192, 0, 2, n], 80));
+/// let config = PoolConfig { quorum: 2, ..PoolConfig::default() };
+/// let reals = [21, 22].map(|n| (Dest { addr: rs(n), weight: 1 }, Health::Up));
+/// let mut pool = Pool::new(config, reals)?;
+/// let mut quorum = QuorumTrack::new("quorum_web");
+///
+/// let router = RouterConfig::builder("VI_51", 51, "192.0.2.11".parse()?)
+///     .priority(150)
+///     .virtual_address(VirtualAddress::host("192.0.2.100".parse()?))
+///     .track(TrackedObject::new("quorum_web", -60))
+///     .build()?;
+/// let mut vr = VirtualRouter::new(router)?;
+///
+/// pool.startup();
+/// let down = Event {
+///     seq: 2,
+///     at: tokio::time::Instant::now(),
+///     target: TargetId(0),
+///     name: Arc::from("rs21"),
+///     addr: rs(21),
+///     health: Health::Down,
+///     weight: 1,
+///     reason: None,
+/// };
+/// for op in pool.handle_event(&down) {
+///     if let Some((name, state)) = quorum.handle_op(&op) {
+///         vr.handle(std::time::Instant::now(), Input::Track { name: &name, state });
+///     }
+/// }
+/// assert_eq!(vr.priority(), Priority(90));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct QuorumTrack {
+    object: String,
+    last: TrackState,
+}
+
+impl QuorumTrack {
+    /// Reports a pool's quorum as tracked object `object`.
+    pub fn new(object: &str) -> Self {
+        QuorumTrack {
+            object: object.to_owned(),
+            last: TrackState::Up,
+        }
+    }
+
+    /// The tracked object's name.
+    pub fn object(&self) -> &str {
+        &self.object
+    }
+
+    /// The update for one of the pool's operations: `QuorumDown` gives `Down`,
+    /// `QuorumUp` gives `Up`; table operations give nothing.
+    pub fn handle_op(&mut self, op: &PoolOp) -> Option<(String, TrackState)> {
+        match op {
+            PoolOp::QuorumUp { .. } => self.report(TrackState::Up),
+            PoolOp::QuorumDown { .. } => self.report(TrackState::Down),
+            PoolOp::Add(_) | PoolOp::SetWeight(_) | PoolOp::Remove(_) => None,
+        }
+    }
+
+    /// The update, if quorum changed since the last report, read from the pool itself.
+    /// Use it after every `PoolSink` call, failed ones included: a call that failed on the
+    /// backend returns no operations, but the pool's quorum changed all the same.
+    pub fn handle_pool(&mut self, pool: &Pool) -> Option<(String, TrackState)> {
+        self.report(if pool.has_quorum() {
+            TrackState::Up
+        } else {
+            TrackState::Down
+        })
+    }
+
+    fn report(&mut self, state: TrackState) -> Option<(String, TrackState)> {
+        if std::mem::replace(&mut self.last, state) == state {
+            return None;
+        }
+        Some((self.object.clone(), state))
     }
 }
