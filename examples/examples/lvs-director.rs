@@ -8,7 +8,13 @@
 //! - **health checked** ([`healthcheck`]): TCP connects or HTTP GETs with rise/fall
 //!   hysteresis, feeding a [`healthcheck::sink::Pool`] (keepalived's quorum, hysteresis,
 //!   sorry server and `inhibit_on_failure`) that edits the kernel table through
-//!   [`healthcheck::sink::IpvsPool`].
+//!   [`healthcheck::sink::IpvsPool`], which owns the virtual service: it is created at
+//!   start (or adopted and cleaned if an earlier run left it), and the whole table is
+//!   reconciled again after a failed update ([`healthcheck::sink::PoolSink::resync`]);
+//! - **quorum tracking** ([`healthcheck::sink::QuorumTrack`], optional): with
+//!   `--quorum-track-weight -60` a director whose pool lost quorum runs at priority - 60,
+//!   so a peer that still reaches its real servers takes the VIP (keepalived's
+//!   `quorum_down` wired to VRRP).
 //!
 //! As with keepalived, the IPVS table is built at start and kept up to date in every VRRP
 //! state: a backup director has a warm table, so a takeover is only VRRP + gratuitous ARP.
@@ -43,14 +49,15 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use futures::StreamExt;
 use healthcheck::checkers::{HttpCheck, TcpCheck, Url};
-use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolOp, PoolSink};
+use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink, QuorumTrack, TrackState};
 use healthcheck::{Health, Schedule, Scheduler, Target};
-use ipvs_sys::{
-    Desired, DesiredService, Destination, ForwardMethod, IpvsHandle, Service, ServiceKey,
-};
+use ipvs_sys::{ForwardMethod, IpvsHandle, Service, ServiceKey};
 use tokio::signal::unix::{SignalKind, signal};
-use vrrp_core::{Centisecs, Family, RouterConfig, VirtualAddress};
-use vrrp_net::driver::{Driver, Event, Instance, primary_address};
+use vrrp_core::{Centisecs, Family, RouterConfig, TrackedObject, VirtualAddress};
+use vrrp_net::driver::{Driver, Event, Handle, Instance, primary_address};
+
+/// The VRRP tracked object that follows the pool's quorum.
+const QUORUM_OBJECT: &str = "quorum";
 
 /// What the director was asked to do.
 #[derive(Debug, Parser)]
@@ -116,6 +123,13 @@ struct Cli {
     /// Sorry server address, replacing the real servers while quorum is lost.
     #[arg(long)]
     sorry_server: Option<IpAddr>,
+    /// Track the quorum in VRRP with this weight, -254..=254: a negative weight lowers the
+    /// priority while quorum is lost (so a director that cannot reach its real servers
+    /// hands the VIP over), 0 puts the instance in fault, a positive one raises it while
+    /// quorum holds. Not tracked by default.
+    #[arg(long, allow_negative_numbers = true,
+          value_parser = clap::value_parser!(i32).range(-254..=254))]
+    quorum_track_weight: Option<i32>,
 }
 
 /// The probe run against each real server.
@@ -260,47 +274,15 @@ impl Cli {
     async fn vrrp_instance(&self) -> Result<Instance, DirectorError> {
         let family = Family::of(&self.vip.address);
         let primary = primary_address(&self.interface, family).await?;
-        let config = RouterConfig::builder(format!("VI_{}", self.vrid), self.vrid, primary)
+        let mut config = RouterConfig::builder(format!("VI_{}", self.vrid), self.vrid, primary)
             .priority(self.priority)
             .advert_interval(self.advert_int)
-            .virtual_address(self.vip)
-            .build()?;
-        Ok(Instance::new(config, &self.interface))
-    }
-}
-
-/// Makes the kernel's copy of `service` hold exactly `dests`, touching no other service
-/// (creates the service if it is missing, drops destinations left by someone else).
-async fn sync_service(
-    ipvs: &IpvsHandle,
-    service: &Service,
-    forward: ForwardMethod,
-    dests: &[Dest],
-) -> Result<(), ipvs_sys::Error> {
-    let current = match ipvs.service(&service.key).await {
-        Ok(entry) => {
-            let have = ipvs.destinations(&service.key).await?;
-            vec![(
-                entry.service,
-                have.into_iter().map(|e| e.destination).collect(),
-            )]
+            .virtual_address(self.vip);
+        if let Some(weight) = self.quorum_track_weight {
+            config = config.track(TrackedObject::new(QUORUM_OBJECT, weight));
         }
-        Err(ipvs_sys::Error::NoSuchService { .. }) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let desired = Desired {
-        services: vec![DesiredService {
-            service: service.clone(),
-            destinations: dests
-                .iter()
-                .map(|d| Destination::new(d.addr).forward(forward).weight(d.weight))
-                .collect(),
-        }],
-    };
-    for command in ipvs_sys::plan(&current, &desired) {
-        ipvs.execute(&command).await?;
+        Ok(Instance::new(config.build()?, &self.interface))
     }
-    Ok(())
 }
 
 /// The `table` line: the service and its destinations as `addr=weight`, sorted.
@@ -314,37 +296,47 @@ fn table_line(service: &Service, pool: &Pool) -> String {
     line
 }
 
-fn report_ops(ops: &[PoolOp]) {
-    for op in ops {
-        match op {
-            PoolOp::QuorumUp { live_weight } => println!("quorum UP live_weight={live_weight}"),
-            PoolOp::QuorumDown { live_weight } => {
-                println!("quorum DOWN live_weight={live_weight}");
-            }
-            PoolOp::Add(_) | PoolOp::SetWeight(_) | PoolOp::Remove(_) => {}
+/// Prints a change of the pool's quorum and hands it to VRRP (which ignores it unless
+/// `--quorum-track-weight` made `quorum` a tracked object). A stopped driver is reported
+/// here and handled where its event stream ends.
+fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, vrrp: &Handle) {
+    if let Some((name, state)) = quorum.handle_pool(pool) {
+        let word = if state == TrackState::Up {
+            "UP"
+        } else {
+            "DOWN"
+        };
+        println!("quorum {word} live_weight={}", pool.live_weight());
+        if let Err(error) = vrrp.set_track_state(&name, state) {
+            eprintln!("lvs-director: quorum not passed to vrrp: {error}");
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<(), DirectorError> {
-    const FORWARD: ForwardMethod = ForwardMethod::DirectRoute;
     let mut sigterm = signal(SignalKind::terminate()).map_err(DirectorError::Signal)?;
     let service = cli.service();
-    let ipvs = IpvsHandle::new().await?;
+    let ipvs = IpvsPool::new(
+        IpvsHandle::new().await?,
+        service.clone(),
+        ForwardMethod::DirectRoute,
+    );
 
-    // The table first, in every VRRP state: a backup keeps it warm.
-    let mut pool = cli.pool()?;
-    let startup = pool.startup();
-    sync_service(&ipvs, &service, FORWARD, &pool.desired()).await?;
-    report_ops(&startup);
-    println!("{}", table_line(&service, &pool));
-    let mut sink = PoolSink::new(pool, IpvsPool::new(ipvs.clone(), service.key, FORWARD));
+    // The table first, in every VRRP state: a backup keeps it warm. Startup creates the
+    // service, or adopts and cleans the one an earlier run left.
+    let mut sink = PoolSink::new(cli.pool()?, ipvs);
+    sink.startup().await?;
+    println!("{}", table_line(&service, sink.pool()));
     let mut checks = cli.checks()?.start()?;
 
     let (driver, vrrp, mut vrrp_events) = Driver::builder()
         .instance(cli.vrrp_instance().await?)
         .build()
         .await?;
+    // Queued before the driver runs: a pool without quorum at start never advertises its
+    // full priority.
+    let mut quorum = QuorumTrack::new(QUORUM_OBJECT);
+    report_quorum(&mut quorum, sink.pool(), &vrrp);
     tokio::spawn(driver.run());
 
     loop {
@@ -354,13 +346,14 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
                     Some(reason) => println!("check {} {:?} ({reason})", event.addr, event.health),
                     None => println!("check {} {:?}", event.addr, event.health),
                 }
-                match sink.handle_event(&event).await {
+                let applied = sink.handle_event(&event).await;
+                report_quorum(&mut quorum, sink.pool(), &vrrp);
+                match applied {
                     Ok(ops) if ops.is_empty() => continue,
-                    Ok(ops) => report_ops(&ops),
+                    Ok(_) => {}
                     Err(error) => {
-                        // The pool's model is ahead of the kernel: bring the kernel to it.
                         eprintln!("lvs-director: ipvs update failed: {error}; resynchronising");
-                        sync_service(&ipvs, &service, FORWARD, &sink.pool().desired()).await?;
+                        sink.resync().await?;
                     }
                 }
                 println!("{}", table_line(&service, sink.pool()));
@@ -383,7 +376,7 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
     // Graceful stop: priority 0 and VIP gone first, so the backup takes over at once; the
     // service goes even if the VRRP driver had already stopped.
     let vrrp_stopped = vrrp.shutdown().await;
-    ipvs.delete_service(&service.key).await?;
+    sink.backend().delete_service().await?;
     vrrp_stopped?;
     println!("stopped");
     Ok(())

@@ -7,7 +7,9 @@
 //! Lab (one bridge, a namespace per machine, 192.0.2.0/24, VIP 192.0.2.100):
 //! directors d1 (.11, priority 150) and d2 (.12, priority 100), each programming its own
 //! namespace's IPVS table; real servers rs1 (.21) and rs2 (.22) with the VIP on `lo`,
-//! `arp_ignore=1`, `arp_announce=2`; one client (.50).
+//! `arp_ignore=1`, `arp_announce=2`; one client (.50). Scenarios: failover and real server
+//! failure; inhibit_on_failure, quorum and sorry server; quorum tracked by VRRP; command-line
+//! settings reaching the kernel.
 //!
 //! Build the example first: `cargo test -p examples` does; with `--test lvs_director_vm`
 //! alone, run `cargo build -p examples --example lvs-director` before.
@@ -143,7 +145,7 @@ fn lvs_dr_lab_runs_in_vm() {
         .find(|l| l.starts_with("test result:"))
         .unwrap_or("");
     assert!(
-        summary.starts_with("test result: ok. 3 passed"),
+        summary.starts_with("test result: ok. 4 passed"),
         "no passing summary: {summary}"
     );
 }
@@ -466,4 +468,94 @@ fn lvs_dr_lab_scheduler_persistence_and_weights_reach_the_kernel() {
     d1.wait_line(stopping, Duration::from_secs(5), |l| l == "stopped");
     assert!(d1.wait_exit(Duration::from_secs(5)), "d1 exit status");
     assert_eq!(lab.ipvsadm_table("d1"), "", "stale IPVS service on d1");
+}
+
+/// keepalived's `quorum_down` wired to VRRP (`--quorum-track-weight -60`): when only the
+/// master loses its route to a real server, its pool loses quorum, its priority drops to
+/// 150 - 60 = 90 and the backup (100), which still reaches both, takes the VIP; when the
+/// route is back, quorum and priority return and the first director preempts again.
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by lvs_dr_lab_runs_in_vm"]
+fn lvs_dr_lab_quorum_loss_lowers_the_priority_and_moves_the_vip() {
+    let lab = Lab::create(&[("d1", 11), ("d2", 12), ("rs1", 21), ("rs2", 22)]);
+    lab.make_real_server("rs1");
+    lab.make_real_server("rs2");
+    let _rs1 = RealServer::start("rs1");
+    let _rs2 = RealServer::start("rs2");
+    let advert = format!("{}", ADVERT_INT.as_secs_f64());
+    let interval = format!("{}", CHECK_INTERVAL.as_secs_f64());
+    let fall = FALL.to_string();
+    let options = [
+        "--advert-int",
+        &advert,
+        "--real",
+        "192.0.2.21",
+        "--real",
+        "192.0.2.22",
+        "--check",
+        "tcp",
+        "--check-interval",
+        &interval,
+        "--fall",
+        &fall,
+        "--quorum",
+        "2",
+        "--quorum-track-weight",
+        "-60",
+    ];
+    let both = "table tcp 192.0.2.100:80 wrr 192.0.2.21:80=1 192.0.2.22:80=1";
+    let only_rs2 = "table tcp 192.0.2.100:80 wrr 192.0.2.22:80=1";
+    let t0 = Instant::now();
+    let mut d1 = Director::start(&lab, "d1", 150, &options);
+    d1.wait_line(t0, Duration::from_secs(10), |l| l.ends_with("-> MASTER"));
+    let mut d2 = Director::start(&lab, "d2", 100, &options);
+    d2.wait_line(t0, Duration::from_secs(10), |l| l.ends_with("-> BACKUP"));
+    assert_table(&lab, &d1, both);
+    assert_table(&lab, &d2, both);
+
+    // d1 alone loses rs1: its checks fail, quorum goes, its priority drops below d2's.
+    let ns = Lab::ns("d1");
+    lab.ip(&["-n", &ns, "route", "add", "prohibit", "192.0.2.21/32"]);
+    let cut = Instant::now();
+    d1.wait_line(cut, Duration::from_secs(5), |l| {
+        l == "quorum DOWN live_weight=1"
+    });
+    d2.wait_line(cut, Duration::from_secs(10), |l| {
+        l.ends_with("BACKUP -> MASTER")
+    });
+    d1.wait_line(cut, Duration::from_secs(10), |l| {
+        l.ends_with("MASTER -> BACKUP")
+    });
+    assert_table(&lab, &d1, only_rs2);
+    assert_table(&lab, &d2, both);
+    assert!(lab.has_address("d2", "192.0.2.100"));
+    assert!(!lab.has_address("d1", "192.0.2.100"));
+
+    // The route comes back: quorum, then priority 150, then d1 preempts.
+    lab.ip(&["-n", &ns, "route", "del", "prohibit", "192.0.2.21/32"]);
+    let healed = Instant::now();
+    d1.wait_line(healed, Duration::from_secs(5), |l| {
+        l == "quorum UP live_weight=2"
+    });
+    d1.wait_line(healed, Duration::from_secs(10), |l| {
+        l.ends_with("BACKUP -> MASTER")
+    });
+    d2.wait_line(healed, Duration::from_secs(10), |l| {
+        l.ends_with("MASTER -> BACKUP")
+    });
+    assert_table(&lab, &d1, both);
+    assert!(lab.has_address("d1", "192.0.2.100"));
+    assert!(!lab.has_address("d2", "192.0.2.100"));
+
+    for d in [&mut d1, &mut d2] {
+        let stopping = Instant::now();
+        d.signal(Signal::SIGTERM);
+        d.wait_line(stopping, Duration::from_secs(5), |l| l == "stopped");
+        assert!(
+            d.wait_exit(Duration::from_secs(5)),
+            "{} exit status",
+            d.name
+        );
+    }
+    println!("d1:\n{}d2:\n{}", d1.output(), d2.output());
 }
