@@ -1,11 +1,12 @@
-//! One request to one backend, with one retry on another backend when connecting fails.
+//! One request to one backend, with one retry on another backend when that fails.
 
 use super::Pool;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::{Body as _, Bytes, Incoming};
 use hyper::client::conn::http1;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode, Uri};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
@@ -37,37 +38,48 @@ pub fn is_idempotent(method: &Method) -> bool {
 }
 
 /// Sends `request` from `client` to a healthy backend of `pool` and returns its response,
-/// or a 502 / 503 of our own. When connecting fails (within `connect_timeout`) nothing was
-/// sent yet, so an idempotent request is tried once more on another backend.
+/// or a 502 / 503 of our own.
+///
+/// An idempotent request is tried once more on another backend when connecting fails
+/// (within `connect_timeout`: nothing was sent yet), and, if it has no body to replay,
+/// also when the exchange fails before a response header came back (a backend that died
+/// with the request in flight), as nginx's `proxy_next_upstream error` does.
 pub async fn forward(
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
     pool: &Pool,
     client: SocketAddr,
     connect_timeout: Duration,
 ) -> Response<Body> {
-    prepare(&mut request, client);
-    let retries = if is_idempotent(request.method()) {
-        1
-    } else {
-        0
-    };
+    let (mut parts, body) = request.into_parts();
+    prepare(&mut parts, client);
+    let idempotent = is_idempotent(&parts.method);
+    let replayable = idempotent && body.is_end_stream();
+    let mut body = Some(body.boxed());
     let mut failed = None;
-    for _ in 0..=retries {
+    for _ in 0..2 {
         let Some(backend) = pool.pick(fastrand::u64(..), failed) else {
+            break;
+        };
+        failed = Some(backend);
+        let Some(this) = body.take().or_else(|| replayable.then(empty)) else {
             break;
         };
         let stream = match timeout(connect_timeout, TcpStream::connect(backend)).await {
             Ok(Ok(stream)) => stream,
             _ => {
-                failed = Some(backend);
-                continue;
+                body = Some(this);
+                if idempotent {
+                    continue;
+                }
+                break;
             }
         };
         let _ = stream.set_nodelay(true);
-        return match exchange(stream, request).await {
-            Ok(response) => response,
-            Err(_) => status(StatusCode::BAD_GATEWAY),
-        };
+        match exchange(stream, head(&parts).map(|()| this)).await {
+            Ok(response) => return response,
+            Err(_) if replayable => continue,
+            Err(_) => break,
+        }
     }
     match failed {
         Some(_) => status(StatusCode::BAD_GATEWAY),
@@ -77,9 +89,9 @@ pub async fn forward(
 
 async fn exchange(
     stream: TcpStream,
-    request: Request<Incoming>,
+    request: Request<Body>,
 ) -> Result<Response<Body>, hyper::Error> {
-    let (mut sender, conn) = http1::handshake::<_, Incoming>(TokioIo::new(stream)).await?;
+    let (mut sender, conn) = http1::handshake::<_, Body>(TokioIo::new(stream)).await?;
     // The connection task lives until the response body has been read out.
     tokio::spawn(conn);
     let mut response = sender.send_request(request).await?;
@@ -87,15 +99,30 @@ async fn exchange(
     Ok(response.map(BodyExt::boxed))
 }
 
+/// A copy of the request head, for each attempt.
+fn head(parts: &Parts) -> Request<()> {
+    let mut request = Request::new(());
+    *request.method_mut() = parts.method.clone();
+    *request.uri_mut() = parts.uri.clone();
+    *request.version_mut() = parts.version;
+    *request.headers_mut() = parts.headers.clone();
+    request
+}
+
+fn empty() -> Body {
+    Empty::new().map_err(|never| match never {}).boxed()
+}
+
 /// Origin-form target, no hop-by-hop headers, `X-Forwarded-For` added.
-fn prepare(request: &mut Request<Incoming>, client: SocketAddr) {
-    if let Some(target) = request.uri().path_and_query().cloned() {
-        *request.uri_mut() = Uri::from(target);
+fn prepare(parts: &mut Parts, client: SocketAddr) {
+    if let Some(target) = parts.uri.path_and_query().cloned() {
+        parts.uri = Uri::from(target);
     }
-    let headers = request.headers_mut();
-    strip_hop_by_hop(headers);
+    strip_hop_by_hop(&mut parts.headers);
     if let Ok(value) = HeaderValue::from_str(&client.ip().to_string()) {
-        headers.append(HeaderName::from_static("x-forwarded-for"), value);
+        parts
+            .headers
+            .append(HeaderName::from_static("x-forwarded-for"), value);
     }
 }
 
@@ -124,8 +151,118 @@ fn status(code: StatusCode) -> Response<Body> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use healthcheck::sink::Backend;
+    use hyper::service::service_fn;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// A backend that reads the request head and closes without answering (it died with
+    /// the request in flight), and one that answers `200 good`.
+    async fn backends() -> (SocketAddr, SocketAddr) {
+        let dying = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let good = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addrs = (dying.local_addr().unwrap(), good.local_addr().unwrap());
+        for (listener, answer) in [(dying, None), (good, Some("good"))] {
+            tokio::spawn(async move {
+                while let Ok((mut stream, _)) = listener.accept().await {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 512];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    if let Some(body) = answer {
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = stream.write_all(reply.as_bytes()).await;
+                    }
+                }
+            });
+        }
+        addrs
+    }
+
+    /// A proxy on loopback in front of `pool`; returns its address.
+    async fn proxy(pool: Arc<Pool>) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, client)) = listener.accept().await {
+                let pool = pool.clone();
+                let service = service_fn(move |request| {
+                    let pool = pool.clone();
+                    async move {
+                        let timeout = Duration::from_secs(1);
+                        let response = forward(request, &pool, client, timeout).await;
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service),
+                );
+            }
+        });
+        addr
+    }
+
+    async fn send(proxy: SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(proxy).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn a_get_is_retried_on_another_backend_when_the_first_dies_mid_request() {
+        let (dying, good) = backends().await;
+        let pool = Arc::new(Pool::default());
+        // The dying backend is nearly always picked first; a retry never picks it again.
+        pool.replace(Arc::from(vec![
+            Backend {
+                name: Arc::from("dying"),
+                addr: dying,
+                weight: 1_000_000,
+            },
+            Backend {
+                name: Arc::from("good"),
+                addr: good,
+                weight: 1,
+            },
+        ]));
+        let proxy = proxy(pool).await;
+        let get = send(
+            proxy,
+            "GET / HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(get.starts_with("HTTP/1.1 200"), "{get}");
+        assert!(get.ends_with("good"), "{get}");
+        // A POST is not idempotent: the failure is the client's to see.
+        let post = "POST / HTTP/1.1\r\nhost: a\r\nconnection: close\r\ncontent-length: 1\r\n\r\nx";
+        let post = send(proxy, post).await;
+        assert!(post.starts_with("HTTP/1.1 502"), "{post}");
+    }
+
+    #[tokio::test]
+    async fn no_healthy_backend_is_a_503() {
+        let proxy = proxy(Arc::new(Pool::default())).await;
+        let get = send(
+            proxy,
+            "GET / HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(get.starts_with("HTTP/1.1 503"), "{get}");
+    }
 
     #[test]
     fn idempotent_methods() {
