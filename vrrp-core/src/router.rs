@@ -521,17 +521,21 @@ impl VirtualRouter {
 
     /// RFC 9568 §6.4.1 / §6.4.2: send an ADVERTISEMENT, broadcast gratuitous ARP /
     /// unsolicited NA, set Adver_Timer, transition to Master.
+    ///
+    /// The addresses are installed before the advertisement goes out: the old master removes
+    /// its copy when it hears the advert, and installing first leaves no instant in which
+    /// nobody holds them.
     fn promote(&mut self, now: Instant, reason: Reason) {
         self.timers.cancel(Timer::MasterDown);
         self.down_after_stop = false;
         self.preempt_hold_until = None;
         self.stats.master_transitions += 1;
         self.set_state(State::Master, reason);
-        self.send_advert(self.priority);
         self.outputs.push_back(Output::InstallVips {
             addresses: Arc::clone(&self.installed),
             accept_mode: self.config.accept_mode,
         });
+        self.send_advert(self.priority);
         self.announce.start(now);
         self.announce(now);
         self.timers.set(
