@@ -35,8 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::time::{Instant, sleep, timeout};
-use vrrp_core::{Centisecs, Family, RouterConfig, State, TrackState, TrackedObject};
+use tokio::time::{sleep, timeout};
+use vrrp_core::{Centisecs, Family, RouterConfig, TrackState, TrackedObject};
 use vrrp_core::{VirtualAddress, Vrid};
 use vrrp_net::driver::{Driver, Event, Handle, Instance, primary_address};
 
@@ -295,20 +295,16 @@ async fn accept_loop(
     }
 }
 
-/// A planned handover without a gap: as master, drop to priority 1 and keep the VIP (and
-/// keep serving) until the peer takes over and sends its first advert, which moves this
-/// node to Backup; then stop VRRP. Without a peer willing to preempt, the priority-0
-/// advert of the shutdown hands over after the peer's Skew_Time.
+/// A planned handover without a gap ([`Handle::hand_over`]): as master, drop to priority 1
+/// and keep the VIP (and keep serving) until the peer takes over; then stop VRRP. Without a
+/// peer willing to preempt, the priority-0 advert of the shutdown hands over after the peer's
+/// Skew_Time.
 async fn hand_over(vrrp: &Handle, advert_interval: Duration) {
-    let is_master = |s: Option<State>| s == Some(State::Master);
-    let state = |vrrp: Handle| async move { vrrp.status(INSTANCE).await.ok().map(|s| s.state) };
-    if is_master(state(vrrp.clone()).await) && vrrp.set_priority(INSTANCE, 1).await.is_ok() {
-        // The peer takes over a Master_Down_Interval (< 4 intervals) after our last
-        // full-priority advert.
-        let deadline = Instant::now() + advert_interval * 4 + Duration::from_millis(200);
-        while Instant::now() < deadline && is_master(state(vrrp.clone()).await) {
-            sleep(Duration::from_millis(5)).await;
-        }
+    // The peer takes over a Master_Down_Interval (< 4 intervals) after our last full-priority
+    // advert.
+    let timeout = advert_interval * 4 + Duration::from_millis(200);
+    if let Err(e) = vrrp.hand_over(INSTANCE, timeout).await {
+        eprintln!("vip-proxy: vrrp hand over: {e}");
     }
     if let Err(e) = vrrp.shutdown().await {
         eprintln!("vip-proxy: vrrp shutdown: {e}");

@@ -171,3 +171,44 @@ async fn an_externally_removed_vip_is_reported_and_restored() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(holds_vip(&a));
 }
+
+#[tokio::test]
+async fn hand_over_keeps_the_vip_owned_until_the_peer_is_master() {
+    let lan = MemoryLan::new();
+    let mut a = node(&lan, 11, 200).await;
+    let mut b = node(&lan, 12, 100).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    // A backup has nothing to hand over.
+    assert!(
+        !b.handle
+            .hand_over("VI_1", Duration::from_secs(1))
+            .await
+            .unwrap()
+    );
+    let watcher = {
+        let (a_vips, b_vips) = (a.vips.clone(), b.vips.clone());
+        tokio::spawn(async move {
+            // Sample ownership while the handover runs: someone must hold the VIP throughout.
+            for _ in 0..400 {
+                let owned = [&a_vips, &b_vips]
+                    .iter()
+                    .any(|v| v.present().iter().any(|x| x.addr == VIP));
+                assert!(owned, "the VIP had no owner during the handover");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+    };
+    // advert_int 0.05 s: the peer's Master_Down_Interval is under 0.2 s.
+    assert!(
+        a.handle
+            .hand_over("VI_1", Duration::from_secs(2))
+            .await
+            .unwrap()
+    );
+    wait_state(&mut b.events, State::Master).await;
+    assert!(holds_vip(&b) && !holds_vip(&a));
+    watcher.await.unwrap();
+    a.handle.shutdown().await.unwrap();
+    b.handle.shutdown().await.unwrap();
+}

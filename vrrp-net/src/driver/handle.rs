@@ -77,6 +77,33 @@ impl Handle {
         rx.await.map_err(|_| DriverError::Stopped)?
     }
 
+    /// A planned handover without a gap: if `instance` is master, lowers its priority to 1
+    /// and keeps the VIP until a peer has taken over (its higher-priority advert moves this
+    /// router to Backup, RFC 9568 §6.4.3) or `timeout` passed. Returns whether the instance
+    /// ended in Backup. Unlike [`Handle::shutdown`]'s priority-0 advert, which leaves the VIP
+    /// ownerless for the peer's Skew_Time, the VIP always has an owner; it costs the peer's
+    /// Master_Down_Interval of waiting, so pass at least that. Call [`Handle::shutdown`] after.
+    pub async fn hand_over(
+        &self,
+        instance: &str,
+        timeout: std::time::Duration,
+    ) -> Result<bool, DriverError> {
+        if self.status(instance).await?.state != State::Master {
+            return Ok(false);
+        }
+        self.set_priority(instance, 1).await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.status(instance).await?.state != State::Master {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Stops gracefully: masters send priority 0 and remove their VIPs, virtual MACs are
     /// removed; returns when that is done.
     pub async fn shutdown(&self) -> Result<(), DriverError> {
