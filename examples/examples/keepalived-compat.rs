@@ -1,11 +1,13 @@
-//! A keepalived-compatible VRRP daemon built only from this project's crates.
+//! A keepalived-compatible daemon built only from this project's crates.
 //!
-//! Reads a keepalived.conf (the VRRP part: `global_defs`, `vrrp_script`, `vrrp_instance`,
-//! `vrrp_sync_group`, `include`) and runs it, so the same file can drive keepalived or this
-//! daemon, side by side:
+//! Reads a keepalived.conf (`global_defs`, `vrrp_script`, `vrrp_instance`, `vrrp_sync_group`,
+//! `virtual_server`, `virtual_server_group`, `track_file`, `include`) and runs it, so the
+//! same file can drive keepalived or this daemon, side by side:
 //!
 //! ```text
 //! keepalived-compat -f /etc/keepalived/keepalived.conf -n -l --pid /run/kc.pid
+//! keepalived-compat -f lvs.conf -n -l --no-ipvs      # checkers only report, no IPVS
+//! keepalived-compat --genhash -s 192.0.2.21 -p 80 -u /index.html
 //! ```
 //!
 //! Without `-n` it detaches (a new process group, output discarded) after checking the
@@ -15,9 +17,12 @@
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode, Stdio};
 
-use examples::keepalived_compat::{self, Options, USAGE};
+use examples::keepalived_compat::{self, Genhash, Options, USAGE};
 
 fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("--genhash") {
+        return genhash();
+    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {
@@ -38,9 +43,10 @@ fn main() -> ExitCode {
     };
     if options.config_test {
         println!(
-            "keepalived-compat: {} is valid ({} instances)",
+            "keepalived-compat: {} is valid ({} instances, {} virtual servers)",
             options.config.display(),
-            conf.instances.len()
+            conf.instances.len(),
+            conf.virtual_servers.len()
         );
         return ExitCode::SUCCESS;
     }
@@ -58,6 +64,37 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(keepalived_compat::run(options, conf))
+}
+
+/// `--genhash ...`: prints the MD5 digest of a URL's body as keepalived's genhash does.
+fn genhash() -> ExitCode {
+    let g = match Genhash::parse(std::env::args().skip(2)) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("keepalived-compat: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("keepalived-compat: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(g.digest()) {
+        Ok(digest) => {
+            println!("{digest}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("keepalived-compat: genhash: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Starts this program again with `-n` in a new process group, detached from the terminal.

@@ -1,6 +1,6 @@
 //! Helpers shared by the example programs.
 
-#[cfg(feature = "vrrp")]
+#[cfg(all(feature = "vrrp", feature = "health"))]
 pub mod keepalived_compat;
 pub mod keepalived_conf;
 #[cfg(all(feature = "vrrp", feature = "health"))]

@@ -1,16 +1,22 @@
-//! keepalived's command line, the part that concerns a VRRP-only daemon.
+//! keepalived's command line (the VRRP and checker parts) and `--genhash`.
 
 use std::path::PathBuf;
 
 /// What `--help` prints.
 pub const USAGE: &str = "\
-usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P] [-D] [-t]
+usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P|-C] [-D] [-t] [--no-ipvs]
+       keepalived-compat --genhash -s SERVER -p PORT -u URL [-S] [-I] [-V VHOST] [-P 1.0|1.0C|1.1] [-t SECS]
   -f, --use-file FILE   configuration file (default /etc/keepalived/keepalived.conf)
   -n, --dont-fork       stay in the foreground
   -l, --log-console     log to the console (stderr)
   -p, --pid FILE        write the daemon's pid to FILE
   -r, --vrrp_pid FILE   the same (keepalived's VRRP child pid file: this daemon is one process)
-  -P, --vrrp            accepted: this daemon only ever runs the VRRP part
+  -c, --checkers_pid FILE  the same (keepalived's checker child pid file)
+  -P, --vrrp            run only the VRRP part
+  -C, --check           run only the health-checking part (virtual_server)
+      --no-ipvs         run the checkers but only report pool changes (log and FIFO),
+                        without programming IPVS
+      --genhash         print the MD5 digest of a URL's body, like keepalived's genhash
   -D, --log-detail      accepted: every state change is logged in detail with -l anyway
   -t, --config-test     check the configuration and exit
   -h, --help            this text";
@@ -30,6 +36,12 @@ pub struct Options {
     pub config_test: bool,
     /// `-h`.
     pub help: bool,
+    /// `-P`: VRRP only.
+    pub vrrp_only: bool,
+    /// `-C`: checkers only.
+    pub check_only: bool,
+    /// `--no-ipvs`.
+    pub no_ipvs: bool,
 }
 
 impl Options {
@@ -42,6 +54,9 @@ impl Options {
             pid_files: Vec::new(),
             config_test: false,
             help: false,
+            vrrp_only: false,
+            check_only: false,
+            no_ipvs: false,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -57,14 +72,22 @@ impl Options {
             };
             match flag.as_str() {
                 "-f" | "--use-file" => o.config = value(&flag)?.into(),
-                "-p" | "--pid" | "-r" | "--vrrp_pid" => o.pid_files.push(value(&flag)?.into()),
-                "-P" | "--vrrp" | "-D" | "--log-detail" => {}
+                "-p" | "--pid" | "-r" | "--vrrp_pid" | "-c" | "--checkers_pid" => {
+                    o.pid_files.push(value(&flag)?.into())
+                }
+                "-P" | "--vrrp" => o.vrrp_only = true,
+                "-C" | "--check" => o.check_only = true,
+                "--no-ipvs" => o.no_ipvs = true,
+                "-D" | "--log-detail" => {}
                 "-n" | "--dont-fork" => o.foreground = true,
                 "-l" | "--log-console" => o.log_console = true,
                 "-t" | "--config-test" => o.config_test = true,
                 "-h" | "--help" => o.help = true,
                 other => return Err(format!("unknown option {other:?}")),
             }
+        }
+        if o.vrrp_only && o.check_only {
+            return Err("-P and -C exclude each other".to_owned());
         }
         Ok(o)
     }
@@ -90,6 +113,15 @@ mod tests {
             o.pid_files,
             [PathBuf::from("/run/a.pid"), PathBuf::from("/run/b.pid")]
         );
+    }
+
+    #[test]
+    fn checker_options_parse() {
+        let o = parse("-C --no-ipvs -c /run/c.pid").unwrap();
+        assert!(o.check_only && o.no_ipvs && !o.vrrp_only);
+        assert_eq!(o.pid_files, [PathBuf::from("/run/c.pid")]);
+        assert!(parse("-P").unwrap().vrrp_only);
+        assert_eq!(parse("-P -C").unwrap_err(), "-P and -C exclude each other");
     }
 
     #[test]

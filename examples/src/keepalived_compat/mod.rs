@@ -1,8 +1,11 @@
-//! The keepalived-compatible VRRP daemon behind `examples/keepalived-compat.rs`: reads a
+//! The keepalived-compatible daemon behind `examples/keepalived-compat.rs`: reads a
 //! keepalived.conf, runs its VRRP instances on [`vrrp_net::driver`], runs `vrrp_script`s and
-//! notifies like keepalived.
+//! notifies like keepalived, and health-checks its `virtual_server`s ([`lvs`]) with
+//! `healthcheck`, programming IPVS (feature `ipvs`) or only reporting (`--no-ipvs`).
 
 mod cli;
+mod genhash;
+pub mod lvs;
 mod mapping;
 mod notify;
 mod scripts;
@@ -15,6 +18,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use vrrp_net::driver::{Driver, Event, Fault, primary_address};
 
 pub use cli::{Options, USAGE};
+pub use genhash::Genhash;
 pub use mapping::{MappingError, instance};
 pub use notify::Notifier;
 pub use scripts::Threshold;
@@ -90,9 +94,68 @@ pub fn load(options: &Options) -> Result<KeepalivedConf, String> {
     Ok(conf)
 }
 
-/// Runs the daemon in the foreground until SIGTERM or SIGINT (graceful: priority 0 and VIPs
-/// removed). Must be called inside a tokio runtime.
+/// Runs the daemon in the foreground until SIGTERM or SIGINT: the health checkers of the
+/// `virtual_server`s (unless `-P`) and the VRRP instances (unless `-C`; graceful stop:
+/// priority 0 and VIPs removed). Must be called inside a tokio runtime.
 pub async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
+    let checkers = if !options.vrrp_only && !conf.virtual_servers.is_empty() {
+        let table = if options.no_ipvs {
+            lvs::Table::Report
+        } else {
+            lvs::Table::Ipvs
+        };
+        match lvs::run(&options, &conf, table).await {
+            Ok(task) => Some(task),
+            Err(e) => {
+                eprintln!("keepalived-compat: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let code = if options.check_only || conf.instances.is_empty() {
+        run_checkers_only(&options).await
+    } else {
+        run_vrrp(options, conf).await
+    };
+    if let Some(task) = checkers {
+        task.abort();
+    }
+    code
+}
+
+/// Waits for SIGTERM or SIGINT with the pid files written.
+async fn run_checkers_only(options: &Options) -> ExitCode {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("keepalived-compat: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for pid in &options.pid_files {
+        if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
+            eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    log(options, "Stopped");
+    for pid in &options.pid_files {
+        // Already gone is fine: the file only has to be absent once we are.
+        let _ = std::fs::remove_file(pid);
+    }
+    ExitCode::SUCCESS
+}
+
+async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
     let mut builder = Driver::builder();
     for i in &conf.instances {
         let primary = match mapping::configured_source(i) {

@@ -40,7 +40,7 @@ pub struct Notifier {
 
 /// Opens `path` for writing without blocking on a FIFO with no reader (read-write open), and
 /// creates it as a FIFO first when it does not exist (as keepalived does).
-fn open_fifo(path: &Path) -> io::Result<File> {
+pub(super) fn open_fifo(path: &Path) -> io::Result<File> {
     if !path.exists() {
         let status = std::process::Command::new("mkfifo").arg(path).status()?;
         if !status.success() {
@@ -168,7 +168,7 @@ fn run_scripts(notify: &Notify, kind: &str, name: &str, state: &str, priority: u
     }
 }
 
-fn spawn(argv: &[String], extra: &[&str]) {
+pub(super) fn spawn(argv: &[String], extra: &[&str]) {
     let Some((program, args)) = argv.split_first() else {
         return;
     };

@@ -1,9 +1,12 @@
-//! The VRRP part of keepalived's configuration file, read into typed structures.
+//! keepalived's configuration file, read into typed structures: its VRRP part and its
+//! health-checking (LVS) part.
 //!
 //! Supported: `global_defs` (router_id, vrrp_version, vrrp_mcast_group4/6,
 //! vrrp_garp_master_delay/repeat/refresh/refresh_repeat, vrrp_strict, vrrp_skip_check_adv_addr,
 //! vrrp_lower_prio_no_advert, vrrp_higher_prio_send_advert, v3_checksum_as_v2, notify_fifo,
-//! vrrp_notify_fifo), `vrrp_script`, `vrrp_instance`, `vrrp_sync_group` and `include`.
+//! vrrp_notify_fifo, lvs_notify_fifo), `vrrp_script`, `vrrp_instance`, `vrrp_sync_group`,
+//! `virtual_server` (address, `fwmark` or `group`) with its `real_server`s and checkers,
+//! `virtual_server_group`, `track_file` and `include`.
 //! Keywords of other keepalived sections and unknown keywords become [`ConfWarning`]s; bad
 //! values are [`ConfError`]s naming the file, line and keyword.
 //!
@@ -26,6 +29,7 @@ mod error;
 mod model;
 mod parse;
 mod tree;
+mod virtual_server;
 
 use std::path::Path;
 
@@ -33,6 +37,10 @@ pub use error::{ConfError, ConfWarning, Location};
 pub use model::{
     GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, SyncGroup, Tracked, VipSpec,
     VrrpInstance, VrrpScript,
+};
+pub use virtual_server::{
+    CheckTiming, Checker, CheckerKind, HttpProtocol, LbKind, Protocol, RealServer, TrackFile,
+    UrlSpec, VirtualServer, VsAddress, VsGroup,
 };
 
 /// Reads and validates the configuration file at `path` (following `include`s).
@@ -47,3 +55,5 @@ pub fn parse_str(name: &str, text: &str) -> Result<KeepalivedConf, ConfError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lvs;

@@ -1,10 +1,11 @@
-//! The VRRP part of a keepalived.conf, typed.
+//! A keepalived.conf, typed: the whole file and its VRRP part.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::{ConfWarning, Location};
+use super::virtual_server::{TrackFile, VirtualServer, VsGroup};
 
 /// A whole configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,12 @@ pub struct KeepalivedConf {
     pub instances: Vec<VrrpInstance>,
     /// `vrrp_sync_group` blocks, in file order.
     pub sync_groups: Vec<SyncGroup>,
+    /// `virtual_server` blocks, in file order.
+    pub virtual_servers: Vec<VirtualServer>,
+    /// `virtual_server_group` blocks, in file order.
+    pub vs_groups: Vec<VsGroup>,
+    /// Top-level `track_file` blocks (used by `FILE_CHECK`).
+    pub track_files: Vec<TrackFile>,
     /// Everything read but not acted upon.
     pub warnings: Vec<ConfWarning>,
 }
@@ -55,6 +62,8 @@ pub struct GlobalDefs {
     pub notify_fifo: Option<PathBuf>,
     /// `vrrp_notify_fifo`.
     pub vrrp_notify_fifo: Option<PathBuf>,
+    /// `lvs_notify_fifo`.
+    pub lvs_notify_fifo: Option<PathBuf>,
 }
 
 impl Default for GlobalDefs {
@@ -75,6 +84,7 @@ impl Default for GlobalDefs {
             v3_checksum_as_v2: false,
             notify_fifo: None,
             vrrp_notify_fifo: None,
+            lvs_notify_fifo: None,
         }
     }
 }

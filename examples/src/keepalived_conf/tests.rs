@@ -119,7 +119,11 @@ fn a_full_file_reads_into_the_model() {
 fn things_not_acted_upon_are_reported() {
     let c = parse_str("k.conf", FULL).unwrap();
     let kws: Vec<&str> = c.warnings.iter().map(|w| w.keyword.as_str()).collect();
-    assert!(kws.contains(&"virtual_server"), "{kws:?}");
+    assert!(!kws.contains(&"virtual_server"), "{kws:?}");
+    assert_eq!(
+        c.virtual_servers[0].timing.delay_loop,
+        Some(Duration::from_secs(6))
+    );
     assert!(kws.contains(&"enable_script_security"), "{kws:?}");
     let c = parse_str("k.conf", "global_defs {\n  vrrp_frobnicate 1\n}\n").unwrap();
     assert_eq!(

@@ -162,7 +162,7 @@ pub fn ours_binary() -> &'static Path {
             "examples",
             "--no-default-features",
             "--features",
-            "vrrp",
+            "vrrp,health",
             "--example",
             "keepalived-compat",
         ]);

@@ -1,19 +1,20 @@
 //! From the tree of lines to the typed model, validating as keepalived would.
 
+mod checker;
 mod instance;
 mod values;
+mod virtual_server;
 
 use std::time::Duration;
 
 use super::error::{ConfError, ConfWarning};
 use super::model::{GlobalDefs, KeepalivedConf, Notify, SyncGroup, VrrpInstance, VrrpScript};
 use super::tree::Node;
+use super::virtual_server::{VirtualServer, VsAddress, VsGroup};
 use values::{arg, block, command, flag, name, number, seconds, version};
 
 /// Top-level sections that belong to other parts of keepalived.
 const OTHER_SECTIONS: &[&str] = &[
-    "virtual_server",
-    "virtual_server_group",
     "real_server",
     "static_ipaddress",
     "static_routes",
@@ -22,7 +23,6 @@ const OTHER_SECTIONS: &[&str] = &[
     "bfd_instance",
     "vrrp_track_process",
     "vrrp_track_file",
-    "track_file",
     "garp_group",
     "net_namespace",
 ];
@@ -41,6 +41,13 @@ const GLOBAL_NO_EFFECT: &[&str] = &[
     "checker_no_swap",
     "dynamic_interfaces",
     "lvs_id",
+    "lvs_notify_fifo_script",
+    "notify_fifo_script",
+    "vrrp_notify_fifo_script",
+    "lvs_timeouts",
+    "lvs_sync_daemon",
+    "lvs_flush",
+    "lvs_flush_on_stop",
 ];
 
 struct Ctx {
@@ -70,12 +77,18 @@ pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
     let mut scripts = Vec::new();
     let mut instance_nodes = Vec::new();
     let mut group_nodes = Vec::new();
+    let mut track_files = Vec::new();
+    let mut vs_group_nodes = Vec::new();
+    let mut vs_nodes = Vec::new();
     for node in nodes {
         match node.keyword() {
             "global_defs" => global_defs(&mut ctx, node, &mut global)?,
             "vrrp_script" => scripts.push(vrrp_script(&mut ctx, node)?),
             "vrrp_instance" => instance_nodes.push(node),
             "vrrp_sync_group" => group_nodes.push(node),
+            "track_file" => track_files.push(virtual_server::track_file(&mut ctx, node)?),
+            "virtual_server_group" => vs_group_nodes.push(node),
+            "virtual_server" => vs_nodes.push(node),
             kw if OTHER_SECTIONS.contains(&kw) => ctx.warn(node, "not a vrrp section, ignored"),
             _ => ctx.unknown(node, "the top level"),
         }
@@ -89,11 +102,42 @@ pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
     for node in group_nodes {
         sync_groups.push(sync_group(&mut ctx, node, &instances)?);
     }
+    let mut vs_groups = Vec::new();
+    for node in vs_group_nodes {
+        vs_groups.push(virtual_server::virtual_server_group(&mut ctx, node)?);
+    }
+    let mut virtual_servers = Vec::new();
+    for node in vs_nodes {
+        let vs = virtual_server::virtual_server(&mut ctx, node, &track_files)?;
+        if let VsAddress::Group(name) = &vs.addr
+            && !vs_groups.iter().any(|g: &VsGroup| &g.name == name)
+        {
+            return Err(ConfError::invalid(
+                &node.loc,
+                "virtual_server",
+                format!("no virtual_server_group named {name:?}"),
+            ));
+        }
+        if virtual_servers
+            .iter()
+            .any(|v: &VirtualServer| v.addr == vs.addr && v.protocol == vs.protocol)
+        {
+            return Err(ConfError::invalid(
+                &node.loc,
+                "virtual_server",
+                format!("{} is defined twice", node.args().join(" ")),
+            ));
+        }
+        virtual_servers.push(vs);
+    }
     Ok(KeepalivedConf {
         global,
         scripts,
         instances,
         sync_groups,
+        virtual_servers,
+        vs_groups,
+        track_files,
         warnings: ctx.warnings,
     })
 }
@@ -118,6 +162,7 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = flag(n)?,
             "notify_fifo" => g.notify_fifo = Some(arg(n)?.into()),
             "vrrp_notify_fifo" => g.vrrp_notify_fifo = Some(arg(n)?.into()),
+            "lvs_notify_fifo" => g.lvs_notify_fifo = Some(arg(n)?.into()),
             kw if GLOBAL_NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
             _ => ctx.unknown(n, "global_defs"),
         }

@@ -1,0 +1,40 @@
+//! keepalived's health-checking part: `virtual_server`s whose real servers are probed by
+//! `healthcheck`, pools kept with keepalived's rules (quorum, hysteresis, sorry server,
+//! `inhibit_on_failure`), changes notified like keepalived (`lvs_notify_fifo` lines,
+//! `notify_up/down` and `quorum_up/down` scripts) and, with the `ipvs` feature, programmed
+//! into the kernel.
+
+mod checks;
+mod events;
+#[cfg(feature = "ipvs")]
+mod kernel;
+mod plan;
+mod run;
+
+pub use events::{Lvs, Notice};
+pub use plan::{RealPlan, ServicePlan, schedule, services, trio, vs_label};
+pub use run::{Table, run};
+
+use crate::keepalived_conf::Location;
+
+/// A checker or virtual server that `healthcheck` refuses, located like a parse error.
+#[derive(Debug, thiserror::Error)]
+#[error("{loc}: {keyword}: {message}")]
+pub struct LvsError {
+    /// Where.
+    pub loc: Location,
+    /// The keyword at fault.
+    pub keyword: String,
+    /// What is wrong, naming the value.
+    pub message: String,
+}
+
+impl LvsError {
+    pub(crate) fn new(loc: &Location, keyword: &str, message: impl Into<String>) -> Self {
+        Self {
+            loc: loc.clone(),
+            keyword: keyword.to_owned(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The health-checking loop: probes, pools, notifications and, with IPVS, the kernel.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+
+use tokio::task::JoinHandle;
+
+use super::events::{Lvs, Notice};
+use super::plan;
+use crate::keepalived_compat::notify::{open_fifo, spawn};
+use crate::keepalived_compat::{Options, log};
+use crate::keepalived_conf::KeepalivedConf;
+
+/// Where pool changes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Only the log and the FIFOs (`--no-ipvs`).
+    Report,
+    /// The kernel's IPVS table too (needs the `ipvs` feature).
+    Ipvs,
+}
+
+/// Checks the plan, opens the FIFOs, starts the probes and spawns the loop that reports
+/// (and with [`Table::Ipvs`] applies) every change. Must be called inside a tokio runtime.
+pub async fn run(
+    options: &Options,
+    conf: &KeepalivedConf,
+    table: Table,
+) -> Result<JoinHandle<()>, String> {
+    let (plans, warnings) = plan::services(conf).map_err(|e| e.to_string())?;
+    for w in &warnings {
+        eprintln!("keepalived-compat: warning: {w}");
+    }
+    let mut paths: Vec<&PathBuf> = Vec::new();
+    for p in [&conf.global.lvs_notify_fifo, &conf.global.notify_fifo]
+        .into_iter()
+        .flatten()
+    {
+        if !paths.contains(&p) {
+            paths.push(p);
+        }
+    }
+    let mut fifos = Vec::new();
+    for p in paths {
+        fifos.push(open_fifo(p).map_err(|e| format!("{}: {e}", p.display()))?);
+    }
+    #[cfg(feature = "ipvs")]
+    let mut kernel = match table {
+        Table::Ipvs => super::kernel::start(conf, &plans).await?,
+        Table::Report => Vec::new(),
+    };
+    #[cfg(not(feature = "ipvs"))]
+    if table == Table::Ipvs {
+        return Err("this build has no ipvs support (feature ipvs): run with --no-ipvs".to_owned());
+    }
+    let count = plans.len();
+    let (mut lvs, scheduler) = Lvs::new(plans).map_err(|e| e.to_string())?;
+    let mut running = scheduler.start().map_err(|e| e.to_string())?;
+    let options = options.clone();
+    log(
+        &options,
+        &format!(
+            "Starting health checks of {count} virtual server(s){}",
+            if table == Table::Report {
+                " (--no-ipvs: changes are only reported)"
+            } else {
+                ""
+            }
+        ),
+    );
+    Ok(tokio::spawn(async move {
+        let startup = lvs.startup();
+        deliver(&options, &mut fifos, &startup);
+        loop {
+            let event = running.next_event().await;
+            let notices = lvs.handle_event(&event);
+            if let Some(reason) = &event.reason {
+                log(
+                    &options,
+                    &format!("check of {} is {:?}: {reason}", event.name, event.health),
+                );
+            }
+            deliver(&options, &mut fifos, &notices);
+            #[cfg(feature = "ipvs")]
+            if let Some(sinks) = lvs.service_of(event.target).and_then(|s| kernel.get_mut(s)) {
+                for sink in sinks {
+                    if let Err(e) = sink.handle_event(&event).await {
+                        eprintln!("keepalived-compat: ipvs: {e}");
+                    }
+                }
+            }
+        }
+    }))
+}
+
+fn deliver(options: &Options, fifos: &mut [File], notices: &[Notice]) {
+    for n in notices {
+        log(options, &n.line);
+        let line = format!("{}\n", n.line);
+        for fifo in fifos.iter_mut() {
+            if let Err(e) = fifo.write_all(line.as_bytes()) {
+                eprintln!("keepalived-compat: cannot write to the lvs notify fifo: {e}");
+            }
+        }
+        if let Some(argv) = &n.script {
+            spawn(argv, &[]);
+        }
+    }
+}
