@@ -38,3 +38,6 @@ impl LvsError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
