@@ -186,7 +186,7 @@ fn real_server_down_and_up_are_notified_in_order_with_quorum() {
         }
     });
     let log = std::fs::File::create(dir.0.join("daemon.log")).unwrap();
-    let _daemon = Daemon(
+    let mut daemon = Daemon(
         Command::new(daemon_binary())
             .args(["--no-ipvs", "-n", "-l", "-f"])
             .arg(&conf)
@@ -218,7 +218,21 @@ fn real_server_down_and_up_are_notified_in_order_with_quorum() {
     assert_eq!(next("RS UP"), format!("RS {rs_a} {vs} UP"));
     assert_eq!(next("VS UP"), format!("VS {vs} UP"));
     drop(a2);
+    // SIGTERM stops it cleanly.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(daemon.0.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let mut waited = 0;
+    let status = loop {
+        if let Some(status) = daemon.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(waited < 100, "the daemon ignored SIGTERM");
+        waited += 1;
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
     let log = std::fs::read_to_string(dir.0.join("daemon.log")).unwrap();
+    assert!(log.contains("Stopped"), "{log}");
     assert!(log.contains("--no-ipvs"), "{log}");
     assert!(log.contains(&format!("RS {rs_a} {vs} DOWN")), "{log}");
 }

@@ -119,8 +119,8 @@ pub async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     } else {
         run_vrrp(options, conf).await
     };
-    if let Some(task) = checkers {
-        task.abort();
+    if let Some(checkers) = checkers {
+        checkers.stop().await;
     }
     code
 }

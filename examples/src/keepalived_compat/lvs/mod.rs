@@ -13,7 +13,7 @@ mod run;
 
 pub use events::{Lvs, Notice};
 pub use plan::{RealPlan, ServicePlan, schedule, services, trio, vs_label};
-pub use run::{Table, run};
+pub use run::{Checkers, Table, run};
 
 use crate::keepalived_conf::Location;
 

@@ -75,6 +75,15 @@ pub fn services(conf: &KeepalivedConf) -> Result<(Vec<ServicePlan>, Vec<ConfWarn
 
 fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<ServicePlan, LvsError> {
     let label = vs_label(vs);
+    if vs.omega {
+        warnings.push(ConfWarning {
+            loc: vs.loc.clone(),
+            keyword: "omega".to_owned(),
+            message: "has no effect: this daemon does not reload, so a virtual server is never \
+                      removed while it runs"
+                .to_owned(),
+        });
+    }
     let mut reals = Vec::new();
     for rs in &vs.real_servers {
         if let Some(inhibit) = rs.inhibit_on_failure

@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::events::{Lvs, Notice};
@@ -21,13 +22,30 @@ pub enum Table {
     Ipvs,
 }
 
+/// The running checkers.
+#[derive(Debug)]
+pub struct Checkers {
+    task: JoinHandle<()>,
+    stop: oneshot::Sender<()>,
+}
+
+impl Checkers {
+    /// Stops the probes and, with IPVS, deletes the virtual services this daemon manages
+    /// (as keepalived does when it stops).
+    pub async fn stop(self) {
+        // The loop may already be gone; then there is nothing left to stop.
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
 /// Checks the plan, opens the FIFOs, starts the probes and spawns the loop that reports
 /// (and with [`Table::Ipvs`] applies) every change. Must be called inside a tokio runtime.
 pub async fn run(
     options: &Options,
     conf: &KeepalivedConf,
     table: Table,
-) -> Result<JoinHandle<()>, String> {
+) -> Result<Checkers, String> {
     let (plans, warnings) = plan::services(conf).map_err(|e| e.to_string())?;
     for w in &warnings {
         eprintln!("keepalived-compat: warning: {w}");
@@ -69,17 +87,29 @@ pub async fn run(
             }
         ),
     );
-    Ok(tokio::spawn(async move {
+    let (stop, mut stopped) = oneshot::channel();
+    let task = tokio::spawn(async move {
         let startup = lvs.startup();
         deliver(&options, &mut fifos, &startup);
         loop {
-            let event = running.next_event().await;
+            let event = tokio::select! {
+                event = running.next_event() => event,
+                _ = &mut stopped => break,
+            };
             let notices = lvs.handle_event(&event);
-            if let Some(reason) = &event.reason {
-                log(
+            match &event.reason {
+                Some(healthcheck::Reason::Initial) => log(
+                    &options,
+                    &format!("check of {} starts {:?}", event.name, event.health),
+                ),
+                Some(reason) => log(
                     &options,
                     &format!("check of {} is {:?}: {reason}", event.name, event.health),
-                );
+                ),
+                None => log(
+                    &options,
+                    &format!("check of {} is {:?}", event.name, event.health),
+                ),
             }
             deliver(&options, &mut fifos, &notices);
             #[cfg(feature = "ipvs")]
@@ -91,7 +121,14 @@ pub async fn run(
                 }
             }
         }
-    }))
+        #[cfg(feature = "ipvs")]
+        for sink in kernel.iter().flatten() {
+            if let Err(e) = sink.backend().delete_service().await {
+                eprintln!("keepalived-compat: ipvs: {e}");
+            }
+        }
+    });
+    Ok(Checkers { task, stop })
 }
 
 fn deliver(options: &Options, fifos: &mut [File], notices: &[Notice]) {

@@ -18,6 +18,7 @@ virtual_server 192.0.2.15 80 {
     quorum_down /bin/echo down
     sorry_server 192.0.2.99 8080
     alpha
+    omega
     real_server 192.0.2.21 80 {
         weight 1
         notify_down /bin/echo rs down
@@ -87,9 +88,10 @@ fn virtual_servers_map_to_pools_targets_and_schedules() {
     assert_eq!(plans[1].label, "FWM 5");
     assert_eq!(plans[1].reals[0].label, "[2001:db8::1]:udp:53");
     let w: Vec<String> = warnings.iter().map(ToString::to_string).collect();
-    assert_eq!(w.len(), 2, "{w:?}");
-    assert!(w[0].starts_with("k.conf:18: inhibit_on_failure: healthcheck's pool applies"));
-    assert!(w[1].starts_with("k.conf:26: TCP_CHECK: healthcheck runs all checkers"));
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(w[0].starts_with("k.conf:2: omega: has no effect"));
+    assert!(w[1].starts_with("k.conf:19: inhibit_on_failure: healthcheck's pool applies"));
+    assert!(w[2].starts_with("k.conf:27: TCP_CHECK: healthcheck runs all checkers"));
 }
 
 #[test]
