@@ -59,6 +59,21 @@ fn md5_hex(data: &[u8]) -> String {
         .collect()
 }
 
+/// Opens `fifo` for reading (in a thread: the open waits for a writer) and sends each line.
+fn read_lines(fifo: PathBuf) -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(fifo).unwrap();
+        for line in BufReader::new(file).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    lines
+}
+
 /// A scratch directory removed on drop.
 struct Scratch(PathBuf);
 
@@ -174,17 +189,7 @@ fn real_server_down_and_up_are_notified_in_order_with_quorum() {
     )
     .unwrap();
     // The reader is started first: it holds the FIFO open for reading all along.
-    let (tx, lines) = mpsc::channel();
-    let reader_path = fifo.clone();
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(reader_path).unwrap();
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { return };
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
+    let lines = read_lines(fifo.clone());
     let log = std::fs::File::create(dir.0.join("daemon.log")).unwrap();
     let mut daemon = Daemon(
         Command::new(daemon_binary())
@@ -235,6 +240,51 @@ fn real_server_down_and_up_are_notified_in_order_with_quorum() {
     assert!(log.contains("Stopped"), "{log}");
     assert!(log.contains("--no-ipvs"), "{log}");
     assert!(log.contains(&format!("RS {rs_a} {vs} DOWN")), "{log}");
+}
+
+#[test]
+fn notify_fifo_receives_the_checker_lines_too() {
+    let dir = Scratch::new("notify-fifo");
+    // Nothing listens there: the real server goes down at its first check.
+    let gone = TcpListener::bind("127.0.0.5:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let fifo = dir.0.join("notify.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let conf = dir.0.join("keepalived.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global_defs {{\n    notify_fifo {}\n}}\n\
+             virtual_server fwmark 3 {{\n    delay_loop 0.1\n    warmup 0\n    retry 0\n    \
+             real_server {} {} {{\n        TCP_CHECK\n    }}\n}}\n",
+            fifo.display(),
+            gone.ip(),
+            gone.port()
+        ),
+    )
+    .unwrap();
+    let lines = read_lines(fifo);
+    let _daemon = Daemon(
+        Command::new(daemon_binary())
+            .args(["--no-ipvs", "-n", "-f"])
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let next = || lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    let rs = format!("[{}]:tcp:{}", gone.ip(), gone.port());
+    assert_eq!(next(), format!("RS {rs} FWM 3 DOWN"));
+    assert_eq!(next(), "VS FWM 3 DOWN");
 }
 
 #[test]
