@@ -76,6 +76,24 @@ struct Args {
     exact: bool,
 }
 
+/// The `-h` text: the subset of ipvsadm 1.31 this example implements.
+const HELP: &str = "\
+ipvsadm (ipvs-sys example): a subset of ipvsadm 1.31
+  -A|-E -t|-u|--sctp-service ADDR:PORT | -f FWMARK [-6] [-s SCHED] [-b FLAGS] [-o]
+        [-p [TIMEOUT]] [-M NETMASK] [--pe ENGINE]
+  -D -t|-u|--sctp-service ADDR:PORT | -f FWMARK
+  -a|-e -t|-u|--sctp-service ADDR:PORT | -f FWMARK -r ADDR[:PORT] [-g|-i|-m] [-w WEIGHT] [-x UPPER] [-y LOWER]
+        [--tun-type ipip|gue|gre [--tun-port PORT] [--tun-nocsum|--tun-csum|--tun-remcsum]]
+  -d -t|-u|--sctp-service ADDR:PORT | -f FWMARK -r ADDR[:PORT]
+  -C                      clear the whole table
+  -Z [SERVICE]            zero counters
+  -L|-l -n [SERVICE] [--stats|--rate|--timeout|--daemon] [--exact]
+  -S -n                   save rules to stdout
+  -R                      restore rules from stdin
+  --set TCP TCPFIN UDP    set connection timeouts
+  -h, --help              this text
+";
+
 #[derive(Debug)]
 struct UsageError(String);
 
@@ -785,6 +803,10 @@ async fn run(argv: &[String]) -> Result<bool, String> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{HELP}");
+        return ExitCode::SUCCESS;
+    }
     match run(&argv).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
