@@ -18,38 +18,7 @@ use md5::{Digest, Md5};
 /// Builds (once) the keepalived-compat example into the target directory of this test.
 fn daemon_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        // tests run from TARGET/PROFILE/deps/NAME-HASH
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let target_dir = profile_dir.parent().unwrap().to_owned();
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-p",
-            "examples",
-            "--no-default-features",
-            "--features",
-            "vrrp,health",
-            "--example",
-            "keepalived-compat",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "building the keepalived-compat example failed"
-        );
-        profile_dir.join("examples").join("keepalived-compat")
-    })
+    BIN.get_or_init(|| testbed::example::build("keepalived-compat", "vrrp,health"))
 }
 
 fn md5_hex(data: &[u8]) -> String {

@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use lvs_lab::director::Director;
 use lvs_lab::servers::{CONNECT_TIMEOUT, Client, PAUSE, RealServer};
-use lvs_lab::{DIRECTOR_ENV, IN_VM_ENV, IP_ENV, Lab, in_vm, skip_privileged};
+use lvs_lab::{DIRECTOR_ENV, IP_ENV, Lab, in_vm, skip_privileged};
 use nix::sys::signal::Signal;
+use testbed::ipvs_vm::{self, VmRun};
 
 /// VRRP advertisement interval: longer than [`TCG_SLACK`], so that a takeover one
 /// interval late (or early) does not fit in the bounds.
@@ -44,10 +45,6 @@ fn master_down_interval(priority: u32) -> Duration {
     ADVERT_INT * 3 + ADVERT_INT * (256 - priority) / 256
 }
 
-fn vm_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ipvs-sys/tests/vm/ipvs-vm.sh")
-}
-
 /// The example binary cargo built next to this test's directory.
 fn director_binary() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
@@ -57,42 +54,12 @@ fn director_binary() -> PathBuf {
         .unwrap()
 }
 
-/// Why the VM cannot run here, if it cannot.
-fn vm_unavailable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root (the VM harness caches the kernel under /var/tmp)".into());
-    }
-    if !vm_script().exists() {
-        return Some(format!("{} not found", vm_script().display()));
-    }
-    for tool in [
-        "qemu-system-x86_64",
-        "apt-get",
-        "dpkg-deb",
-        "cpio",
-        "depmod",
-        "ipvsadm",
-        "ip",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!(
-                "{tool} not found (apt-get install -y qemu-system-x86 busybox-static ipvsadm cpio kmod iproute2)"
-            ));
-        }
-    }
-    None
-}
-
 #[test]
 fn lvs_dr_lab_runs_in_vm() {
     if in_vm() {
         return; // the guest's copy of this binary runs only the --ignored scenario
     }
-    if let Some(reason) = vm_unavailable() {
+    if let Some(reason) = ipvs_vm::unavailable(&["ip"]) {
         skip_privileged(&reason);
         return;
     }
@@ -120,34 +87,18 @@ fn lvs_dr_lab_runs_in_vm() {
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
     let director = director.to_str().unwrap();
-    let out = Command::new(vm_script())
-        .args(["--module", "veth", "--module", "bridge"])
-        .args(["--add", &format!("{}:/opt/iproute2/ip", ip.trim())])
-        .args(["--add", exe, "--add", director])
-        .args([
-            "--",
-            &format!("{exe} --ignored lvs_dr_lab_ --nocapture --test-threads=1"),
-        ])
-        .env(IN_VM_ENV, "1")
+    VmRun::new()
+        .module("veth")
+        .module("bridge")
+        .file(&format!("{}:/opt/iproute2/ip", ip.trim()))
+        .file(exe)
+        .file(director)
         .env(DIRECTOR_ENV, director)
         .env(IP_ENV, "/opt/iproute2/ip")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    assert_eq!(out.status.code(), Some(0), "in-VM lab failed, output above");
-    let summary = text
-        .lines()
-        .find(|l| l.starts_with("test result:"))
-        .unwrap_or("");
-    assert!(
-        summary.starts_with("test result: ok. 4 passed"),
-        "no passing summary: {summary}"
-    );
+        .run(&format!(
+            "{exe} --ignored lvs_dr_lab_ --nocapture --test-threads=1"
+        ))
+        .assert_suite_passed(Some(4));
 }
 
 /// Waits until `ipvsadm -L -n` in the director's namespace shows exactly the director's

@@ -4,10 +4,11 @@
 
 mod common;
 
-use common::{block_on, in_new_netns, probe, skip_privileged};
+use common::{block_on, in_new_netns, probe};
 use healthcheck::checkers::{IcmpCheck, TcpCheck};
 use healthcheck::{Outcome, Reason};
 use std::time::Duration;
+use testbed::privileged::skip as skip_privileged;
 
 const T: Duration = Duration::from_millis(500);
 

@@ -1,13 +1,10 @@
 //! The IPVS sink against a real kernel. `pool_suite_runs_in_vm` (host side) boots the
 //! ipvs-sys test VM (`ipvs-sys/tests/vm/ipvs-vm.sh`, qemu with Debian's kernel), re-runs
 //! this test binary inside with `--ignored`, and fails if any in-VM test fails. The
-//! `#[ignore]`d tests are that suite: they refuse to run outside the VM, because they
+//! ignored tests are that suite: they refuse to run outside the VM, because they
 //! change the kernel's IPVS tables.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::skip_privileged;
 use healthcheck::checkers::TcpCheck;
 use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink};
 use healthcheck::{Event, Reason, TargetId};
@@ -16,96 +13,27 @@ use ipvs_sys::{
     Destination, ForwardMethod, IpvsHandle, Scheduler as IpvsScheduler, Service, ServiceKey,
 };
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
+use testbed::ipvs_vm::{self, VmRun, in_vm};
+use testbed::privileged;
 use tokio::net::TcpListener;
-
-/// Set inside the VM by the harness.
-const IN_VM_ENV: &str = "IPVS_SYS_IN_VM";
-
-fn in_vm() -> bool {
-    std::env::var(IN_VM_ENV).as_deref() == Ok("1")
-}
-
-fn vm_script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ipvs-sys/tests/vm/ipvs-vm.sh")
-}
-
-/// Why the VM cannot run here, if it cannot.
-fn vm_unavailable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root (the VM harness caches the kernel under /var/tmp)".into());
-    }
-    if !vm_script().exists() {
-        return Some(format!("{} not found", vm_script().display()));
-    }
-    for tool in [
-        "qemu-system-x86_64",
-        "apt-get",
-        "dpkg-deb",
-        "cpio",
-        "depmod",
-        "ipvsadm",
-    ] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!(
-                "{tool} not found (apt-get install -y qemu-system-x86 busybox-static ipvsadm cpio kmod)"
-            ));
-        }
-    }
-    None
-}
 
 #[test]
 fn pool_suite_runs_in_vm() {
     if in_vm() {
         return; // the guest's copy of this binary runs only the --ignored suite
     }
-    if let Some(reason) = vm_unavailable() {
-        skip_privileged(&reason);
+    if let Some(reason) = ipvs_vm::unavailable(&[]) {
+        privileged::skip(&reason);
         return;
     }
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let out = Command::new(vm_script())
-        .args([
-            "--add",
-            exe,
-            "--",
-            &format!("{exe} --ignored --test-threads=1"),
-        ])
-        .env(IN_VM_ENV, "1")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{text}");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "in-VM suite failed, output above"
-    );
-    let summary = text
-        .lines()
-        .find(|l| l.starts_with("test result:"))
-        .unwrap_or("");
-    assert!(
-        summary.starts_with("test result: ok."),
-        "no passing summary: {summary}"
-    );
-    assert!(
-        !summary.contains(" 0 passed"),
-        "the VM ran no test: {summary}"
-    );
+    VmRun::new()
+        .file(exe)
+        .run(&format!("{exe} --ignored --test-threads=1"))
+        .assert_suite_passed(None);
 }
 
 /// dummy0's address in the VM; the real servers listen on it.

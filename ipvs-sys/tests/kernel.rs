@@ -1,14 +1,15 @@
 //! Real-kernel tests. `kernel_suite_runs_in_vm` (host side) boots Debian's kernel under qemu
 //! with `tests/vm/ipvs-vm.sh`, re-runs this test binary inside with `--ignored`, and fails if
-//! any in-VM test fails. The `#[ignore]`d tests are that in-VM suite: they refuse to run
-//! outside the VM.
+//! any in-VM test fails. The ignored tests are that in-VM suite: they refuse to run outside
+//! the VM.
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::net::SocketAddr;
 use std::process::Command as Process;
+
+use testbed::ipvs_vm::{self, VmRun};
+use testbed::privileged;
 
 use ipvs_sys::{
     Command, DaemonState, Desired, DesiredService, Destination, Error, Family, ForwardMethod,
@@ -43,7 +44,7 @@ fn saved() -> Vec<String> {
 }
 
 async fn fresh() -> IpvsHandle {
-    support::require_vm();
+    ipvs_vm::require_vm();
     let ipvs = IpvsHandle::new().await.unwrap();
     ipvs.flush().await.unwrap();
     ipvs
@@ -51,32 +52,18 @@ async fn fresh() -> IpvsHandle {
 
 #[test]
 fn kernel_suite_runs_in_vm() {
-    if support::in_vm() {
+    if ipvs_vm::in_vm() {
         return; // this is the guest's copy of the binary: the suite itself is --ignored.
     }
-    if let Some(reason) = support::vm_unavailable() {
-        return support::skip(&reason);
+    if let Some(reason) = ipvs_vm::unavailable(&[]) {
+        return privileged::skip(&reason);
     }
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let (code, output) = support::run_in_vm(
-        &[exe.to_owned()],
-        &format!("{exe} --ignored --test-threads=1"),
-    );
-    println!("{output}");
-    assert_eq!(code, 0, "in-VM suite failed (exit {code}), output above");
-    let summary = output
-        .lines()
-        .find(|l| l.starts_with("test result:"))
-        .unwrap_or("");
-    assert!(
-        summary.starts_with("test result: ok."),
-        "no passing summary in VM output"
-    );
-    assert!(
-        !summary.contains(" 0 passed"),
-        "the VM ran no test: {summary}"
-    );
+    VmRun::new()
+        .file(exe)
+        .run(&format!("{exe} --ignored --test-threads=1"))
+        .assert_suite_passed(None);
 }
 
 /// The ipvsadm example next to this test binary (`target/<profile>/examples/ipvsadm`), or
@@ -92,14 +79,14 @@ fn ipvsadm_example() -> Option<std::path::PathBuf> {
 
 #[test]
 fn ipvsadm_example_lists_saves_and_restores_like_ipvsadm_in_vm() {
-    if support::in_vm() {
+    if ipvs_vm::in_vm() {
         return;
     }
-    if let Some(reason) = support::vm_unavailable() {
-        return support::skip(&reason);
+    if let Some(reason) = ipvs_vm::unavailable(&[]) {
+        return privileged::skip(&reason);
     }
     let Some(example) = ipvsadm_example() else {
-        return support::skip(
+        return privileged::skip(
             "ipvsadm example not built (cargo build -p examples --no-default-features \
              --features ipvs --example ipvsadm, or set IPVSADM_RS_BIN)",
         );
@@ -116,10 +103,10 @@ fn ipvsadm_example_lists_saves_and_restores_like_ipvsadm_in_vm() {
             vm.join("ipvsadm-scenario.txt").display()
         ),
     ];
-    let (code, output) = support::run_in_vm(
-        &adds,
-        "IPVSADM_RS=/usr/local/bin/ipvsadm-rs sh /root/compare.sh /root/scenario.txt",
-    );
+    let run = adds.iter().fold(VmRun::new(), |run, add| run.file(add));
+    let out =
+        run.run("IPVSADM_RS=/usr/local/bin/ipvsadm-rs sh /root/compare.sh /root/scenario.txt");
+    let (code, output) = (out.code, out.text);
     println!("{output}");
     assert_eq!(
         code, 0,
@@ -700,7 +687,7 @@ async fn handle_opened_in_another_netns_sees_only_that_namespace() {
 
 #[tokio::test]
 async fn handle_reports_not_loaded_where_the_kernel_has_no_ipvs() {
-    if support::in_vm() || std::path::Path::new("/proc/net/ip_vs").exists() {
+    if ipvs_vm::in_vm() || std::path::Path::new("/proc/net/ip_vs").exists() {
         eprintln!("SKIPPED: this kernel has IPVS (the VM suite covers a kernel with it)");
         return;
     }
@@ -716,7 +703,7 @@ async fn handle_reports_not_loaded_where_the_kernel_has_no_ipvs() {
 #[ignore = "runs inside the IPVS test VM, started by kernel_suite_runs_in_vm"]
 fn without_cap_net_admin_every_operation_is_permission_denied() {
     use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
-    support::require_vm();
+    ipvs_vm::require_vm();
     // Capabilities are per thread: this one drops CAP_NET_ADMIN, the test process keeps it.
     let (add, list) = std::thread::spawn(|| {
         let mut caps = capabilities(None).unwrap();

@@ -10,8 +10,6 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Set (to 1) inside the VM by the host-side test.
-pub(crate) const IN_VM_ENV: &str = "IPVS_LVS_LAB";
 /// The lvs-director binary (same path inside the VM).
 pub(crate) const DIRECTOR_ENV: &str = "IPVS_LVS_DIRECTOR";
 /// iproute2's `ip` inside the VM (busybox's cannot do namespaces or veth).
@@ -22,19 +20,8 @@ pub(crate) const VIP: &str = "192.0.2.100";
 /// Prefix length of the lab LAN.
 pub(crate) const PREFIX: u8 = 24;
 
-/// Whether this process runs inside the test VM.
-pub(crate) fn in_vm() -> bool {
-    std::env::var(IN_VM_ENV).as_deref() == Ok("1")
-}
-
-/// Prints why a privileged test cannot run and returns; panics instead when
-/// `REQUIRE_PRIVILEGED_TESTS=1` (CI), so a skip never passes silently there.
-pub(crate) fn skip_privileged(reason: &str) {
-    if std::env::var("REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
-        panic!("privileged test cannot run and REQUIRE_PRIVILEGED_TESTS=1: {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-}
+pub(crate) use testbed::ipvs_vm::in_vm;
+pub(crate) use testbed::privileged::skip as skip_privileged;
 
 /// Namespaces `lvs-<name>` joined by bridge `lvs-br0` in the VM's initial namespace; each
 /// has `eth0` with 192.0.2.`<host>`/24. Deleted on drop.

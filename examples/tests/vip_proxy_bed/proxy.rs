@@ -26,32 +26,7 @@ pub fn binary() -> &'static Path {
         if let Some(bin) = std::env::var_os("VIP_PROXY") {
             return PathBuf::from(bin);
         }
-        // Tests run from TARGET/PROFILE/deps/NAME-HASH.
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let target_dir = profile_dir.parent().unwrap().to_owned();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-p",
-            "examples",
-            "--no-default-features",
-            "--features",
-            "vrrp,health",
-            "--example",
-            "vip-proxy",
-        ]);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "building the vip-proxy example failed");
-        profile_dir.join("examples").join("vip-proxy")
+        testbed::example::build("vip-proxy", "vrrp,health")
     })
 }
 

@@ -79,16 +79,6 @@ pub(crate) async fn http_server(response: &'static [u8]) -> SocketAddr {
     .await
 }
 
-/// Prints why a privileged test cannot run and returns `true` (skip); panics instead
-/// when `REQUIRE_PRIVILEGED_TESTS=1` (CI), so a skip never passes silently there.
-pub(crate) fn skip_privileged(reason: &str) -> bool {
-    if std::env::var("REQUIRE_PRIVILEGED_TESTS").as_deref() == Ok("1") {
-        panic!("privileged test cannot run and REQUIRE_PRIVILEGED_TESTS=1: {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-    true
-}
-
 /// Runs `body` on a thread moved into a fresh network namespace (only `lo`, down),
 /// after running each `setup` shell command inside it. The namespace disappears
 /// with the thread. `Err` says why it could not be created.

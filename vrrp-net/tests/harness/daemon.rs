@@ -149,36 +149,7 @@ pub fn ours_binary() -> &'static Path {
         if let Ok(bin) = std::env::var("KEEPALIVED_COMPAT") {
             return PathBuf::from(bin);
         }
-        // tests run from TARGET/PROFILE/deps/NAME-HASH
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_owned();
-        let target_dir = profile_dir.parent().unwrap().to_owned();
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-p",
-            "examples",
-            "--no-default-features",
-            "--features",
-            "vrrp,health",
-            "--example",
-            "keepalived-compat",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "building the keepalived-compat example failed"
-        );
-        profile_dir.join("examples").join("keepalived-compat")
+        testbed::example::build("keepalived-compat", "vrrp,health")
     })
 }
 
