@@ -34,3 +34,24 @@ pub fn on_path(tool: &str) -> bool {
         .output()
         .is_ok_and(|o| o.status.success())
 }
+
+/// Whether privileged test `test` may run: root and every tool in `tools` on `PATH`.
+/// Otherwise prints the reason ([`skip`]) and returns false, or panics when
+/// `REQUIRE_PRIVILEGED_TESTS=1`.
+pub fn require(test: &str, tools: &[&str]) -> bool {
+    let reason = if is_root() {
+        tools
+            .iter()
+            .find(|t| !on_path(t))
+            .map(|t| format!("{test}: {t} is not installed"))
+    } else {
+        Some(format!("{test}: not running as root"))
+    };
+    match reason {
+        None => true,
+        Some(reason) => {
+            skip(&reason);
+            false
+        }
+    }
+}

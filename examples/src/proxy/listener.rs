@@ -41,12 +41,8 @@ mod tests {
 
     #[tokio::test]
     async fn binds_an_address_the_host_does_not_hold() {
-        if !nix::unistd::geteuid().is_root() {
-            let reason = "IP_TRANSPARENT needs CAP_NET_ADMIN: not running as root";
-            if std::env::var("REQUIRE_PRIVILEGED_TESTS").is_ok_and(|v| v == "1") {
-                panic!("{reason} (REQUIRE_PRIVILEGED_TESTS=1)");
-            }
-            eprintln!("skipping binds_an_address_the_host_does_not_hold: {reason}");
+        // IP_TRANSPARENT needs CAP_NET_ADMIN.
+        if !testbed::privileged::require("binds_an_address_the_host_does_not_hold", &[]) {
             return;
         }
         // 192.0.2.0/24 (TEST-NET-1) is on no interface of a test machine.

@@ -16,34 +16,9 @@ pub use lab::{Host, Lab};
 pub use load::{Load, Report};
 pub use proxy::Proxy;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether a privileged test may run: root and every tool in `tools` present. Otherwise
-/// prints the reason and returns false, or panics when `REQUIRE_PRIVILEGED_TESTS=1`.
-pub fn require(test: &str, tools: &[&str]) -> bool {
-    let have = |tool: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    let reason = if !nix::unistd::geteuid().is_root() {
-        Some("not running as root".to_owned())
-    } else {
-        tools
-            .iter()
-            .find(|t| !have(t))
-            .map(|t| format!("{t} is not installed"))
-    };
-    let Some(reason) = reason else { return true };
-    if std::env::var("REQUIRE_PRIVILEGED_TESTS").is_ok_and(|v| v == "1") {
-        panic!("{test}: cannot run: {reason} (REQUIRE_PRIVILEGED_TESTS=1)");
-    }
-    eprintln!("skipping {test}: {reason}");
-    false
-}
+pub use testbed::privileged::require;
 
 /// Polls `check` every 5 ms until it is true or `limit` passes; returns whether it held.
 pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
