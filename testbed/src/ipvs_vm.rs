@@ -1,6 +1,6 @@
 //! The IPVS test VM: a host-side test boots it with [`VmRun`], re-runs its own binary inside
 //! with `--ignored`, and checks the result with [`VmOutput::assert_suite_passed`]; the in-VM
-//! tests are `#[ignore]`d and check [`in_vm`] before touching the kernel's IPVS tables.
+//! tests are ignored (with a reason) and check [`in_vm`] before touching the kernel's IPVS tables.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
