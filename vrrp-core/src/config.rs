@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::error::ConfigError;
 use crate::track::TrackedObject;
 use crate::types::{Centisecs, Family, Priority, Version, VirtualAddress, Vrid};
+use crate::unicast::{TtlRange, UnicastPeer, UnicastReceive};
 use crate::wire::{Auth, ChecksumMode, Password};
 
 /// How a router enters the protocol on Startup (RFC 9568 §6.4.1).
@@ -148,6 +149,9 @@ pub struct RouterConfig {
     pub profile: Profile,
     /// Unicast peers configured in the glue (validation only: strict mode refuses them).
     pub unicast: bool,
+    /// What a unicast router accepts on receipt (TTL range, source check); ignored by a
+    /// multicast router, which always requires TTL / Hop Limit 255 (RFC 9568 §7.1).
+    pub unicast_receive: UnicastReceive,
 }
 
 impl RouterConfig {
@@ -319,6 +323,7 @@ impl RouterConfigBuilder {
                 sync_group: false,
                 profile: Profile::Rfc,
                 unicast: false,
+                unicast_receive: UnicastReceive::rfc(),
             },
         }
     }
@@ -332,11 +337,15 @@ impl RouterConfigBuilder {
                 c.lower_prio_advert = false;
                 c.announce = AnnounceConfig::RFC;
                 c.accept_mode = false;
+                c.unicast_receive.ttl = TtlRange::RFC;
             }
             Profile::Keepalived => {
                 c.lower_prio_advert = true;
                 c.announce = AnnounceConfig::KEEPALIVED;
                 c.accept_mode = true;
+                // keepalived 2.2.7 checks no TTL on unicast adverts, and sends IPv6 ones with
+                // the kernel's default hop limit.
+                c.unicast_receive.ttl = TtlRange::ANY;
             }
         }
         self
@@ -456,6 +465,21 @@ impl RouterConfigBuilder {
     /// Declares that the glue sends to unicast peers (strict mode refuses it).
     pub fn unicast(mut self, unicast: bool) -> Self {
         self.config.unicast = unicast;
+        self
+    }
+
+    /// TTL / Hop Limit accepted on unicast adverts from any source (the profile sets RFC
+    /// 9568's 255 or keepalived's "any"; keepalived has no keyword for it).
+    pub fn unicast_ttl_check(mut self, accepted: TtlRange) -> Self {
+        self.config.unicast_receive.ttl = accepted;
+        self
+    }
+
+    /// keepalived's `check_unicast_src`: only adverts from `peers` are accepted, each within
+    /// its own TTL range if it has one (`min_ttl` / `max_ttl`).
+    pub fn check_unicast_source(mut self, peers: impl IntoIterator<Item = UnicastPeer>) -> Self {
+        self.config.unicast_receive.check_source = true;
+        self.config.unicast_receive.peers = peers.into_iter().collect();
         self
     }
 

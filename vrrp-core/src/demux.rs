@@ -12,6 +12,7 @@ use crate::config::AddressCheck;
 use crate::error::{ConfigError, ParseError, RxError};
 use crate::stats::{InterfaceStats, RxStats};
 use crate::types::{Centisecs, Family, Version};
+use crate::unicast::{UnicastReceive, UnicastReject};
 use crate::wire::{AdvertRepr, Auth, ChecksumContext, ChecksumMode, HEADER_LEN, Packet};
 
 /// What the IP layer says about a received packet.
@@ -47,6 +48,9 @@ pub struct RxPolicy {
     pub address_check: AddressCheck,
     /// The router's own primary address (its own looped-back adverts are ignored).
     pub primary_address: IpAddr,
+    /// `Some` for a router that sends to unicast peers: its receive rules replace RFC 9568
+    /// §7.1's TTL 255 (see [`crate::unicast`]). `None`: multicast, TTL / Hop Limit 255.
+    pub unicast: Option<UnicastReceive>,
 }
 
 #[derive(Debug, Clone)]
@@ -163,10 +167,26 @@ impl Demux {
             entry.stats.rcvd_invalid_type_packets += 1;
             return Err(ParseError::Type(packet.kind()).into());
         }
-        if meta.ttl != 255 {
+        match &entry.policy.unicast {
             // RFC 9568 §7.1: "MUST verify that the IPv4 TTL / IPv6 Hop Limit is 255".
-            entry.stats.ip_ttl_errors += 1;
-            return Err(RxError::Ttl(meta.ttl));
+            None if meta.ttl != 255 => {
+                entry.stats.ip_ttl_errors += 1;
+                return Err(RxError::Ttl(meta.ttl));
+            }
+            None => {}
+            // A unicast router applies its configured rules instead (keepalived's unicast
+            // TTL and `check_unicast_src` semantics are data in `UnicastReceive`).
+            Some(rules) => match rules.check(meta.src, meta.ttl) {
+                Ok(()) => {}
+                Err(UnicastReject::Ttl { received, .. }) => {
+                    entry.stats.ip_ttl_errors += 1;
+                    return Err(RxError::Ttl(received));
+                }
+                Err(UnicastReject::Source(src)) => {
+                    entry.stats.unicast_source_errors += 1;
+                    return Err(RxError::UnicastSource(src));
+                }
+            },
         }
         if Family::of(&meta.src) != entry.policy.family {
             entry.stats.packet_length_errors += 1;

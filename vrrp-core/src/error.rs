@@ -45,9 +45,13 @@ pub enum RxError {
     /// The packet does not parse.
     #[error("malformed advertisement: {0}")]
     Parse(#[from] ParseError),
-    /// TTL / hop limit other than 255 (RFC 9568 §7.1).
-    #[error("ttl/hop limit {0} is not 255")]
+    /// TTL / hop limit other than 255 (RFC 9568 §7.1), or outside a unicast router's
+    /// accepted range.
+    #[error("ttl/hop limit {0} is not accepted")]
     Ttl(u8),
+    /// A unicast advert from a source that is not a configured peer (`check_unicast_src`).
+    #[error("unicast source {0} is not a configured peer")]
+    UnicastSource(IpAddr),
     /// No virtual router with this VRID on the receiving interface (RFC 9568 §7.1).
     #[error("vrid {0} is not configured on this interface")]
     UnknownVrid(u8),

@@ -59,6 +59,7 @@ pub mod stats;
 mod timer;
 pub mod track;
 mod types;
+pub mod unicast;
 pub mod wire;
 
 #[cfg(feature = "sim")]

@@ -228,6 +228,10 @@ impl VirtualRouter {
             owner: self.config.priority.is_owner(),
             address_check: self.config.address_check,
             primary_address: self.config.primary_address,
+            unicast: self
+                .config
+                .unicast
+                .then(|| self.config.unicast_receive.clone()),
         }
     }
 

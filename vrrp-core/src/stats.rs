@@ -34,6 +34,9 @@ pub struct RxStats {
     pub invalid_auth_type: u64,
     /// RFC 2787 `vrrpStatsAuthTypeMismatch`.
     pub auth_type_mismatch: u64,
+    /// Unicast adverts from a source that is not a configured peer (keepalived's
+    /// `check_unicast_src`; not in the MIB).
+    pub unicast_source_errors: u64,
     /// Dropped because the local router is the address owner.
     pub owner_discards: u64,
     /// Own adverts looped back (not errors).

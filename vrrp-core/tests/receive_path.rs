@@ -205,3 +205,81 @@ fn duplicate_vrid_registration_is_refused() {
         "vrid 51 (IPv4) is configured twice on this interface"
     );
 }
+
+/// A unicast backup (192.0.2.2) built by `tune` from VRID 51's configuration, and what its
+/// demux says of an advert from 192.0.2.`host` arriving with `ttl`.
+fn unicast_receive(
+    tune: impl Fn(vrrp_core::RouterConfigBuilder) -> vrrp_core::RouterConfigBuilder,
+    host: u8,
+    ttl: u8,
+) -> (Result<(), RxError>, vrrp_core::stats::RxStats) {
+    let backup = VirtualRouter::new(tune(v4(2, 100).unicast(true)).build().unwrap()).unwrap();
+    let mut demux = Demux::new(Family::V4);
+    demux.register(VRID, 0, backup.rx_policy()).unwrap();
+    let bytes = emitted_advert(&v4(host, 200).build().unwrap());
+    let meta = RxMeta {
+        src: format!("192.0.2.{host}").parse().unwrap(),
+        dst: MCAST.parse().unwrap(),
+        ttl,
+    };
+    let result = demux.receive(meta, &bytes).map(|_| ());
+    (result, *demux.router_stats(VRID).unwrap())
+}
+
+#[test]
+fn unicast_ttl_follows_the_profile() {
+    use vrrp_core::config::Profile;
+    // keepalived 2.2.7 sends IPv6 unicast adverts with hop limit 64 and checks none itself.
+    let (ok, stats) = unicast_receive(|b| b.profile(Profile::Keepalived), 1, 64);
+    assert_eq!(ok, Ok(()));
+    assert_eq!(stats.accepted, 1);
+    // RFC 9568 §7.1 applies to unicast too in the RFC profile (strict refuses unicast).
+    let (err, stats) = unicast_receive(|b| b.profile(Profile::Rfc), 1, 64);
+    assert_eq!(err, Err(RxError::Ttl(64)));
+    assert_eq!((stats.ip_ttl_errors, stats.accepted), (1, 0));
+    let (ok, _) = unicast_receive(|b| b.profile(Profile::Rfc), 1, 255);
+    assert_eq!(ok, Ok(()));
+}
+
+#[test]
+fn check_unicast_source_drops_and_counts_strangers_and_out_of_range_ttls() {
+    use vrrp_core::config::Profile;
+    use vrrp_core::unicast::{TtlRange, UnicastPeer};
+    let tune = |b: vrrp_core::RouterConfigBuilder| {
+        b.profile(Profile::Keepalived).check_unicast_source([
+            UnicastPeer {
+                address: "192.0.2.1".parse().unwrap(),
+                ttl: TtlRange::new(250, 255),
+            },
+            UnicastPeer::new("192.0.2.3".parse().unwrap()),
+        ])
+    };
+    let (ok, _) = unicast_receive(tune, 1, 251);
+    assert_eq!(ok, Ok(()));
+    let (err, stats) = unicast_receive(tune, 1, 64);
+    assert_eq!(err, Err(RxError::Ttl(64)));
+    assert_eq!((stats.ip_ttl_errors, stats.accepted), (1, 0));
+    // A peer without its own range gets the profile's (keepalived: any).
+    let (ok, _) = unicast_receive(tune, 3, 64);
+    assert_eq!(ok, Ok(()));
+    let (err, stats) = unicast_receive(tune, 9, 255);
+    assert_eq!(
+        err,
+        Err(RxError::UnicastSource("192.0.2.9".parse().unwrap()))
+    );
+    assert_eq!((stats.unicast_source_errors, stats.accepted), (1, 0));
+}
+
+#[test]
+fn a_multicast_router_keeps_ttl_255_in_every_profile() {
+    use vrrp_core::config::Profile;
+    let backup =
+        VirtualRouter::new(v4(2, 100).profile(Profile::Keepalived).build().unwrap()).unwrap();
+    let mut demux = Demux::new(Family::V4);
+    demux.register(VRID, 0, backup.rx_policy()).unwrap();
+    let (_, _, bytes, meta) = setup();
+    let err = demux
+        .receive(RxMeta { ttl: 64, ..meta }, &bytes)
+        .unwrap_err();
+    assert_eq!(err, RxError::Ttl(64));
+}

@@ -58,8 +58,14 @@ fn assert_clean_keepalived_log(m: &Mode, k: &Keepalived) {
 
 /// Ours as master with keepalived as backup, then the roles swapped; each master crashes.
 fn interop(m: &Mode) {
+    interop_with(m, |_| (), |_| ());
+}
+
+/// [`interop`] with something started on the lab first (`watch`) and checked at the end.
+fn interop_with<W>(m: &Mode, watch: impl FnOnce(&Lab) -> W, check: impl FnOnce(&W)) {
     let lab = Lab::new(2);
     let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let watched = watch(&lab);
 
     // Ours master (200), keepalived backup (100).
     let mut ours = Daemon::start(&lab, h1, &(m.conf)(200, h1, h2));
@@ -87,6 +93,7 @@ fn interop(m: &Mode) {
         "{}",
         ours.log_text()
     );
+    check(&watched);
 }
 
 fn v3_ipv4(p: u8, _: &Host, _: &Host) -> RouterConf {
@@ -122,6 +129,47 @@ fn v3_unicast_old_checksum(p: u8, me: &Host, peer: &Host) -> RouterConf {
         old_unicast_checksum: true,
         ..v3_unicast(p, me, peer)
     }
+}
+
+fn v3_ipv6_unicast_global(p: u8, me: &Host, peer: &Host) -> RouterConf {
+    RouterConf {
+        unicast_src: Some(me.v6.clone()),
+        unicast_peers: vec![peer.v6.clone()],
+        ..v3_ipv6(p, me, peer)
+    }
+}
+
+fn v3_ipv6_unicast_link_local(p: u8, me: &Host, peer: &Host) -> RouterConf {
+    let ll = |h: &Host| {
+        let mut found = None;
+        wait_until(Duration::from_secs(5), || {
+            found = h.link_local();
+            found.is_some()
+        });
+        found.unwrap_or_else(|| panic!("{}: no link-local address", h.ns))
+    };
+    RouterConf {
+        unicast_src: Some(ll(me)),
+        unicast_peers: vec![ll(peer)],
+        ..v3_ipv6(p, me, peer)
+    }
+}
+
+/// `interop` while the bridge is captured: keepalived's unicast adverts must really carry a
+/// hop limit other than 255 (64, the kernel default), so the test proves ours accepts them.
+fn interop_seeing_keepalived_hop_limit(m: &Mode) {
+    interop_with(
+        m,
+        |lab| harness::Capture::start_with(lab, "unicast6", &["-v"], "ip6 and ip6[6] == 112"),
+        |wire| {
+            assert!(
+                wire.wait_for(FAST, &["hlim 64", "VRRP"]).is_some(),
+                "{}: no hop-limit-64 advert from keepalived on the wire: {:?}",
+                m.name,
+                wire.lines().iter().take(5).collect::<Vec<_>>()
+            );
+        },
+    );
 }
 
 const TOOLS: &[&str] = &["ip", "keepalived"];
@@ -191,6 +239,38 @@ fn interop_v3_unicast_with_old_checksum() {
             limit: FAST,
         };
         interop(&m);
+    }
+}
+
+#[test]
+fn interop_v3_ipv6_unicast_global_sources() {
+    if require(
+        "interop_v3_ipv6_unicast_global_sources",
+        &["ip", "keepalived", "tcpdump"],
+    ) {
+        interop_seeing_keepalived_hop_limit(&Mode {
+            name: "v3 ipv6 unicast (global)",
+            vip: "2001:db8::100",
+            cidr: "2001:db8::100/64",
+            conf: v3_ipv6_unicast_global,
+            limit: FAST,
+        });
+    }
+}
+
+#[test]
+fn interop_v3_ipv6_unicast_link_local_sources() {
+    if require(
+        "interop_v3_ipv6_unicast_link_local_sources",
+        &["ip", "keepalived", "tcpdump"],
+    ) {
+        interop_seeing_keepalived_hop_limit(&Mode {
+            name: "v3 ipv6 unicast (link-local)",
+            vip: "2001:db8::100",
+            cidr: "2001:db8::100/64",
+            conf: v3_ipv6_unicast_link_local,
+            limit: FAST,
+        });
     }
 }
 

@@ -114,6 +114,9 @@ pub fn instance(
     if let Some(accept) = i.accept {
         b = b.accept_mode(accept);
     }
+    if unicast && (g.check_unicast_src || i.check_unicast_src) {
+        b = b.check_unicast_source(i.unicast_peers.iter().copied());
+    }
     if g.skip_check_adv_addr {
         b = b.address_check(AddressCheck::SkipSameMaster);
     }
@@ -175,7 +178,7 @@ pub fn instance(
         source,
     })?;
     let mut out = Instance::new(config, i.interface.clone());
-    out.unicast_peers = i.unicast_peers.clone();
+    out.unicast_peers = i.unicast_peers.iter().map(|p| p.address).collect();
     out.group = group;
     out.placements = i
         .vips

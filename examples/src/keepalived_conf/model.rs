@@ -4,6 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use vrrp_core::unicast::UnicastPeer;
+
 use super::error::{ConfWarning, Location};
 use super::virtual_server::{TrackFile, VirtualServer, VsGroup};
 
@@ -51,6 +53,8 @@ pub struct GlobalDefs {
     pub strict: bool,
     /// `vrrp_skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
+    /// `vrrp_check_unicast_src`: every unicast instance drops adverts from non-peers.
+    pub check_unicast_src: bool,
     /// `vrrp_lower_prio_no_advert`.
     pub lower_prio_no_advert: bool,
     /// `vrrp_higher_prio_send_advert`.
@@ -79,6 +83,7 @@ impl Default for GlobalDefs {
             garp_master_refresh_repeat: 1,
             strict: false,
             skip_check_adv_addr: false,
+            check_unicast_src: false,
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
             v3_checksum_as_v2: false,
@@ -204,8 +209,10 @@ pub struct VrrpInstance {
     pub mcast_src_ip: Option<IpAddr>,
     /// `unicast_src_ip`.
     pub unicast_src_ip: Option<IpAddr>,
-    /// `unicast_peer` addresses.
-    pub unicast_peers: Vec<IpAddr>,
+    /// `unicast_peer` entries with their optional `min_ttl` / `max_ttl`.
+    pub unicast_peers: Vec<UnicastPeer>,
+    /// `check_unicast_src`: adverts from sources that are not peers are dropped.
+    pub check_unicast_src: bool,
     /// `authentication { auth_type PASS; auth_pass X }`.
     pub auth_pass: Option<String>,
     /// `virtual_ipaddress`.

@@ -97,7 +97,9 @@ fn a_full_file_reads_into_the_model() {
     assert_eq!(i.accept, Some(true));
     assert_eq!(
         i.unicast_peers,
-        vec!["192.0.2.12".parse::<IpAddr>().unwrap()]
+        vec![vrrp_core::unicast::UnicastPeer::new(
+            "192.0.2.12".parse::<IpAddr>().unwrap()
+        )]
     );
     assert_eq!(i.vips.len(), 2);
     assert_eq!(i.vips[0].label.as_deref(), Some("eth0:vip"));
@@ -245,4 +247,44 @@ fn address_scopes_are_checked_per_family() {
     assert!(e.contains("scope site is for ipv6 addresses only"), "{e}");
     let e = vip("192.0.2.1 scope 7").unwrap_err().to_string();
     assert!(e.contains("scope \"7\" is not"), "{e}");
+}
+
+#[test]
+fn unicast_peer_ttl_options_and_source_checking_are_read() {
+    let c = parse_str(
+        "k.conf",
+        "global_defs {\nvrrp_check_unicast_src\n}\nvrrp_instance V {\ninterface eth0\nvirtual_router_id 7\n\
+         check_unicast_src\nunicast_peer {\n192.0.2.12 min_ttl 250 max_ttl 255\n192.0.2.13 max_ttl 64\n\
+         192.0.2.14\n}\nvirtual_ipaddress {\n192.0.2.7\n}\n}\n",
+    )
+    .unwrap();
+    assert!(c.global.check_unicast_src);
+    let i = &c.instances[0];
+    assert!(i.check_unicast_src);
+    let ttls: Vec<_> = i.unicast_peers.iter().map(|p| p.ttl).collect();
+    assert_eq!(
+        ttls,
+        [
+            vrrp_core::unicast::TtlRange::new(250, 255),
+            vrrp_core::unicast::TtlRange::new(0, 64),
+            None
+        ]
+    );
+}
+
+#[test]
+fn bad_unicast_peer_options_name_the_field() {
+    for (peer, needle) in [
+        ("192.0.2.12 min_ttl 9 max_ttl 8", "min_ttl is above max_ttl"),
+        ("192.0.2.12 hops 3", "unknown peer option"),
+        ("192.0.2.12 min_ttl", "needs a value"),
+        ("192.0.2.12 min_ttl 300", "is not a ttl (0..255)"),
+    ] {
+        let text = format!(
+            "vrrp_instance V {{\ninterface eth0\nvirtual_router_id 7\nunicast_peer {{\n{peer}\n}}\n\
+             virtual_ipaddress {{\n192.0.2.7\n}}\n}}\n"
+        );
+        let err = parse_str("k.conf", &text).unwrap_err().to_string();
+        assert!(err.contains(needle), "{peer}: {err}");
+    }
 }

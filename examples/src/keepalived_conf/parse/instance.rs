@@ -12,6 +12,7 @@ use super::super::tree::Node;
 use super::Ctx;
 use super::notify;
 use super::values::{arg, block, flag, name, number, seconds, version};
+use vrrp_core::unicast::{TtlRange, UnicastPeer};
 
 fn vip(ctx: &mut Ctx, node: &Node) -> Result<VipSpec, ConfError> {
     let words = &node.words;
@@ -128,6 +129,7 @@ pub(super) fn vrrp_instance(
         mcast_src_ip: None,
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
+        check_unicast_src: false,
         auth_pass: None,
         vips: Vec::new(),
         vips_excluded: Vec::new(),
@@ -192,16 +194,10 @@ pub(super) fn vrrp_instance(
             "unicast_src_ip" => i.unicast_src_ip = Some(number(n, arg(n)?, "an ip address")?),
             "unicast_peer" => {
                 for p in block(n)? {
-                    if !p.args().is_empty() {
-                        ctx.warn(
-                            p,
-                            "peer options (min_ttl, max_ttl) are not supported, ignored",
-                        );
-                    }
-                    i.unicast_peers
-                        .push(number(p, p.keyword(), "an ip address")?);
+                    i.unicast_peers.push(unicast_peer(p)?);
                 }
             }
+            "check_unicast_src" => i.check_unicast_src = flag(n)?,
             "authentication" => {
                 let mut auth_type = None;
                 for a in block(n)? {
@@ -317,11 +313,15 @@ pub(super) fn vrrp_instance(
             ));
         }
     }
-    if let Some(p) = i.unicast_peers.iter().find(|p| p.is_ipv4() != family_v4) {
+    if let Some(p) = i
+        .unicast_peers
+        .iter()
+        .find(|p| p.address.is_ipv4() != family_v4)
+    {
         return Err(ConfError::invalid(
             &node.loc,
             "unicast_peer",
-            format!("{p} is not of the virtual addresses' family"),
+            format!("{} is not of the virtual addresses' family", p.address),
         ));
     }
     let version = i
@@ -401,4 +401,37 @@ pub(super) fn check_instances(instances: &[VrrpInstance]) -> Result<(), ConfErro
         }
     }
     Ok(())
+}
+
+/// One `unicast_peer` line: `ADDR [min_ttl N] [max_ttl M]` (keepalived's defaults 0 and 255).
+fn unicast_peer(p: &Node) -> Result<UnicastPeer, ConfError> {
+    let address = number(p, p.keyword(), "an ip address")?;
+    let (mut min, mut max) = (None, None);
+    let mut args = p.args().iter();
+    while let Some(option) = args.next() {
+        let value = args.next().ok_or_else(|| {
+            ConfError::invalid(&p.loc, "unicast_peer", format!("{option} needs a value"))
+        })?;
+        let value: u8 = number(p, value, "a ttl (0..255)")?;
+        match option.as_str() {
+            "min_ttl" => min = Some(value),
+            "max_ttl" => max = Some(value),
+            other => {
+                return Err(ConfError::invalid(
+                    &p.loc,
+                    "unicast_peer",
+                    format!("unknown peer option {other:?} (min_ttl, max_ttl)"),
+                ));
+            }
+        }
+    }
+    let ttl = match (min, max) {
+        (None, None) => None,
+        (min, max) => Some(
+            TtlRange::new(min.unwrap_or(0), max.unwrap_or(255)).ok_or_else(|| {
+                ConfError::invalid(&p.loc, "unicast_peer", "min_ttl is above max_ttl")
+            })?,
+        ),
+    };
+    Ok(UnicastPeer { address, ttl })
 }

@@ -157,6 +157,7 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             }
             "vrrp_strict" => g.strict = flag(n)?,
             "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = flag(n)?,
+            "vrrp_check_unicast_src" => g.check_unicast_src = flag(n)?,
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = flag(n)?,
             "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = flag(n)?,
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = flag(n)?,
