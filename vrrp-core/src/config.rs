@@ -483,6 +483,17 @@ impl RouterConfigBuilder {
         self
     }
 
+    /// keepalived's `vrrp_strict`: applies the strict profile's validation after resetting
+    /// what strict mode forbids the way keepalived 2.2.7 does (see [`crate::strict`]), and
+    /// returns the configuration with what was reset.
+    pub fn build_strict_adjusted(
+        mut self,
+    ) -> Result<(RouterConfig, Vec<crate::strict::StrictAdjustment>), ConfigError> {
+        self.config.profile = Profile::Strict;
+        let adjusted = crate::strict::adjust(&mut self.config);
+        self.build().map(|c| (c, adjusted))
+    }
+
     /// Validates and returns the configuration.
     pub fn build(self) -> Result<RouterConfig, ConfigError> {
         Vrid::new(self.vrid).ok_or(ConfigError::Vrid { value: self.vrid })?;

@@ -56,6 +56,7 @@ mod output;
 mod router;
 mod state;
 pub mod stats;
+pub mod strict;
 mod timer;
 pub mod track;
 mod types;

@@ -121,9 +121,49 @@ pub enum VipError {
     /// The netlink socket could not be opened.
     #[error("cannot open a netlink socket")]
     Io(#[source] io::Error),
+    /// The firewall refused to block or unblock the address (Accept_Mode false).
+    #[error("cannot enforce no_accept for {addr}")]
+    Firewall {
+        /// The address.
+        addr: IpAddr,
+        /// What the firewall said.
+        #[source]
+        source: FirewallError,
+    },
     /// A recording backend was told to fail.
     #[error("injected failure for {0}")]
     Injected(IpAddr),
+}
+
+/// A failure to set up or change the nftables rules (see [`crate::firewall`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FirewallError {
+    /// The table name is not a plain identifier.
+    #[error("nftables table name {0:?} must be a letter then letters, digits or '_'")]
+    TableName(String),
+    /// An interface name that cannot be put in a rule.
+    #[error("interface name {0:?} cannot be used in an nftables rule")]
+    InterfaceName(String),
+    /// `nft` could not be run.
+    #[error("cannot run {program}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// `nft` refused the change.
+    #[error("nftables: cannot {action} in table {table}: {stderr}")]
+    Refused {
+        /// What was being done.
+        action: &'static str,
+        /// The table.
+        table: String,
+        /// What `nft` printed.
+        stderr: String,
+    },
 }
 
 /// A failure to send a gratuitous ARP or unsolicited neighbour advertisement.
@@ -213,6 +253,9 @@ pub enum DriverError {
     /// A virtual MAC interface could not be created.
     #[error(transparent)]
     Vmac(#[from] VmacError),
+    /// The firewall could not be set up.
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
     /// The driver's timer could not be created.
     #[error("cannot create the driver's timerfd")]
     Timer(#[source] io::Error),

@@ -49,9 +49,12 @@
 pub mod announce;
 pub mod driver;
 pub mod error;
+pub mod firewall;
 pub mod link;
 pub mod transport;
 pub mod vip;
 pub mod vmac;
 
-pub use error::{AnnounceError, DriverError, LinkError, TransportError, VipError, VmacError};
+pub use error::{
+    AnnounceError, DriverError, FirewallError, LinkError, TransportError, VipError, VmacError,
+};

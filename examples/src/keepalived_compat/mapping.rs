@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use vrrp_core::config::{AddressCheck, AnnounceConfig, Profile, StartupState};
+use vrrp_core::strict::StrictAdjustment;
 use vrrp_core::wire::ChecksumMode;
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackedObject, Version, VirtualAddress};
 use vrrp_net::driver::{Instance, VipPlacement};
@@ -79,12 +80,14 @@ fn placement(v: &VipSpec) -> VipPlacement {
     }
 }
 
-/// Builds one driver instance from `i`, advertising from `primary`.
+/// Builds one driver instance from `i`, advertising from `primary`. Under `vrrp_strict`, what
+/// keepalived 2.2.7 resets instead of refusing is reset too and returned, for the caller to
+/// log as keepalived does.
 pub fn instance(
     conf: &KeepalivedConf,
     i: &VrrpInstance,
     primary: IpAddr,
-) -> Result<Instance, MappingError> {
+) -> Result<(Instance, Vec<StrictAdjustment>), MappingError> {
     let g = &conf.global;
     let version = if i.version == Some(2) {
         Version::V2
@@ -111,9 +114,9 @@ pub fn instance(
     if g.lower_prio_no_advert {
         b = b.lower_prio_advert(false);
     }
-    if let Some(accept) = i.accept {
-        b = b.accept_mode(accept);
-    }
+    // keepalived: Accept_Mode defaults to on, except under vrrp_strict where only the address
+    // owner gets it; `accept` / `no_accept` override (and strict VRRPv2 resets `accept`).
+    b = b.accept_mode(i.accept.unwrap_or(!g.strict || i.priority == 255));
     if unicast && (g.check_unicast_src || i.check_unicast_src) {
         b = b.check_unicast_source(i.unicast_peers.iter().copied());
     }
@@ -172,7 +175,12 @@ pub fn instance(
     if conf.sync_groups.iter().any(|g| g.members.contains(&i.name)) {
         b = b.sync_group(true);
     }
-    let config = b.build().map_err(|source| MappingError {
+    let built = if g.strict {
+        b.build_strict_adjusted()
+    } else {
+        b.build().map(|c| (c, Vec::new()))
+    };
+    let (config, adjustments) = built.map_err(|source| MappingError {
         loc: i.loc.clone(),
         instance: i.name.clone(),
         source,
@@ -196,7 +204,7 @@ pub fn instance(
             vrrp_net::vmac::default_name(i.vrid, family)
         })
     });
-    Ok(out)
+    Ok((out, adjustments))
 }
 
 #[cfg(test)]
@@ -246,7 +254,7 @@ vrrp_instance VI_1 {
     #[test]
     fn keywords_map_to_core_options() {
         let c = conf(V3);
-        let i = instance(&c, &c.instances[0], "192.0.2.11".parse().unwrap()).unwrap();
+        let (i, _) = instance(&c, &c.instances[0], "192.0.2.11".parse().unwrap()).unwrap();
         let r = &i.config;
         assert_eq!(
             (r.version, r.priority.get(), r.advert_interval.get()),
@@ -278,7 +286,7 @@ vrrp_instance VI_1 {
         let c = conf(
             "vrrp_instance V { \ninterface eth0\nvirtual_router_id 7\nauthentication {\nauth_type PASS\nauth_pass 0123456789\n}\nvirtual_ipaddress {\n192.0.2.7\n}\n}\n",
         );
-        let i = instance(&c, &c.instances[0], "192.0.2.11".parse().unwrap()).unwrap();
+        let (i, _) = instance(&c, &c.instances[0], "192.0.2.11".parse().unwrap()).unwrap();
         assert_eq!(i.config.version, Version::V2);
         assert_eq!(
             i.config.auth,
@@ -295,5 +303,78 @@ vrrp_instance VI_1 {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("k.conf:4: vrrp_instance V:"), "{e}");
+    }
+
+    fn strict(instance_lines: &str) -> Result<(Instance, Vec<StrictAdjustment>), String> {
+        let c = conf(&format!(
+            "global_defs {{\nvrrp_strict\n}}\nvrrp_instance V {{\ninterface eth0\n\
+             virtual_router_id 7\n{instance_lines}\nvirtual_ipaddress {{\n192.0.2.7\n}}\n}}\n"
+        ));
+        instance(&c, &c.instances[0], "192.0.2.11".parse().unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn strict_resets_what_keepalived_resets_and_says_so() {
+        let (i, adjusted) = strict(
+            "state MASTER\npriority 100\nversion 2\naccept\npreempt_delay 5\n\
+             authentication {\nauth_type PASS\nauth_pass x\n}",
+        )
+        .unwrap();
+        assert_eq!(
+            adjusted,
+            [
+                StrictAdjustment::StartupMaster,
+                StrictAdjustment::Authentication,
+                StrictAdjustment::PreemptDelay,
+                StrictAdjustment::AcceptModeV2,
+            ]
+        );
+        assert_eq!(i.config.startup, StartupState::Rfc);
+        assert_eq!(i.config.auth, vrrp_core::wire::Auth::None);
+        assert!(i.config.preempt_delay.is_zero());
+        assert!(!i.config.accept_mode);
+        assert_eq!(
+            adjusted[0].to_string(),
+            "State MASTER must match being address owner"
+        );
+    }
+
+    #[test]
+    fn accept_mode_defaults_follow_keepalived() {
+        // Strict: off unless owner; `accept` honoured in v3.
+        assert!(!strict("version 3").unwrap().0.config.accept_mode);
+        assert!(
+            strict("version 3\npriority 255")
+                .unwrap()
+                .0
+                .config
+                .accept_mode
+        );
+        let (i, adjusted) = strict("version 3\naccept").unwrap();
+        assert!(i.config.accept_mode && adjusted.is_empty());
+        // Not strict: on unless no_accept.
+        let plain = |lines: &str| {
+            let c = conf(&format!(
+                "vrrp_instance V {{\ninterface eth0\nvirtual_router_id 7\n{lines}\n\
+                 virtual_ipaddress {{\n192.0.2.7\n}}\n}}\n"
+            ));
+            instance(&c, &c.instances[0], "192.0.2.11".parse().unwrap())
+                .unwrap()
+                .0
+                .config
+                .accept_mode
+        };
+        assert!(plain(""));
+        assert!(!plain("no_accept"));
+    }
+
+    #[test]
+    fn strict_still_refuses_an_instance_without_addresses() {
+        let e = parse_str(
+            "k.conf",
+            "global_defs {\nvrrp_strict\n}\nvrrp_instance V {\ninterface eth0\nvirtual_router_id 7\n}\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("has no virtual_ipaddress"), "{e}");
     }
 }

@@ -25,6 +25,10 @@ pub use scripts::Threshold;
 
 use crate::keepalived_conf::{self, KeepalivedConf};
 
+/// The nftables tables' name when `nftables NAME` does not give one: not keepalived's
+/// `keepalived`, so both daemons can share a host.
+const NFTABLES_TABLE: &str = "keepalived_compat";
+
 fn log(options: &Options, message: &str) {
     if options.log_console {
         let now = SystemTime::now()
@@ -157,6 +161,7 @@ async fn run_checkers_only(options: &Options) -> ExitCode {
 
 async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
     let mut builder = Driver::builder();
+    let mut needs_firewall = false;
     for i in &conf.instances {
         let primary = match mapping::configured_source(i) {
             Some(a) => a,
@@ -172,7 +177,13 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
             },
         };
         match instance(&conf, i, primary) {
-            Ok(inst) => builder = builder.instance(inst),
+            Ok((inst, adjusted)) => {
+                for a in adjusted {
+                    log(&options, &format!("({}) {a}", i.name));
+                }
+                needs_firewall |= !inst.config.accept_mode || inst.vmac.is_some();
+                builder = builder.instance(inst);
+            }
             Err(e) => {
                 eprintln!("keepalived-compat: {e}");
                 return ExitCode::FAILURE;
@@ -181,6 +192,20 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
     }
     for g in &conf.sync_groups {
         builder = builder.sync_group(g.name.clone(), g.members.clone());
+    }
+    // As keepalived: no_accept (explicit, or strict mode's default) and use_vmac need the
+    // firewall; its tables are named so they never collide with keepalived's own.
+    if needs_firewall {
+        let table = conf
+            .global
+            .nftables
+            .clone()
+            .unwrap_or_else(|| NFTABLES_TABLE.to_owned());
+        log(
+            &options,
+            &format!("use_vmac or no_accept/strict specified - using nftables table {table}"),
+        );
+        builder = builder.firewall(table);
     }
     let mut notifier = match Notifier::new(&conf) {
         Ok(n) => n,

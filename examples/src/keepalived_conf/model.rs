@@ -53,6 +53,8 @@ pub struct GlobalDefs {
     pub strict: bool,
     /// `vrrp_skip_check_adv_addr`.
     pub skip_check_adv_addr: bool,
+    /// `nftables NAME`: the name of the firewall tables (no_accept, use_vmac).
+    pub nftables: Option<String>,
     /// `vrrp_check_unicast_src`: every unicast instance drops adverts from non-peers.
     pub check_unicast_src: bool,
     /// `vrrp_lower_prio_no_advert`.
@@ -83,6 +85,7 @@ impl Default for GlobalDefs {
             garp_master_refresh_repeat: 1,
             strict: false,
             skip_check_adv_addr: false,
+            nftables: None,
             check_unicast_src: false,
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -16,9 +16,10 @@ use super::instance::Instance;
 use super::{Announcer, Driver, Group, Key, LinkUse, Slot};
 use crate::announce::{MacAddress, PacketSocket};
 use crate::error::{DriverError, LinkError};
+use crate::firewall::Nftables;
 use crate::link::{Links, link_changes};
 use crate::transport::{AddressFamily, RawTransport, Transport};
-use crate::vip::{NetlinkVips, Vip, VipBackend, VipScope};
+use crate::vip::{NetlinkVips, NoAcceptVips, Vip, VipBackend, VipScope};
 use crate::vmac::{Vmac, virtual_mac};
 
 /// Depth of the queue between the receive tasks and the driver loop.
@@ -31,6 +32,7 @@ pub struct DriverBuilder {
     groups: Vec<(String, Vec<String>)>,
     vips: Option<Arc<dyn VipBackend>>,
     transports: HashMap<String, Vec<Arc<dyn Transport>>>,
+    firewall: Option<String>,
 }
 
 /// One resolved interface.
@@ -71,6 +73,16 @@ impl DriverBuilder {
     /// Uses `backend` instead of rtnetlink for VIPs.
     pub fn vip_backend(mut self, backend: Arc<dyn VipBackend>) -> Self {
         self.vips = Some(backend);
+        self
+    }
+
+    /// Enforces what needs a firewall through nftables tables named `table` (created fresh at
+    /// build, deleted on shutdown; see [`crate::firewall`]): routers without Accept_Mode drop
+    /// traffic to their addresses while master (RFC 9568 §6.1), and virtual MAC interfaces
+    /// never send IGMP / MLD reports or router solicitations from the shared MAC. Without it,
+    /// Accept_Mode false is not enforced (addresses behave as with Accept_Mode true).
+    pub fn firewall(mut self, table: impl Into<String>) -> Self {
+        self.firewall = Some(table.into());
         self
     }
 
@@ -118,10 +130,15 @@ impl DriverBuilder {
                     .insert((t.ifindex(), t.family()), Arc::clone(t));
             }
         }
-        let vips: Arc<dyn VipBackend> = match self.vips {
+        let mut vips: Arc<dyn VipBackend> = match self.vips {
             Some(v) => v,
             None => Arc::new(NetlinkVips::new()?),
         };
+        if let Some(table) = &self.firewall {
+            let firewall = Arc::new(Nftables::open(table).await?);
+            vips = Arc::new(NoAcceptVips::new(vips, Arc::clone(&firewall)));
+            setup.firewall = Some(firewall);
+        }
         for (slot, (instance, router)) in self.instances.iter().zip(routers).enumerate() {
             setup.add(slot, instance, router).await?;
         }
@@ -172,6 +189,7 @@ impl DriverBuilder {
             events: ev_tx,
             vmacs: std::mem::take(&mut setup.vmacs),
             links: setup.links.take(),
+            firewall: setup.firewall.take(),
             dirty: Vec::new(),
             alarm,
             buf: vec![0; super::TX_BUFFER],
@@ -247,6 +265,7 @@ struct Setup {
     link_uses: HashMap<u32, Vec<(usize, LinkUse)>>,
     vmacs: Vec<Vmac>,
     slots: Vec<Slot>,
+    firewall: Option<Arc<Nftables>>,
 }
 
 impl Setup {
@@ -261,7 +280,17 @@ impl Setup {
         let (vrid, family) = (config.vrid.get(), family_of(config.family));
         let iface = self.resolve(&instance.interface).await?;
         let default_dev = match &instance.vmac {
-            Some(name) => self.vmac(name, &iface, vrid, family).await?,
+            Some(name) => {
+                let source = match config.primary_address {
+                    IpAddr::V6(a) => Some(a),
+                    IpAddr::V4(_) => None,
+                };
+                let vmac = self.vmac(name, &iface, vrid, family, source).await?;
+                if let Some(firewall) = &self.firewall {
+                    firewall.silence_vmac(name, &instance.interface).await?;
+                }
+                vmac
+            }
             None => iface.clone(),
         };
         let tx_key = (default_dev.index, family);
@@ -356,13 +385,14 @@ impl Setup {
         parent: &Iface,
         vrid: u8,
         family: AddressFamily,
+        source: Option<Ipv6Addr>,
     ) -> Result<Iface, DriverError> {
         let links = self
             .links
             .as_ref()
             .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
         let mac = virtual_mac(vrid, family);
-        let vmac = Vmac::create(links.handle(), name, parent.index, mac, family).await?;
+        let vmac = Vmac::create(links.handle(), name, parent.index, mac, family, source).await?;
         let iface = Iface {
             index: vmac.ifindex,
             mac: Some(mac),
@@ -427,11 +457,17 @@ impl Setup {
             prefix_len,
             label: placement.and_then(|p| p.label.clone()),
             scope: placement.map_or(VipScope::Global, |p| p.scope),
+            accept: instance.config.accept_mode,
         })
     }
 
-    /// Removes the virtual MACs created before a failure.
+    /// Removes the virtual MACs and firewall tables created before a failure.
     async fn abandon(self) {
+        if let Some(firewall) = &self.firewall
+            && let Err(e) = firewall.close().await
+        {
+            tracing::warn!(error = %e, "cannot remove the firewall tables");
+        }
         if let Some(links) = &self.links {
             for vmac in &self.vmacs {
                 if let Err(e) = vmac.remove(links.handle()).await {

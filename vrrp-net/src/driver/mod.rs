@@ -101,6 +101,8 @@ pub struct Driver {
     events: mpsc::UnboundedSender<Event>,
     vmacs: Vec<Vmac>,
     links: Option<Links>,
+    /// The nftables tables, when built with [`DriverBuilder::firewall`].
+    firewall: Option<Arc<crate::firewall::Nftables>>,
     /// Slots that may have outputs to drain.
     dirty: Vec<usize>,
     alarm: alarm::Alarm,
@@ -237,6 +239,11 @@ impl Driver {
                     tracing::warn!(vmac = %vmac.name, error = %e, "cannot remove the virtual mac interface");
                 }
             }
+        }
+        if let Some(firewall) = &self.firewall
+            && let Err(e) = firewall.close().await
+        {
+            tracing::warn!(error = %e, "cannot remove the firewall tables");
         }
         self.emit(Event::Stopped);
     }

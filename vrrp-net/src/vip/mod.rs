@@ -10,9 +10,11 @@ use tokio::sync::mpsc;
 use crate::error::VipError;
 
 mod netlink;
+mod no_accept;
 mod recording;
 
 pub use netlink::NetlinkVips;
+pub use no_accept::NoAcceptVips;
 pub use recording::{RecordingVips, VipCall};
 
 /// The scope of an address (`ip addr add ... scope SCOPE`, `rtm_scope` values).
@@ -58,6 +60,9 @@ pub struct Vip {
     pub label: Option<String>,
     /// The address scope.
     pub scope: VipScope,
+    /// Accept_Mode of the router owning it (RFC 9568 §6.1): `false` asks a firewalled
+    /// backend ([`NoAcceptVips`]) to drop traffic addressed to it while it is installed.
+    pub accept: bool,
 }
 
 impl Vip {
@@ -69,6 +74,7 @@ impl Vip {
             prefix_len,
             label: None,
             scope: VipScope::Global,
+            accept: true,
         }
     }
 

@@ -158,6 +158,20 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             "vrrp_strict" => g.strict = flag(n)?,
             "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = flag(n)?,
             "vrrp_check_unicast_src" => g.check_unicast_src = flag(n)?,
+            "nftables" => {
+                if let Some(name) = n.args().first() {
+                    if !vrrp_net::firewall::script::valid_table_name(name) {
+                        return Err(ConfError::invalid(
+                            &n.loc,
+                            "nftables",
+                            format!(
+                                "{name:?} is not a table name (a letter, then letters, digits or '_')"
+                            ),
+                        ));
+                    }
+                    g.nftables = Some(name.clone());
+                }
+            }
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = flag(n)?,
             "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = flag(n)?,
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = flag(n)?,
