@@ -396,3 +396,173 @@ fn interop_use_vmac() {
     );
     drop(ka);
 }
+
+/// `nft list ruleset` in `host`'s namespace.
+fn ruleset(host: &Host) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &host.ns, "nft", "list", "ruleset"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether one ping from `from` to `addr` is answered.
+fn answers_ping(from: &Host, addr: &str) -> bool {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", &from.ns, "ping", "-c1", "-W1", addr])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Whether `from` has resolved `addr` to a link-layer address (ARP / ND answered).
+fn resolved(from: &Host, addr: &str) -> bool {
+    from.ip(&["neigh", "show", addr]).contains("lladdr")
+}
+
+/// The element list of `table`'s `vips` set for `family` (`ip` or `ip6`), as nft prints it.
+fn blocked(host: &Host, family: &str, table: &str) -> Option<String> {
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns", "exec", &host.ns, "nft", "list", "set", family, table, "vips",
+        ])
+        .output()
+        .unwrap();
+    out.status.success().then(|| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_once("elements = {")
+            .map(|(_, rest)| rest.split('}').next().unwrap_or("").trim().to_owned())
+            .unwrap_or_default()
+    })
+}
+
+const OUR_TABLE: &str = "keepalived_compat";
+
+/// vrrp_strict (no_accept by default) against keepalived 2.2.7, for one VIP: as master each
+/// daemon answers ARP / ND for the VIP and drops what is addressed to it; the VIP is in the
+/// set only while installed; a graceful stop removes our tables; a crash leaves them, and the
+/// next start replaces them with an empty set.
+fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let conf = |p: u8| RouterConf {
+        global_extra: vec!["vrrp_strict".into()],
+        vips: vec![cidr.to_owned()],
+        ..RouterConf::v3(p)
+    };
+    let m = Mode {
+        name: "strict",
+        vip: "",
+        cidr: "",
+        conf: v3_ipv4,
+        limit: FAST,
+    };
+    let mut ours = Daemon::start(&lab, h1, &conf(200));
+    let mut ka = Keepalived::start(&lab, h2, &conf(100));
+    assert_converged(&lab, &Mode { vip, ..m }, h1, "ours master under vrrp_strict");
+    assert!(
+        !answers_ping(h2, vip),
+        "ours as strict master answered a ping to {vip}:\n{}",
+        ruleset(h1)
+    );
+    assert!(resolved(h2, vip), "ours did not answer ARP/ND for {vip}");
+    assert_eq!(
+        blocked(h1, family, OUR_TABLE).as_deref(),
+        Some(vip),
+        "{}",
+        ruleset(h1)
+    );
+    assert!(
+        !ruleset(h1).contains("table ip keepalived {")
+            && !ruleset(h1).contains("table ip6 keepalived {"),
+        "ours must not touch keepalived's table name"
+    );
+    // Graceful stop: priority 0, the VIP and our tables go; keepalived takes over and
+    // enforces no_accept itself.
+    ours.stop();
+    assert_converged(&lab, &Mode { vip, ..m }, h2, "keepalived after ours stopped");
+    assert!(
+        !ruleset(h1).contains(OUR_TABLE),
+        "tables left after SIGTERM:\n{}",
+        ruleset(h1)
+    );
+    assert!(!answers_ping(h1, vip), "keepalived answered under vrrp_strict");
+    // Ours as backup: tables exist, the set is empty.
+    let mut ours = Daemon::start(&lab, h1, &conf(50));
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(blocked(h1, family, OUR_TABLE).as_deref(), Some(""));
+    assert!(!h1.has_addr(vip));
+    // Keepalived gone: ours takes over (no_accept enforced), then crashes with its table.
+    ka.crash(&[cidr]);
+    assert_converged(&lab, &Mode { vip, ..m }, h1, "ours after keepalived crashed");
+    assert!(!answers_ping(h2, vip));
+    ours.crash(&[cidr]);
+    assert_eq!(blocked(h1, family, OUR_TABLE).as_deref(), Some(vip));
+    // The restart replaces the crashed run's tables: nothing blocked while backup.
+    let _ka = Keepalived::start(&lab, h2, &conf(200));
+    let _ours = Daemon::start(&lab, h1, &conf(100));
+    assert_converged(&lab, &Mode { vip, ..m }, h2, "keepalived master again");
+    assert_eq!(
+        blocked(h1, family, OUR_TABLE).as_deref(),
+        Some(""),
+        "a crashed run's block survived the restart:\n{}",
+        ruleset(h1)
+    );
+}
+
+const STRICT_TOOLS: &[&str] = &["ip", "keepalived", "nft", "ping"];
+
+#[test]
+fn interop_vrrp_strict_enforces_no_accept_ipv4() {
+    if require("interop_vrrp_strict_enforces_no_accept_ipv4", STRICT_TOOLS) {
+        strict_no_accept("192.0.2.100", "192.0.2.100/24", "ip");
+    }
+}
+
+#[test]
+fn interop_vrrp_strict_enforces_no_accept_ipv6() {
+    if require("interop_vrrp_strict_enforces_no_accept_ipv6", STRICT_TOOLS) {
+        strict_no_accept("2001:db8::100", "2001:db8::100/64", "ip6");
+    }
+}
+
+/// What keepalived 2.2.7 resets under vrrp_strict, ours resets too (same log wording), and
+/// both start as backup despite `state MASTER` at priority 100.
+#[test]
+fn vrrp_strict_adjusts_like_keepalived() {
+    if !require("vrrp_strict_adjusts_like_keepalived", STRICT_TOOLS) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let conf = RouterConf {
+        global_extra: vec!["vrrp_strict".into()],
+        version: 2,
+        advert_int: "1",
+        auth_pass: Some("x"),
+        extra: vec![
+            "state MASTER".into(),
+            "accept".into(),
+            "preempt_delay 5".into(),
+        ],
+        ..RouterConf::v3(100)
+    };
+    let ours = Daemon::start(&lab, h1, &conf);
+    let ka = Keepalived::start(&lab, h2, &conf);
+    for line in [
+        "State MASTER must match being address owner",
+        "Strict mode does not support authentication. Ignoring.",
+        "preempt_delay is incompatible with strict mode - resetting",
+        "accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
+    ] {
+        assert!(ka.log_text().contains(line), "keepalived: {line}");
+        assert!(ours.log_text().contains(line), "ours: {line}\n{}", ours.log_text());
+    }
+    let first_state = |log: String| {
+        log.lines()
+            .find(|l| l.contains("Entering"))
+            .map(str::to_owned)
+            .unwrap_or_default()
+    };
+    assert!(first_state(ours.log_text()).contains("BACKUP"), "{}", ours.log_text());
+    assert!(first_state(ka.log_text()).contains("BACKUP"));
+}
