@@ -218,6 +218,9 @@ pub enum VmacError {
         #[source]
         source: io::Error,
     },
+    /// The firewall could not be told to keep the macvlan silent.
+    #[error(transparent)]
+    Firewall(#[from] FirewallError),
 }
 
 /// A failure to build or talk to a [`crate::driver::Driver`].

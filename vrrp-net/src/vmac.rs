@@ -12,6 +12,7 @@ use rtnetlink::{Handle, LinkMacVlan, LinkUnspec};
 
 use crate::announce::MacAddress;
 use crate::error::VmacError;
+use crate::firewall::Nftables;
 use crate::transport::AddressFamily;
 
 /// Longest interface name (IFNAMSIZ - 1).
@@ -56,6 +57,10 @@ impl Vmac {
     /// and deprecated (preferred lifetime 0, so nothing else picks it as a source): adverts
     /// then leave the macvlan from the router's own address (RFC 9568 §5.1.2.1) and the
     /// virtual MAC (§7.3), and the kernel accepts that source on that interface.
+    ///
+    /// With `silence` (a firewall and the parent's name), the macvlan is registered with
+    /// [`Nftables::silence_vmac`] before it comes up, so not even its first IGMP / MLD report
+    /// or router solicitation leaves with the shared MAC.
     pub async fn create(
         handle: &Handle,
         name: &str,
@@ -63,6 +68,7 @@ impl Vmac {
         mac: MacAddress,
         family: AddressFamily,
         source: Option<Ipv6Addr>,
+        silence: Option<(&Nftables, &str)>,
     ) -> Result<Self, VmacError> {
         if name.is_empty() || name.len() > IFNAME_MAX {
             return Err(VmacError::BadName(name.to_owned()));
@@ -103,6 +109,9 @@ impl Vmac {
         for key in settings {
             let path = format!("/proc/sys/net/{key}");
             std::fs::write(&path, "1").map_err(|source| VmacError::Sysctl { path, source })?;
+        }
+        if let Some((firewall, parent_name)) = silence {
+            firewall.silence_vmac(name, parent_name).await?;
         }
         // Up only now, so no IPv6 link-local address is ever generated on an IPv4 vmac.
         let up = LinkUnspec::new_with_index(ifindex).up().build();

@@ -362,39 +362,100 @@ fn a_configured_multicast_group_is_sent_to_and_joined() {
     );
 }
 
-#[test]
-fn interop_use_vmac() {
-    if !require("interop_use_vmac", TOOLS) {
-        return;
-    }
+/// use_vmac against keepalived 2.2.7 in both roles, with the wire watched: each daemon as
+/// master keeps the VIP on its macvlan (no FAULT on the first advert, no flapping), hands over
+/// on a stop or crash, and nothing but adverts, ARP and neighbour advertisements ever leaves
+/// with the virtual MAC (a backup's macvlan stays silent: no IGMP / MLD report, router or
+/// neighbour solicitation from it).
+fn use_vmac_both_ways(vip: &'static str, cidr: &'static str, vmac_mac: &str) {
     let lab = Lab::new(2);
     let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
     let conf = |p: u8| RouterConf {
+        vips: vec![cidr.to_owned()],
         extra: vec!["use_vmac".into()],
         ..RouterConf::v3(p)
     };
-    let on_vmac = |h: &Host| h.has_addr_on("vrrp.51", "192.0.2.100");
+    let wire =
+        harness::Capture::start_with(&lab, "vmac", &["-e"], "not ip proto 112 or ip proto 112");
+    let on_vmac = |h: &Host| h.has_addr_on("vrrp.51", vip);
+    let only_on = |h: &Host, other: &Host| on_vmac(h) && !on_vmac(other);
+    let hold = |h: &Host, other: &Host, what: &str, log: &dyn Fn() -> String| {
+        assert!(
+            wait_until(FAST, || only_on(h, other)),
+            "{what}: {}\n{}",
+            h.ip(&["addr"]),
+            log()
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        assert!(
+            only_on(h, other),
+            "{what}: lost or shared the VIP\n{}",
+            log()
+        );
+    };
+    // Ours master, keepalived backup; ours stops gracefully.
     let mut ours = Daemon::start(&lab, h1, &conf(200));
     let ka = Keepalived::start(&lab, h2, &conf(100));
-    assert!(wait_until(FAST, || on_vmac(h1)), "{}", h1.ip(&["addr"]));
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(
-        !on_vmac(h2),
-        "dual master: keepalived did not hear ours on the virtual mac"
-    );
-    ours.crash(&[]);
-    h1.ip(&["link", "del", "vrrp.51"]); // a crashed host's macvlan goes with it
-    assert!(wait_until(FAST, || on_vmac(h2)), "{}", ka.log_text());
-    // Ours comes back with a lower priority: it must hear keepalived's adverts, which carry the
-    // same virtual MAC as its own macvlan, and stay backup.
-    let ours = Daemon::start(&lab, h1, &conf(50));
+    hold(h1, h2, "ours master on the vmac", &|| ours.log_text());
+    ours.stop();
+    hold(h2, h1, "keepalived after ours stopped", &|| ka.log_text());
+    // Ours backup, then master after keepalived crashes (its macvlan goes with the host).
+    let ours = Daemon::start(&lab, h1, &conf(100));
     std::thread::sleep(Duration::from_secs(2));
     assert!(
-        !on_vmac(h1) && on_vmac(h2),
-        "dual master:\n{}",
+        only_on(h2, h1),
+        "ours as backup took the VIP\n{}",
         ours.log_text()
     );
-    drop(ka);
+    let mut ka = ka;
+    ka.crash(&[]);
+    h2.ip(&["link", "del", "vrrp.51"]);
+    hold(h1, h2, "ours after keepalived crashed", &|| ours.log_text());
+    let log = ours.log_text();
+    assert!(!log.contains("FAULT") && !log.contains("Fault"), "{log}");
+    drop(ours);
+    let lines = wire.lines();
+    let from_vmac: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.split_whitespace().nth(1) == Some(vmac_mac))
+        .collect();
+    assert!(
+        from_vmac.iter().any(|l| l.contains("VRRP")),
+        "no advert from the virtual MAC: {:?}",
+        lines.iter().take(10).collect::<Vec<_>>()
+    );
+    let strays: Vec<&&String> = from_vmac
+        .iter()
+        .filter(|l| {
+            !["VRRP", "neighbor advertisement", "ARP"]
+                .iter()
+                .any(|k| l.contains(k))
+        })
+        .collect();
+    assert!(
+        strays.is_empty(),
+        "frames from the virtual MAC that must not be: {strays:?}"
+    );
+}
+
+#[test]
+fn interop_use_vmac_ipv4() {
+    if require(
+        "interop_use_vmac_ipv4",
+        &["ip", "keepalived", "tcpdump", "nft"],
+    ) {
+        use_vmac_both_ways("192.0.2.100", "192.0.2.100/24", "00:00:5e:00:01:33");
+    }
+}
+
+#[test]
+fn interop_use_vmac_ipv6() {
+    if require(
+        "interop_use_vmac_ipv6",
+        &["ip", "keepalived", "tcpdump", "nft"],
+    ) {
+        use_vmac_both_ways("2001:db8::100", "2001:db8::100/64", "00:00:5e:00:02:33");
+    }
 }
 
 /// `nft list ruleset` in `host`'s namespace.
@@ -458,7 +519,12 @@ fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
     };
     let mut ours = Daemon::start(&lab, h1, &conf(200));
     let mut ka = Keepalived::start(&lab, h2, &conf(100));
-    assert_converged(&lab, &Mode { vip, ..m }, h1, "ours master under vrrp_strict");
+    assert_converged(
+        &lab,
+        &Mode { vip, ..m },
+        h1,
+        "ours master under vrrp_strict",
+    );
     assert!(
         !answers_ping(h2, vip),
         "ours as strict master answered a ping to {vip}:\n{}",
@@ -479,13 +545,21 @@ fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
     // Graceful stop: priority 0, the VIP and our tables go; keepalived takes over and
     // enforces no_accept itself.
     ours.stop();
-    assert_converged(&lab, &Mode { vip, ..m }, h2, "keepalived after ours stopped");
+    assert_converged(
+        &lab,
+        &Mode { vip, ..m },
+        h2,
+        "keepalived after ours stopped",
+    );
     assert!(
         !ruleset(h1).contains(OUR_TABLE),
         "tables left after SIGTERM:\n{}",
         ruleset(h1)
     );
-    assert!(!answers_ping(h1, vip), "keepalived answered under vrrp_strict");
+    assert!(
+        !answers_ping(h1, vip),
+        "keepalived answered under vrrp_strict"
+    );
     // Ours as backup: tables exist, the set is empty.
     let mut ours = Daemon::start(&lab, h1, &conf(50));
     std::thread::sleep(Duration::from_secs(1));
@@ -493,7 +567,12 @@ fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
     assert!(!h1.has_addr(vip));
     // Keepalived gone: ours takes over (no_accept enforced), then crashes with its table.
     ka.crash(&[cidr]);
-    assert_converged(&lab, &Mode { vip, ..m }, h1, "ours after keepalived crashed");
+    assert_converged(
+        &lab,
+        &Mode { vip, ..m },
+        h1,
+        "ours after keepalived crashed",
+    );
     assert!(!answers_ping(h2, vip));
     ours.crash(&[cidr]);
     assert_eq!(blocked(h1, family, OUR_TABLE).as_deref(), Some(vip));
@@ -555,7 +634,11 @@ fn vrrp_strict_adjusts_like_keepalived() {
         "accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
     ] {
         assert!(ka.log_text().contains(line), "keepalived: {line}");
-        assert!(ours.log_text().contains(line), "ours: {line}\n{}", ours.log_text());
+        assert!(
+            ours.log_text().contains(line),
+            "ours: {line}\n{}",
+            ours.log_text()
+        );
     }
     let first_state = |log: String| {
         log.lines()
@@ -563,6 +646,10 @@ fn vrrp_strict_adjusts_like_keepalived() {
             .map(str::to_owned)
             .unwrap_or_default()
     };
-    assert!(first_state(ours.log_text()).contains("BACKUP"), "{}", ours.log_text());
+    assert!(
+        first_state(ours.log_text()).contains("BACKUP"),
+        "{}",
+        ours.log_text()
+    );
     assert!(first_state(ka.log_text()).contains("BACKUP"));
 }

@@ -285,11 +285,8 @@ impl Setup {
                     IpAddr::V6(a) => Some(a),
                     IpAddr::V4(_) => None,
                 };
-                let vmac = self.vmac(name, &iface, vrid, family, source).await?;
-                if let Some(firewall) = &self.firewall {
-                    firewall.silence_vmac(name, &instance.interface).await?;
-                }
-                vmac
+                self.vmac(name, (&instance.interface, &iface), vrid, family, source)
+                    .await?
             }
             None => iface.clone(),
         };
@@ -382,7 +379,7 @@ impl Setup {
     async fn vmac(
         &mut self,
         name: &str,
-        parent: &Iface,
+        (parent_name, parent): (&str, &Iface),
         vrid: u8,
         family: AddressFamily,
         source: Option<Ipv6Addr>,
@@ -392,7 +389,16 @@ impl Setup {
             .as_ref()
             .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
         let mac = virtual_mac(vrid, family);
-        let vmac = Vmac::create(links.handle(), name, parent.index, mac, family, source).await?;
+        let vmac = Vmac::create(
+            links.handle(),
+            name,
+            parent.index,
+            mac,
+            family,
+            source,
+            self.firewall.as_deref().map(|f| (f, parent_name)),
+        )
+        .await?;
         let iface = Iface {
             index: vmac.ifindex,
             mac: Some(mac),
