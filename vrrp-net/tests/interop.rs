@@ -653,3 +653,62 @@ fn vrrp_strict_adjusts_like_keepalived() {
     );
     assert!(first_state(ka.log_text()).contains("BACKUP"));
 }
+
+/// keepalived's unicast options on the real daemons (IPv6): ours sends with `unicast_ttl`,
+/// and `check_unicast_src` with a peer's `min_ttl` / `max_ttl` decides whether keepalived's
+/// hop-limit-64 adverts are heard.
+#[test]
+fn unicast_ttl_and_peer_ttl_ranges_against_keepalived() {
+    if !require(
+        "unicast_ttl_and_peer_ttl_ranges_against_keepalived",
+        &["ip", "keepalived", "tcpdump"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let m = Mode {
+        name: "unicast ttl",
+        vip: "2001:db8::100",
+        cidr: "2001:db8::100/64",
+        conf: v3_ipv6_unicast_global,
+        limit: FAST,
+    };
+    let wire = harness::Capture::start_with(&lab, "ttl", &["-v"], "ip6 and ip6[6] == 112");
+    let mut ours = Daemon::start(
+        &lab,
+        h1,
+        &RouterConf {
+            extra: vec!["unicast_ttl 10".into()],
+            ..v3_ipv6_unicast_global(200, h1, h2)
+        },
+    );
+    let ka = Keepalived::start(&lab, h2, &v3_ipv6_unicast_global(100, h2, h1));
+    assert_converged(&lab, &m, h1, "ours with unicast_ttl 10");
+    let from_ours = format!("{} > {}", h1.v6, h2.v6);
+    assert!(
+        wire.wait_for(FAST, &["hlim 10", &from_ours]).is_some(),
+        "{:?}",
+        wire.lines().iter().take(5).collect::<Vec<_>>()
+    );
+    ours.stop();
+    assert_converged(&lab, &m, h2, "keepalived after ours stopped");
+    // A range that contains keepalived's 64: ours hears it and stays backup.
+    let with_peer = |peer: &str| RouterConf {
+        extra: vec!["check_unicast_src".into()],
+        unicast_peers: vec![format!("{} {peer}", h2.v6)],
+        ..v3_ipv6_unicast_global(100, h1, h2)
+    };
+    let mut ours = Daemon::start(&lab, h1, &with_peer("min_ttl 1 max_ttl 64"));
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(only(&lab, m.vip, h2), "ours did not hear keepalived within its peer range");
+    ours.crash(&[]);
+    // A range that excludes it: every advert is dropped, so ours takes the VIP too.
+    let _ours = Daemon::start(&lab, h1, &with_peer("min_ttl 250 max_ttl 255"));
+    assert!(
+        wait_until(FAST, || lab.holders(m.vip).len() == 2),
+        "ours accepted hop limit 64 outside min_ttl 250: {:?}",
+        lab.holders(m.vip)
+    );
+    drop(ka);
+}

@@ -187,6 +187,7 @@ pub fn instance(
     })?;
     let mut out = Instance::new(config, i.interface.clone());
     out.unicast_peers = i.unicast_peers.iter().map(|p| p.address).collect();
+    out.unicast_ttl = i.unicast_ttl;
     out.group = group;
     out.placements = i
         .vips

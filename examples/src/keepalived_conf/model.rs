@@ -216,6 +216,8 @@ pub struct VrrpInstance {
     pub unicast_peers: Vec<UnicastPeer>,
     /// `check_unicast_src`: adverts from sources that are not peers are dropped.
     pub check_unicast_src: bool,
+    /// `unicast_ttl`: TTL / hop limit of unicast adverts (default 255).
+    pub unicast_ttl: Option<u8>,
     /// `authentication { auth_type PASS; auth_pass X }`.
     pub auth_pass: Option<String>,
     /// `virtual_ipaddress`.

@@ -347,6 +347,10 @@ impl Setup {
             rx_key,
             tx_key,
             dsts,
+            ttl: match instance.unicast_peers.is_empty() {
+                true => crate::transport::VRRP_TTL,
+                false => instance.unicast_ttl.unwrap_or(crate::transport::VRRP_TTL),
+            },
             vips,
             group: None,
             io_retry_at: None,

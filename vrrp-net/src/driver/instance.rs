@@ -30,6 +30,9 @@ pub struct Instance {
     pub interface: String,
     /// Unicast peers; empty for multicast.
     pub unicast_peers: Vec<IpAddr>,
+    /// TTL / hop limit of adverts to unicast peers (keepalived's `unicast_ttl`); `None`: 255
+    /// (RFC 9568 §5.1.1.3, §5.1.2.3). Multicast adverts always carry 255.
+    pub unicast_ttl: Option<u8>,
     /// The multicast group, if not the standard 224.0.0.18 / ff02::12.
     pub group: Option<IpAddr>,
     /// Per-address placement; addresses without one go on the default interface.
@@ -48,6 +51,7 @@ impl Instance {
             config,
             interface: interface.into(),
             unicast_peers: Vec::new(),
+            unicast_ttl: None,
             group: None,
             placements: Vec::new(),
             track_interfaces: Vec::new(),

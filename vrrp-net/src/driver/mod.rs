@@ -64,6 +64,8 @@ struct Slot {
     rx_key: Key,
     tx_key: Key,
     dsts: Vec<IpAddr>,
+    /// TTL / hop limit of every advert sent to `dsts` (255 unless unicast with `unicast_ttl`).
+    ttl: u8,
     vips: HashMap<IpAddr, Vip>,
     /// (group index, member index).
     group: Option<(usize, usize)>,

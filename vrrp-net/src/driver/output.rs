@@ -41,7 +41,11 @@ impl Driver {
                     let Some(len) = advert.emit_into(dst, &mut self.buf) else {
                         continue;
                     };
-                    if let Err(error) = transport.send(advert.source, dst, &self.buf[..len]).await {
+                    let ttl = self.slots[slot].ttl;
+                    if let Err(error) = transport
+                        .send_with_ttl(advert.source, dst, &self.buf[..len], ttl)
+                        .await
+                    {
                         self.fault(
                             now,
                             slot,

@@ -99,12 +99,23 @@ impl Transport for MemoryTransport {
     }
 
     async fn send(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Result<(), TransportError> {
+        self.send_with_ttl(src, dst, payload, VRRP_TTL).await
+    }
+
+    /// The receivers see `ttl` as the packet's TTL / hop limit (one hop, never decremented).
+    async fn send_with_ttl(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        ttl: u8,
+    ) -> Result<(), TransportError> {
         super::check_family(src, dst)?;
         let packet = Received {
             ifindex: self.ifindex,
             src,
             dst,
-            ttl: VRRP_TTL,
+            ttl,
             payload: payload.to_vec(),
         };
         self.lan.deliver_from(self.id, &packet);

@@ -80,6 +80,19 @@ pub trait Transport: Send + Sync {
     /// hop limit 255.
     async fn send(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Result<(), TransportError>;
 
+    /// Sends like [`Transport::send`] with TTL / hop limit `ttl` (keepalived's `unicast_ttl`,
+    /// for unicast peers only). A transport that cannot set it per packet sends 255.
+    async fn send_with_ttl(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        ttl: u8,
+    ) -> Result<(), TransportError> {
+        let _ = ttl;
+        self.send(src, dst, payload).await
+    }
+
     /// Waits for the next VRRP message.
     async fn recv(&self) -> Result<Received, TransportError>;
 }

@@ -111,7 +111,10 @@ impl RawTransport {
         }
     }
 
-    fn send_now(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> io::Result<()> {
+    /// Sends one packet; `ttl` overrides the socket's 255 for this packet (`IP_TTL` /
+    /// `IPV6_HOPLIMIT` ancillary data).
+    fn send_now(&self, src: IpAddr, dst: IpAddr, payload: &[u8], ttl: u8) -> io::Result<()> {
+        let ttl = libc::c_int::from(ttl);
         let fd = self.fd.get_ref().as_raw_fd();
         let iov = [IoSlice::new(payload)];
         let sent = match (src, dst) {
@@ -124,7 +127,10 @@ impl RawTransport {
                     ipi_addr: libc::in_addr { s_addr: 0 },
                 };
                 let to = SockaddrIn::from(SocketAddrV4::new(dst, 0));
-                let cmsg = [ControlMessage::Ipv4PacketInfo(&info)];
+                let cmsg = [
+                    ControlMessage::Ipv4PacketInfo(&info),
+                    ControlMessage::Ipv4Ttl(&ttl),
+                ];
                 sendmsg(fd, &iov, &cmsg, MsgFlags::MSG_DONTWAIT, Some(&to))?
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
@@ -136,7 +142,10 @@ impl RawTransport {
                 };
                 let scope = if needs_scope(dst) { self.ifindex } else { 0 };
                 let to = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, scope));
-                let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
+                let cmsg = [
+                    ControlMessage::Ipv6PacketInfo(&info),
+                    ControlMessage::Ipv6HopLimit(&ttl),
+                ];
                 sendmsg(fd, &iov, &cmsg, MsgFlags::MSG_DONTWAIT, Some(&to))?
             }
             _ => return Err(io::Error::from(io::ErrorKind::InvalidInput)),
@@ -230,6 +239,16 @@ impl Transport for RawTransport {
     }
 
     async fn send(&self, src: IpAddr, dst: IpAddr, payload: &[u8]) -> Result<(), TransportError> {
+        self.send_with_ttl(src, dst, payload, VRRP_TTL).await
+    }
+
+    async fn send_with_ttl(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        ttl: u8,
+    ) -> Result<(), TransportError> {
         super::check_family(src, dst)?;
         loop {
             let mut guard = self
@@ -237,7 +256,7 @@ impl Transport for RawTransport {
                 .writable()
                 .await
                 .map_err(|source| TransportError::Send { dst, source })?;
-            match guard.try_io(|_| self.send_now(src, dst, payload)) {
+            match guard.try_io(|_| self.send_now(src, dst, payload, ttl)) {
                 Ok(result) => return result.map_err(|source| TransportError::Send { dst, source }),
                 Err(_would_block) => continue,
             }

@@ -130,6 +130,7 @@ pub(super) fn vrrp_instance(
         unicast_src_ip: None,
         unicast_peers: Vec::new(),
         check_unicast_src: false,
+        unicast_ttl: None,
         auth_pass: None,
         vips: Vec::new(),
         vips_excluded: Vec::new(),
@@ -198,6 +199,13 @@ pub(super) fn vrrp_instance(
                 }
             }
             "check_unicast_src" => i.check_unicast_src = flag(n)?,
+            "unicast_ttl" => {
+                let ttl: u8 = number(n, arg(n)?, "a ttl (1..255)")?;
+                if ttl == 0 {
+                    return Err(ConfError::invalid(&n.loc, "unicast_ttl", "0 is not a ttl (1..255)"));
+                }
+                i.unicast_ttl = Some(ttl);
+            }
             "authentication" => {
                 let mut auth_type = None;
                 for a in block(n)? {
