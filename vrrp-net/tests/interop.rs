@@ -701,7 +701,10 @@ fn unicast_ttl_and_peer_ttl_ranges_against_keepalived() {
     };
     let mut ours = Daemon::start(&lab, h1, &with_peer("min_ttl 1 max_ttl 64"));
     std::thread::sleep(Duration::from_secs(1));
-    assert!(only(&lab, m.vip, h2), "ours did not hear keepalived within its peer range");
+    assert!(
+        only(&lab, m.vip, h2),
+        "ours did not hear keepalived within its peer range"
+    );
     ours.crash(&[]);
     // A range that excludes it: every advert is dropped, so ours takes the VIP too.
     let _ours = Daemon::start(&lab, h1, &with_peer("min_ttl 250 max_ttl 255"));

@@ -212,3 +212,62 @@ async fn hand_over_keeps_the_vip_owned_until_the_peer_is_master() {
     a.handle.shutdown().await.unwrap();
     b.handle.shutdown().await.unwrap();
 }
+
+/// A unicast node whose adverts carry `ttl` (keepalived's `unicast_ttl`), receiving with the
+/// RFC or keepalived profile's unicast rule.
+async fn unicast_node(
+    lan: &MemoryLan,
+    last: u8,
+    peer: u8,
+    priority: u8,
+    profile: vrrp_core::config::Profile,
+    ttl: Option<u8>,
+) -> Node {
+    let config = RouterConfig::builder("VI_1", 51, addr(last))
+        .profile(profile)
+        .priority(priority)
+        .advert_interval(Centisecs::new(5))
+        .virtual_address(VirtualAddress::with_prefix(VIP, 24))
+        .unicast(true)
+        .build()
+        .unwrap();
+    let vips = RecordingVips::new();
+    let transport = Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
+    let mut instance = Instance::new(config, "eth0");
+    instance.unicast_peers = vec![addr(peer)];
+    instance.unicast_ttl = ttl;
+    let (driver, handle, events) = Driver::builder()
+        .instance(instance)
+        .transport("eth0", transport)
+        .vip_backend(Arc::new(vips.clone()))
+        .build()
+        .await
+        .unwrap();
+    Node {
+        handle,
+        events,
+        vips,
+        task: tokio::spawn(driver.run()),
+    }
+}
+
+#[tokio::test]
+async fn unicast_ttl_reaches_the_peer_and_its_profile_decides() {
+    use vrrp_core::config::Profile;
+    // keepalived's rule: a master sending TTL 10 is heard.
+    let lan = MemoryLan::new();
+    let mut a = unicast_node(&lan, 11, 12, 200, Profile::Keepalived, Some(10)).await;
+    let mut b = unicast_node(&lan, 12, 11, 100, Profile::Keepalived, None).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(holds_vip(&a) && !holds_vip(&b));
+    // RFC 9568 §7.1: the same adverts are dropped and counted, so the backup takes over too.
+    let lan = MemoryLan::new();
+    let mut a = unicast_node(&lan, 11, 12, 200, Profile::Keepalived, Some(10)).await;
+    let mut b = unicast_node(&lan, 12, 11, 100, Profile::Rfc, None).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Master).await;
+    let status = b.handle.status("VI_1").await.unwrap();
+    assert!(status.rx.ip_ttl_errors > 0, "{status:?}");
+}

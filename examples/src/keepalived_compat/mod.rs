@@ -195,7 +195,14 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
     }
     // As keepalived: no_accept (explicit, or strict mode's default) and use_vmac need the
     // firewall; its tables are named so they never collide with keepalived's own.
-    if needs_firewall {
+    if needs_firewall && !vrrp_net::firewall::Nftables::available().await {
+        // keepalived's behaviour without a firewall: warn and run unenforced.
+        log(
+            &options,
+            "Warning - firewall needed due to use_vmac or no_accept/strict but nft is not \
+             installed: no_accept is not enforced and virtual MACs are not kept silent",
+        );
+    } else if needs_firewall {
         let table = conf
             .global
             .nftables

@@ -52,6 +52,18 @@ impl Nftables {
         Ok(nft)
     }
 
+    /// Whether the `nft` tool can be run here (`nft --version` succeeds).
+    pub async fn available() -> bool {
+        Command::new("nft")
+            .arg("--version")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .await
+            .is_ok_and(|s| s.success())
+    }
+
     /// The table name.
     pub fn table(&self) -> &str {
         &self.table

@@ -202,7 +202,11 @@ pub(super) fn vrrp_instance(
             "unicast_ttl" => {
                 let ttl: u8 = number(n, arg(n)?, "a ttl (1..255)")?;
                 if ttl == 0 {
-                    return Err(ConfError::invalid(&n.loc, "unicast_ttl", "0 is not a ttl (1..255)"));
+                    return Err(ConfError::invalid(
+                        &n.loc,
+                        "unicast_ttl",
+                        "0 is not a ttl (1..255)",
+                    ));
                 }
                 i.unicast_ttl = Some(ttl);
             }
