@@ -154,3 +154,23 @@ impl Nftables {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bad_table_name_is_refused_before_anything_runs() {
+        let err = Nftables::open_with("no such", "/nonexistent/nft").await;
+        assert!(matches!(err, Err(FirewallError::TableName(n)) if n == "no such"));
+    }
+
+    #[tokio::test]
+    async fn a_missing_nft_is_a_typed_error() {
+        let err = Nftables::open_with("vrrp_net", "/nonexistent/nft").await;
+        assert!(
+            matches!(&err, Err(FirewallError::Spawn { program, .. }) if program == "/nonexistent/nft"),
+            "{err:?}"
+        );
+    }
+}
