@@ -4,6 +4,10 @@
 #
 #   benches/failover/run.sh            # everything: crash failover, graceful handover, CPU
 #   RUNS=10 INTS="0.01 1" CPU_SECS=60 PARTS="crash graceful cpu" benches/failover/run.sh
+#   benches/failover/run.sh --build-only   # only build the daemon (CI: the bench cannot rot)
+#
+# The daemon is the keepalived-compat package, built as the README says
+# (`cargo build --release -p keepalived-compat`); KEEPALIVED_COMPAT=/path uses a prebuilt one.
 #
 # Needs root, iproute2, tcpdump, keepalived, python3, cargo. Uses only 192.0.2.0/24 inside
 # namespaces named fb-* that it creates and deletes.
@@ -21,16 +25,28 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
 die() { echo "failover bench: $*" >&2; exit 1; }
-[ "$(id -u)" = 0 ] || die "needs root"
-for t in ip tcpdump keepalived python3; do command -v "$t" >/dev/null || die "$t is not installed"; done
+BUILD_ONLY=false
+case "${1:-}" in
+    --build-only) BUILD_ONLY=true ;;
+    "") ;;
+    *) die "unknown argument $1 (settings are environment variables; see the header)" ;;
+esac
 
 if [ -n "${KEEPALIVED_COMPAT:-}" ]; then
     OURS=$KEEPALIVED_COMPAT
 else
-    (cd "$ROOT" && cargo build --release -q -p examples --no-default-features --features vrrp --example keepalived-compat)
-    OURS=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/keepalived-compat
+    (cd "$ROOT" && cargo build --release -q -p keepalived-compat)
+    OURS=${CARGO_TARGET_DIR:-$ROOT/target}/release/keepalived-compat
 fi
 [ -x "$OURS" ] || die "no daemon binary at $OURS"
+"$OURS" --help >/dev/null || die "$OURS --help failed"
+if $BUILD_ONLY; then
+    echo "failover bench: built $OURS"
+    exit 0
+fi
+
+[ "$(id -u)" = 0 ] || die "needs root"
+for t in ip tcpdump keepalived python3; do command -v "$t" >/dev/null || die "$t is not installed"; done
 
 RT=""
 command -v chrt >/dev/null && RT="chrt -f 10"

@@ -4,10 +4,16 @@
 # start times. The listeners run in a separate process so only the checker is measured.
 #
 #   benches/healthcheck/tcp_fleet.sh [count] [seconds]
+#   benches/healthcheck/tcp_fleet.sh --build-only   # only build (CI: the bench cannot rot)
 #
 # Uses 127.77.0.1 and up, port 18080 (loopback only). Needs ~3 file descriptors per
 # target in the server and 2 per in-flight probe in the checker; raises the soft `ulimit -n` to the hard limit.
 set -eu
+build_only=false
+if [ "${1:-}" = --build-only ]; then
+    build_only=true
+    shift
+fi
 count=${1:-10000}
 seconds=${2:-60}
 first=127.77.0.1
@@ -15,8 +21,14 @@ port=18080
 root=$(cd "$(dirname "$0")/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 
-cargo build --release -q -p healthcheck --example tcp_fleet --manifest-path "$root/Cargo.toml"
+# The healthcheck folder's package (by manifest, whatever the package is called).
+cargo build --release -q --example tcp_fleet --manifest-path "$root/healthcheck/Cargo.toml"
 bin=$target/release/examples/tcp_fleet
+[ -x "$bin" ] || { echo "no tcp_fleet binary at $bin" >&2; exit 1; }
+if $build_only; then
+    echo "tcp_fleet bench: built $bin"
+    exit 0
+fi
 ulimit -n "$(ulimit -Hn)"
 
 out=$(mktemp)

@@ -7,8 +7,14 @@
 #  2. after the example's restore, criterion-measure `IpvsHandle::apply` with nothing to
 #     change on that state (goal: < 20 ms).
 # Times are guest times (/proc/uptime, 10 ms resolution) under TCG: compare ratios, not
-# absolute values. Usage: benches/ipvs/restore-bench.sh [ROUNDS] (default 3).
+# absolute values. Usage: benches/ipvs/restore-bench.sh [ROUNDS] (default 3), or
+# benches/ipvs/restore-bench.sh --build-only (only build both programs; CI: the bench cannot rot).
 set -euo pipefail
+BUILD_ONLY=false
+if [ "${1:-}" = --build-only ]; then
+    BUILD_ONLY=true
+    shift
+fi
 ROUNDS=${1:-3}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 VM=$ROOT/ipvs-sys/tests/vm/ipvs-vm.sh
@@ -20,6 +26,11 @@ EXAMPLE=$CARGO_TARGET_DIR/release/examples/ipvsadm
 APPLY=$(cargo bench -q -p benches --bench ipvs_apply --no-run --message-format=json 2>/dev/null |
     jq -r 'select(.target.name == "ipvs_apply" and .executable != null) | .executable')
 [ -x "$APPLY" ] || { echo "restore-bench: ipvs_apply bench binary not built" >&2; exit 2; }
+[ -x "$EXAMPLE" ] || { echo "restore-bench: no ipvsadm example at $EXAMPLE" >&2; exit 2; }
+if $BUILD_ONLY; then
+    echo "restore-bench: built $EXAMPLE and $APPLY"
+    exit 0
+fi
 
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 RULES=$WORK/rules.txt

@@ -6,6 +6,7 @@
 #   sudo benches/proxy/run.sh               # RUNS=5 per scenario and pair, ~7 min
 #   RUNS=7 SCENARIOS="A B" sudo -E benches/proxy/run.sh
 #   VIP_PROXY=/path/to/vip-proxy ...       # a prebuilt binary instead of cargo build --release
+#   benches/proxy/run.sh --build-only      # only build vip-proxy (CI: the bench cannot rot)
 #
 # Environment: RUNS (5), RATE (500 requests/s), SCENARIOS ("A B C D"), PAIRS ("ours nginx"),
 # TPUT_RUNS (3), WORK (/tmp/pb-bench, emptied first).
@@ -34,9 +35,15 @@ die() {
     log "error: $*"
     exit 1
 }
-[[ $(basename "$WORK") == $P* ]] || die "WORK must be a directory named $P* (it is emptied)"
-[ "$(id -u)" = 0 ] || die "needs root"
-for tool in ip python3 nginx keepalived tcpdump; do command -v $tool >/dev/null || die "$tool is not installed"; done
+case "${1:-}" in
+    --build-only | "") ;;
+    *) die "unknown argument $1 (settings are environment variables; see the header)" ;;
+esac
+if [ "${1:-}" != --build-only ]; then
+    [[ $(basename "$WORK") == $P* ]] || die "WORK must be a directory named $P* (it is emptied)"
+    [ "$(id -u)" = 0 ] || die "needs root"
+    for tool in ip python3 nginx keepalived tcpdump; do command -v $tool >/dev/null || die "$tool is not installed"; done
+fi
 
 # ------------------------------------------------------------------ processes we started
 # A pid is ours when it is alive and inside one of our pb-* namespaces.
@@ -144,11 +151,11 @@ build_ours() {
         BIN=$VIP_PROXY
     else
         log "building vip-proxy (release)"
-        (cd "$ROOT" && cargo build --release -q -p examples --no-default-features \
-            --features vrrp,health --example vip-proxy)
+        (cd "$ROOT" && cargo build --release -q -p examples --example vip-proxy)
         BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/vip-proxy
     fi
     [ -x "$BIN" ] || die "no vip-proxy binary at $BIN"
+    "$BIN" --help >/dev/null || die "$BIN --help failed"
 }
 
 start_ours() { # $1 node, $2 priority
@@ -418,6 +425,11 @@ throughput() { # $1 pair, $2 run: closed loop, 64 connections, 5 s
 
 main() {
     local t0=$SECONDS pair run sc
+    if [ "${1:-}" = --build-only ]; then
+        build_ours
+        log "built $BIN"
+        return 0
+    fi
     trap cleanup EXIT
     trap 'exit 130' INT TERM
     cleanup

@@ -363,6 +363,7 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
                     println!("vrrp {instance} {from} -> {to}");
                 }
                 Some(Event::Fault { instance, fault }) => {
+                    let instance = instance.as_deref().unwrap_or("(shared)");
                     eprintln!("lvs-director: vrrp {instance} fault: {fault:?}");
                 }
                 Some(_) => {}

@@ -328,5 +328,6 @@ fn log_event(event: &Event) {
         }
         Event::Fault { fault, .. } => eprintln!("vip-proxy: fault: {fault:?}"),
         Event::Stopped => eprintln!("vip-proxy: vrrp stopped, vip released"),
+        other => eprintln!("vip-proxy: {other:?}"),
     }
 }

@@ -1,12 +1,30 @@
 //! Helpers shared by the example programs.
 
 #[cfg(all(feature = "vrrp", feature = "health"))]
-pub mod keepalived_compat;
-pub mod keepalived_conf;
-#[cfg(all(feature = "vrrp", feature = "health"))]
 pub mod proxy;
 
 /// The README's Rust snippets, compiled and run as doctests so that they stay true.
 #[cfg(all(doctest, feature = "vrrp", feature = "ipvs", feature = "health"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The crates' own READMEs (shown on the registry and docs.rs), compiled and run as doctests
+/// too.
+#[cfg(all(doctest, feature = "vrrp", feature = "ipvs", feature = "health"))]
+pub mod crate_readmes {
+    /// vrrp-core's README.
+    #[doc = include_str!("../../vrrp-core/README.md")]
+    pub struct VrrpCore;
+    /// vrrp-net's README.
+    #[doc = include_str!("../../vrrp-net/README.md")]
+    pub struct VrrpNet;
+    /// ipvs-sys's README.
+    #[doc = include_str!("../../ipvs-sys/README.md")]
+    pub struct IpvsSys;
+    /// The healthcheck crate's README.
+    #[doc = include_str!("../../healthcheck/README.md")]
+    pub struct Healthcheck;
+    /// keepalived-conf's README.
+    #[doc = include_str!("../../keepalived-conf/README.md")]
+    pub struct KeepalivedConf;
+}

@@ -18,6 +18,10 @@ pub trait Check: Send + Sync + std::fmt::Debug {
 }
 
 /// The verdict of one probe.
+///
+/// Deliberately exhaustive: a probe passes or fails. What can grow is how a pass
+/// affects the weight ([`Weight`]) and why a probe fails ([`Reason`]), both
+/// `#[non_exhaustive]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The service answered as expected.
@@ -42,6 +46,7 @@ impl Outcome {
 /// ([`Weight::Set`]); a dynamic `FILE_CHECK` adds the weighted file value
 /// ([`Weight::Offset`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Weight {
     /// Keep the configured weight.
     #[default]

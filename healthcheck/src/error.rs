@@ -1,6 +1,12 @@
 //! Errors of this crate: configuration rejected before anything runs.
+//!
+//! No type of a dependency appears here: failures reported by the TLS library are
+//! carried as boxed sources, so its upgrades never change this API.
 
 use std::time::Duration;
+
+/// The underlying failure of a library this crate uses, kept opaque.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A configuration value was rejected; nothing was started or changed.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +51,20 @@ pub enum ConfigError {
     /// A TLS server name is neither a DNS name nor an IP address.
     #[error("tls server name {0:?} is invalid")]
     ServerName(String),
-    /// The TLS client configuration could not be built.
+    /// The TLS client configuration could not be built (e.g. the crypto provider
+    /// offers none of the protocol versions).
     #[error("tls client configuration: {0}")]
-    Tls(#[from] rustls::Error),
+    Tls(#[source] BoxError),
+    /// No rustls crypto provider: none is installed as the process default and
+    /// neither the `tls-ring` nor the `tls-aws-lc-rs` feature is enabled.
+    #[error(
+        "no tls crypto provider: install a process-default rustls provider or enable \
+         feature `tls-ring` or `tls-aws-lc-rs`"
+    )]
+    NoCryptoProvider,
+    /// A trust anchor could not be parsed or added.
+    #[error("root certificate rejected: {0}")]
+    RootCertificate(#[source] BoxError),
     /// A DNS query name is invalid.
     #[error("dns query name {0:?} is invalid")]
     DnsName(String),

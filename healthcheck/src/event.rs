@@ -10,6 +10,9 @@ use tokio::time::Instant;
 /// Events of one scheduler carry strictly increasing `seq` numbers and are delivered
 /// in that order. The first event of every target (with [`Reason::Initial`]) states
 /// its configured starting point, so a sink can be built from events alone.
+///
+/// Only the [`crate::Scheduler`] creates events; a test feeding a sink builds them with
+/// `test_util::event` (feature `test-util`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Position in the scheduler's event stream, from 0.

@@ -10,15 +10,46 @@
 //! - **sinks** in [`sink`], fed those events: an in-process [`sink::BackendSet`] for
 //!   Rust proxies, an IPVS [`sink::Pool`] (keepalived's quorum, hysteresis, sorry
 //!   server, `inhibit_on_failure`; `ipvs` feature for the kernel backend) and VRRP
-//!   tracking updates for a `vrrp-core` router, from targets ([`sink::VrrpTrack`]) or a
-//!   pool's quorum ([`sink::QuorumTrack`]).
+//!   tracking updates for a `vrrp-core` router (`vrrp` feature), from targets
+//!   (`sink::VrrpTrack`) or a pool's quorum (`sink::QuorumTrack`).
 //!
 //! Thousands of targets run as futures on the caller's tokio runtime, with no thread
 //! per check; targets can be added and removed while running ([`Running::add`],
 //! [`Running::remove`]), and re-probed at once ([`Running::recheck`], e.g. when a
-//! [`FileWatch`] sees a tracked file change). [`Schedule::keepalived`] gives keepalived's semantics (`rise = fall =
-//! 1`, retries inside the probe, start up); [`Schedule::default`] a load-balancer
-//! profile (rise 2, fall 3, start down).
+//! `FileWatch` sees a tracked file change). [`Schedule::keepalived`] gives keepalived's
+//! semantics (`rise = fall = 1`, retries inside the probe, start up);
+//! [`Schedule::default`] a load-balancer profile (rise 2, fall 3, start down).
+//!
+//! # Features
+//!
+//! Pay only for what you use: the default build is the scheduler, the sinks' pure
+//! models ([`sink::BackendSet`], [`sink::Pool`]) and [`checkers::TcpCheck`], on tokio
+//! alone. No third-party type appears in the public API of the default build.
+//!
+//! | feature | adds | pulls in |
+//! |---|---|---|
+//! | `http` | `checkers::HttpCheck` (`HTTP_GET`) | hyper, md-5 |
+//! | `tls` | `checkers::TlsClient` (`SSL_GET`) | rustls (no provider) |
+//! | `tls-ring` | rustls's *ring* provider as the fallback | ring |
+//! | `tls-aws-lc-rs` | rustls's aws-lc-rs provider as the fallback | aws-lc-rs |
+//! | `regex` | `checkers::Url::regex` | regex |
+//! | `dns` | `checkers::DnsCheck` (`DNS_CHECK`) | hickory-proto |
+//! | `smtp` | `checkers::SmtpCheck` (`SMTP_CHECK`) | |
+//! | `udp` | `checkers::UdpCheck` (`UDP_CHECK`) | |
+//! | `icmp` | `checkers::IcmpCheck` (`PING_CHECK`) | socket2 |
+//! | `program` | `checkers::ProgramCheck` (`MISC_CHECK`) | nix |
+//! | `file` | `checkers::FileCheck` (`FILE_CHECK`), `FileWatch` (inotify) | nix |
+//! | `ipvs` | `sink::IpvsPool` | ipvs-sys |
+//! | `vrrp` | `sink::VrrpTrack`, `sink::QuorumTrack` | vrrp-core |
+//! | `full` | all of the above but a TLS provider | |
+//! | `test-util` | `test_util`, helpers for the embedder's tests | |
+//!
+//! **TLS providers.** The crate never installs or forces a rustls
+//! [`CryptoProvider`](https://docs.rs/rustls/latest/rustls/crypto/struct.CryptoProvider.html):
+//! a `TlsClient` uses the process-default provider when the program installed one
+//! (`CryptoProvider::install_default`, as pingora, axum-server or reqwest programs do),
+//! else the provider of `tls-aws-lc-rs` or `tls-ring` (aws-lc-rs if both are on), else
+//! it fails with `ConfigError::NoCryptoProvider`.
 //!
 //! # Embedding: a proxy's backend set
 //!
@@ -39,15 +70,14 @@
 //! let b = TcpListener::bind("127.0.0.1:0").await?;
 //! let gone = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
 //!
-//! let schedule = Schedule {
-//!     interval: Duration::from_millis(200),
-//!     timeout: Duration::from_millis(100),
-//!     warmup: Duration::ZERO,
-//!     rise: 1,
-//!     fall: 2,
-//!     initial: Health::Down,
-//!     ..Schedule::default()
-//! };
+//! let schedule = Schedule::builder()
+//!     .interval(Duration::from_millis(200))
+//!     .timeout(Duration::from_millis(100))
+//!     .warmup(Duration::ZERO)
+//!     .rise(1)
+//!     .fall(2)
+//!     .initial(Health::Down)
+//!     .build()?;
 //! let mut scheduler = Scheduler::new().max_in_flight(256);
 //! for (name, addr, weight) in [("a", a.local_addr()?, 3), ("b", b.local_addr()?, 1), ("gone", gone, 1)] {
 //!     let target = Target::new(name, addr)
@@ -87,11 +117,13 @@
 //!
 //! There is no adapter for `pingora-load-balancing`'s `HealthCheck` trait, even behind
 //! a feature: version 0.9 resolves to 136 crates on its own (pingora-core's
-//! connectors and runtime, h2, brotli, flate2...) against 100 for this crate, and
+//! connectors and runtime, h2, brotli, flate2...) against 16 for this crate's default
+//! build (110 with every feature), and
 //! its trait runs each probe under pingora's own loop and thresholds, bypassing the
 //! [`Scheduler`]'s jitter and concurrency bound and the sinks here. A pingora proxy
 //! can read a [`sink::BackendSet`] from its `ServiceDiscovery` implementation, or
 //! implement pingora's `HealthCheck` in a few lines by calling [`Check::check`].
+#![forbid(unsafe_code)]
 
 mod aggregate;
 mod check;
@@ -103,15 +135,19 @@ mod schedule;
 mod scheduler;
 pub mod sink;
 mod target;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 mod threshold;
+#[cfg(feature = "file")]
 mod watch;
 
 pub use check::{Check, Outcome, Weight};
 pub use error::ConfigError;
 pub use event::Event;
 pub use reason::Reason;
-pub use schedule::Schedule;
+pub use schedule::{Schedule, ScheduleBuilder};
 pub use scheduler::{Running, Scheduler};
 pub use target::{Target, TargetId};
 pub use threshold::{Health, Threshold};
+#[cfg(feature = "file")]
 pub use watch::FileWatch;

@@ -250,7 +250,7 @@ impl Running {
     }
 
     /// Probes every check of a target now, without waiting for its next slot (its
-    /// phase is kept); e.g. when a [`crate::FileWatch`] reports a change. Returns
+    /// phase is kept); e.g. when a `FileWatch` (feature `file`) reports a change. Returns
     /// `false` for an unknown or removed id.
     pub fn recheck(&self, id: TargetId) -> bool {
         match self.probes.get(id.0) {

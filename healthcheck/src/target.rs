@@ -7,8 +7,10 @@ use std::sync::Arc;
 /// A service endpoint to probe.
 ///
 /// It is up only while every one of its checks is up (keepalived's rule for a real
-/// server with several checkers).
+/// server with several checkers). Built with [`Target::new`] and its setters; the
+/// fields stay readable.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Target {
     /// Unique name: the key of events, and the VRRP tracked-object default name.
     pub name: String,

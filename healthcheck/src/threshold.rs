@@ -3,6 +3,9 @@
 use std::num::NonZeroU32;
 
 /// Up or down, as seen by the sinks.
+///
+/// Deliberately exhaustive, like keepalived's and IPVS's view of a real server, so
+/// that sinks can `match` on it without a catch-all arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Health {
     /// Passing: in the pool.

@@ -2,10 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
-use healthcheck::sink::{
-    Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, QuorumTrack, TrackState, VrrpTrack,
-    backend_set,
-};
+use healthcheck::sink::{Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, backend_set};
 use healthcheck::{Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -452,78 +449,85 @@ async fn backend_set_tracks_healthy_members_and_notifies_changes() {
     assert!(watcher.changed().await.is_none());
 }
 
-#[test]
-fn vrrp_track_reports_state_changes_of_tracked_targets_only() {
-    let mut track = VrrpTrack::new().track("rs1", "chk_web");
-    assert_eq!(
-        track.handle_event(&event(1, Health::Up, 1)),
-        Some(("chk_web".into(), TrackState::Up))
-    );
-    assert_eq!(
-        track.handle_event(&event(1, Health::Up, 5)),
-        None,
-        "weight-only change"
-    );
-    assert_eq!(
-        track.handle_event(&event(2, Health::Down, 1)),
-        None,
-        "untracked target"
-    );
-    assert_eq!(
-        track.handle_event(&event(1, Health::Down, 1)),
-        Some(("chk_web".into(), TrackState::Down))
-    );
-}
+/// The VRRP trackers (feature `vrrp`).
+#[cfg(feature = "vrrp")]
+mod vrrp_tracking {
+    use super::*;
+    use healthcheck::sink::{QuorumTrack, TrackState, VrrpTrack};
 
-#[test]
-fn quorum_track_reports_quorum_changes_once() {
-    let mut track = QuorumTrack::new("quorum_web");
-    assert_eq!(track.object(), "quorum_web");
-    assert_eq!(track.handle_op(&PoolOp::Add(dest(1, 1))), None);
-    assert_eq!(
-        track.handle_op(&PoolOp::QuorumUp { live_weight: 2 }),
-        None,
-        "starts up"
-    );
-    assert_eq!(
-        track.handle_op(&PoolOp::QuorumDown { live_weight: 0 }),
-        Some(("quorum_web".into(), TrackState::Down))
-    );
-    assert_eq!(
-        track.handle_op(&PoolOp::QuorumDown { live_weight: 0 }),
-        None
-    );
-    assert_eq!(
-        track.handle_op(&PoolOp::QuorumUp { live_weight: 1 }),
-        Some(("quorum_web".into(), TrackState::Up))
-    );
-}
+    #[test]
+    fn vrrp_track_reports_state_changes_of_tracked_targets_only() {
+        let mut track = VrrpTrack::new().track("rs1", "chk_web");
+        assert_eq!(
+            track.handle_event(&event(1, Health::Up, 1)),
+            Some(("chk_web".into(), TrackState::Up))
+        );
+        assert_eq!(
+            track.handle_event(&event(1, Health::Up, 5)),
+            None,
+            "weight-only change"
+        );
+        assert_eq!(
+            track.handle_event(&event(2, Health::Down, 1)),
+            None,
+            "untracked target"
+        );
+        assert_eq!(
+            track.handle_event(&event(1, Health::Down, 1)),
+            Some(("chk_web".into(), TrackState::Down))
+        );
+    }
 
-/// A backend error swallows the operations of the call, not the quorum change: the
-/// pool-state path still reports it.
-#[tokio::test]
-async fn quorum_loss_is_reported_even_when_the_backend_fails() {
-    let config = PoolConfig {
-        quorum: 2,
-        ..PoolConfig::default()
-    };
-    let backend = Recording::default();
-    let fail_next = backend.fail_next.clone();
-    let mut sink = PoolSink::new(pool(config, &[(1, 1), (2, 1)]), backend);
-    let mut track = QuorumTrack::new("quorum_web");
-    sink.startup().await.unwrap();
-    assert_eq!(track.handle_pool(sink.pool()), None);
-    fail_next.store(true, Ordering::SeqCst);
-    assert!(sink.handle_event(&event(1, Health::Down, 1)).await.is_err());
-    assert_eq!(
-        track.handle_pool(sink.pool()),
-        Some(("quorum_web".into(), TrackState::Down))
-    );
-    assert_eq!(track.handle_pool(sink.pool()), None);
-    let ops = sink.handle_event(&event(1, Health::Up, 1)).await.unwrap();
-    assert_eq!(ops[0], PoolOp::QuorumUp { live_weight: 2 });
-    assert_eq!(
-        track.handle_pool(sink.pool()),
-        Some(("quorum_web".into(), TrackState::Up))
-    );
+    #[test]
+    fn quorum_track_reports_quorum_changes_once() {
+        let mut track = QuorumTrack::new("quorum_web");
+        assert_eq!(track.object(), "quorum_web");
+        assert_eq!(track.handle_op(&PoolOp::Add(dest(1, 1))), None);
+        assert_eq!(
+            track.handle_op(&PoolOp::QuorumUp { live_weight: 2 }),
+            None,
+            "starts up"
+        );
+        assert_eq!(
+            track.handle_op(&PoolOp::QuorumDown { live_weight: 0 }),
+            Some(("quorum_web".into(), TrackState::Down))
+        );
+        assert_eq!(
+            track.handle_op(&PoolOp::QuorumDown { live_weight: 0 }),
+            None
+        );
+        assert_eq!(
+            track.handle_op(&PoolOp::QuorumUp { live_weight: 1 }),
+            Some(("quorum_web".into(), TrackState::Up))
+        );
+    }
+
+    /// A backend error swallows the operations of the call, not the quorum change: the
+    /// pool-state path still reports it.
+    #[tokio::test]
+    async fn quorum_loss_is_reported_even_when_the_backend_fails() {
+        let config = PoolConfig {
+            quorum: 2,
+            ..PoolConfig::default()
+        };
+        let backend = Recording::default();
+        let fail_next = backend.fail_next.clone();
+        let mut sink = PoolSink::new(pool(config, &[(1, 1), (2, 1)]), backend);
+        let mut track = QuorumTrack::new("quorum_web");
+        sink.startup().await.unwrap();
+        assert_eq!(track.handle_pool(sink.pool()), None);
+        fail_next.store(true, Ordering::SeqCst);
+        assert!(sink.handle_event(&event(1, Health::Down, 1)).await.is_err());
+        assert_eq!(
+            track.handle_pool(sink.pool()),
+            Some(("quorum_web".into(), TrackState::Down))
+        );
+        assert_eq!(track.handle_pool(sink.pool()), None);
+        let ops = sink.handle_event(&event(1, Health::Up, 1)).await.unwrap();
+        assert_eq!(ops[0], PoolOp::QuorumUp { live_weight: 2 });
+        assert_eq!(
+            track.handle_pool(sink.pool()),
+            Some(("quorum_web".into(), TrackState::Up))
+        );
+    }
 }

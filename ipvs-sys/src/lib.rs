@@ -82,6 +82,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod apply;
 mod command;
 mod connection;

@@ -4,7 +4,7 @@
 //!   reason, or fail when `REQUIRE_PRIVILEGED_TESTS=1` (CI).
 //! - [`ipvs_vm`]: runs a command in the IPVS test VM (`ipvs-sys/tests/vm/ipvs-vm.sh`: Debian's
 //!   kernel with IPVS under qemu) and checks the suite it ran.
-//! - [`example`]: builds an example program for a test to run.
+//! - [`example`]: builds an example program, or a package's binary, for a test to run.
 
 pub mod example;
 pub mod ipvs_vm;

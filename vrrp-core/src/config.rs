@@ -16,6 +16,7 @@ use crate::wire::{Auth, ChecksumMode, Password};
 
 /// How a router enters the protocol on Startup (RFC 9568 §6.4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum StartupState {
     /// RFC: the owner (priority 255) becomes master at once, every other router backup.
     #[default]
@@ -27,6 +28,7 @@ pub enum StartupState {
 /// Which received address lists are checked against the configured virtual addresses
 /// (RFC 9568 §7.1 "MAY verify").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum AddressCheck {
     /// Every advert; a mismatch drops the advert and counts an address-list error.
     #[default]
@@ -81,6 +83,7 @@ impl Default for AnnounceConfig {
 
 /// A set of defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Profile {
     /// RFC 9568 / RFC 3768 behaviour.
     #[default]
@@ -94,6 +97,7 @@ pub enum Profile {
 
 /// Configuration of one virtual router: one (interface, family, VRID).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RouterConfig {
     /// Instance name, used in events (keepalived's `vrrp_instance NAME`).
     pub name: String,

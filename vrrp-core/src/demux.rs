@@ -29,6 +29,7 @@ pub struct RxMeta {
 /// What the receive path must know of a router to validate its adverts
 /// (from [`crate::VirtualRouter::rx_policy`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RxPolicy {
     /// Configured version.
     pub version: Version,

@@ -6,6 +6,7 @@ use crate::types::{Family, Version};
 
 /// Why a byte buffer is not a well-formed VRRP advertisement (RFC 9568 §5.2, RFC 3768 §5.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ParseError {
     /// Shorter than the fixed header or than the address count says.
     #[error("packet of {len} bytes is shorter than the {needed} bytes its header requires")]
@@ -41,6 +42,7 @@ pub enum ParseError {
 /// Why the receive path dropped a packet. Every variant maps to exactly one statistics counter
 /// (see [`crate::stats`]); the glue only logs them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RxError {
     /// The packet does not parse.
     #[error("malformed advertisement: {0}")]
@@ -109,6 +111,7 @@ pub enum RxError {
 
 /// An invalid router or group configuration. The message names the offending field and value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// VRID outside 1..=255.
     #[error("virtual_router_id {value} is out of range 1..=255")]

@@ -46,6 +46,7 @@
 //! // As master it advertises every Advertisement_Interval.
 //! assert_eq!(router.poll_timeout(), Some(wake + Duration::from_secs(1)));
 //! ```
+#![forbid(unsafe_code)]
 
 mod announce;
 pub mod config;

@@ -20,6 +20,7 @@ use crate::wire::AdvertRepr;
 
 /// An event for a virtual router.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Input<'a> {
     /// Startup event (RFC 9568 §6.4.1).
     Startup,

@@ -2,6 +2,7 @@
 
 /// Per-router statistics (RFC 6527 `vrrpv3StatisticsTable`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RouterStats {
     /// `vrrpv3StatisticsMasterTransitions`.
     pub master_transitions: u64,
@@ -17,6 +18,7 @@ pub struct RouterStats {
 
 /// Receive-path counters of one router (RFC 6527 `vrrpv3StatisticsTable`, RFC 2787 auth).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RxStats {
     /// `vrrpv3StatisticsIpTtlErrors`.
     pub ip_ttl_errors: u64,
@@ -48,6 +50,7 @@ pub struct RxStats {
 /// Per-interface statistics (RFC 6527 `vrrpv3RouterChecksumErrors`, `...VersionErrors`,
 /// `...VrIdErrors`), for packets that cannot be attributed to one router.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InterfaceStats {
     /// `vrrpv3RouterChecksumErrors`.
     pub checksum_errors: u64,

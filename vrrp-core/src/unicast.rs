@@ -57,6 +57,7 @@ impl UnicastPeer {
 
 /// Why [`UnicastReceive::check`] refused an advert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UnicastReject {
     /// The TTL / Hop Limit is outside the accepted range.
     Ttl {
@@ -71,6 +72,7 @@ pub enum UnicastReject {
 
 /// The receive rules of a router that sends to unicast peers.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct UnicastReceive {
     /// The TTL / Hop Limit accepted from any source (and from peers without their own range).
     pub ttl: TtlRange,

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 /// A transport (raw VRRP socket) failure.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// Opening or configuring the socket failed.
     #[error("cannot open a vrrp socket on interface {ifname}")]
@@ -48,6 +49,7 @@ pub enum TransportError {
 
 /// A failure to resolve or watch an interface.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LinkError {
     /// No interface with that name exists.
     #[error("no interface named {0}")]
@@ -68,17 +70,55 @@ pub enum LinkError {
     Netlink {
         /// What was asked.
         what: String,
-        /// What rtnetlink said.
+        /// What the kernel said.
         #[source]
-        source: rtnetlink::Error,
+        source: NetlinkError,
     },
     /// The netlink socket could not be opened.
     #[error("cannot open a netlink socket")]
     Io(#[source] io::Error),
 }
 
+/// A failed netlink request: the kernel's errno when it answered with one, and the message.
+/// Our own type, so the public errors do not change with the netlink crates' versions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NetlinkError {
+    errno: Option<i32>,
+    message: String,
+}
+
+impl NetlinkError {
+    /// The positive errno the kernel answered with (`EEXIST`, `ENODEV`...), if it did.
+    pub fn errno(&self) -> Option<i32> {
+        self.errno
+    }
+
+    /// An error that did not come from the kernel.
+    pub(crate) fn other(message: impl Into<String>) -> Self {
+        Self {
+            errno: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<rtnetlink::Error> for NetlinkError {
+    fn from(e: rtnetlink::Error) -> Self {
+        let errno = match &e {
+            rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
+            _ => None,
+        };
+        Self {
+            errno,
+            message: e.to_string(),
+        }
+    }
+}
+
 /// A failure to add or remove a virtual address.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VipError {
     /// The kernel refused to add the address.
     #[error("cannot add {addr}/{prefix_len} on interface index {ifindex}")]
@@ -89,9 +129,9 @@ pub enum VipError {
         prefix_len: u8,
         /// The interface index.
         ifindex: u32,
-        /// What rtnetlink said.
+        /// What the kernel said.
         #[source]
-        source: rtnetlink::Error,
+        source: NetlinkError,
     },
     /// The kernel refused to remove the address.
     #[error("cannot remove {addr}/{prefix_len} from interface index {ifindex}")]
@@ -102,18 +142,18 @@ pub enum VipError {
         prefix_len: u8,
         /// The interface index.
         ifindex: u32,
-        /// What rtnetlink said.
+        /// What the kernel said.
         #[source]
-        source: rtnetlink::Error,
+        source: NetlinkError,
     },
     /// Listing the interface's addresses failed.
     #[error("cannot list the addresses of interface index {ifindex}")]
     List {
         /// The interface index.
         ifindex: u32,
-        /// What rtnetlink said.
+        /// What the kernel said.
         #[source]
-        source: rtnetlink::Error,
+        source: NetlinkError,
     },
     /// The label is longer than IFNAMSIZ - 1 or does not start with the interface name.
     #[error("label {0:?} is invalid (at most 15 bytes)")]
@@ -130,9 +170,15 @@ pub enum VipError {
         #[source]
         source: FirewallError,
     },
-    /// A recording backend was told to fail.
-    #[error("injected failure for {0}")]
-    Injected(IpAddr),
+    /// A backend other than the kernel's failed (a program's own [`crate::vip::VipBackend`]).
+    #[error("the address backend failed for {addr}")]
+    Backend {
+        /// The address.
+        addr: IpAddr,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 /// A failure to set up or change the nftables rules (see [`crate::firewall`]).
@@ -168,6 +214,7 @@ pub enum FirewallError {
 
 /// A failure to send a gratuitous ARP or unsolicited neighbour advertisement.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AnnounceError {
     /// The AF_PACKET socket could not be opened or bound.
     #[error("cannot open a packet socket on interface index {ifindex}")]
@@ -191,6 +238,7 @@ pub enum AnnounceError {
 
 /// A failure to create or remove a virtual MAC interface.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VmacError {
     /// The interface name is too long.
     #[error("interface name {0:?} is longer than 15 bytes")]
@@ -202,9 +250,9 @@ pub enum VmacError {
         action: &'static str,
         /// The macvlan's name.
         name: String,
-        /// What rtnetlink said.
+        /// What the kernel said.
         #[source]
-        source: rtnetlink::Error,
+        source: NetlinkError,
     },
     /// The netlink socket could not be opened.
     #[error("cannot open a netlink socket")]
@@ -225,6 +273,7 @@ pub enum VmacError {
 
 /// A failure to build or talk to a [`crate::driver::Driver`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DriverError {
     /// The core refused an instance's configuration.
     #[error("instance {instance}: invalid configuration")]

@@ -46,6 +46,9 @@
 //! }
 //! ```
 
+/// The sans-IO protocol core this crate drives, re-exported so one dependency is enough.
+pub use vrrp_core;
+
 pub mod announce;
 pub mod driver;
 pub mod error;

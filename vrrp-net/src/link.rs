@@ -69,7 +69,7 @@ impl Links {
             }
             Err(source) => Err(LinkError::Netlink {
                 what: format!("link {name}"),
-                source,
+                source: source.into(),
             }),
         }
     }
@@ -92,7 +92,7 @@ impl Links {
             }
             Err(source) => Err(LinkError::Netlink {
                 what: format!("link index {index}"),
-                source,
+                source: source.into(),
             }),
         }
     }
@@ -112,7 +112,7 @@ impl Links {
             .await
             .map_err(|source| LinkError::Netlink {
                 what: format!("addresses of index {ifindex}"),
-                source,
+                source: source.into(),
             })?
         {
             if msg.header.index != ifindex {

@@ -11,7 +11,7 @@ use netlink_packet_route::link::MacVlanMode;
 use rtnetlink::{Handle, LinkMacVlan, LinkUnspec};
 
 use crate::announce::MacAddress;
-use crate::error::VmacError;
+use crate::error::{NetlinkError, VmacError};
 use crate::firewall::Nftables;
 use crate::transport::AddressFamily;
 
@@ -87,14 +87,14 @@ impl Vmac {
             .map_err(|source| VmacError::Netlink {
                 action: "create",
                 name: name.to_owned(),
-                source,
+                source: source.into(),
             })?;
         let ifindex = find(handle, name)
             .await?
             .ok_or_else(|| VmacError::Netlink {
                 action: "find",
                 name: name.to_owned(),
-                source: rtnetlink::Error::RequestFailed,
+                source: NetlinkError::other("not found after creation"),
             })?;
         let mut settings = vec![
             format!("ipv4/conf/{name}/arp_ignore"),
@@ -123,7 +123,7 @@ impl Vmac {
             .map_err(|source| VmacError::Netlink {
                 action: "bring up",
                 name: name.to_owned(),
-                source,
+                source: source.into(),
             })?;
         if let (AddressFamily::Inet6, Some(source)) = (family, source) {
             add_source(handle, name, ifindex, source).await?;
@@ -163,7 +163,7 @@ async fn add_source(
         Err(source) => Err(VmacError::Netlink {
             action: "add the link-local source address to",
             name: name.to_owned(),
-            source,
+            source: source.into(),
         }),
     }
 }
@@ -182,7 +182,7 @@ async fn find(handle: &Handle, name: &str) -> Result<Option<u32>, VmacError> {
         Err(source) => Err(VmacError::Netlink {
             action: "find",
             name: name.to_owned(),
-            source,
+            source: source.into(),
         }),
     }
 }
@@ -194,7 +194,7 @@ async fn delete(handle: &Handle, name: &str, index: u32) -> Result<(), VmacError
         Err(source) => Err(VmacError::Netlink {
             action: "remove",
             name: name.to_owned(),
-            source,
+            source: source.into(),
         }),
     }
 }

@@ -86,7 +86,7 @@ fn bad_adverts_are_dropped_counted_and_change_nothing() {
                 .await
                 .unwrap();
             tx.send(handle.clone()).unwrap();
-            driver.run().await;
+            driver.run().await.unwrap();
         });
     });
     let handle = rx.recv_timeout(Duration::from_secs(10)).unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::timeout;
 use vrrp_core::{Centisecs, Reason, RouterConfig, State, VirtualAddress};
-use vrrp_net::driver::{Driver, Event, Events, Fault, Handle, Instance};
+use vrrp_net::driver::{Clock, Driver, Event, Events, Fault, Handle, Instance};
 use vrrp_net::transport::{AddressFamily, MemoryLan};
 use vrrp_net::vip::{RecordingVips, Vip};
 
@@ -22,10 +22,14 @@ struct Node {
     handle: Handle,
     events: Events,
     vips: RecordingVips,
-    task: tokio::task::JoinHandle<()>,
+    task: tokio::task::JoinHandle<Result<(), vrrp_net::DriverError>>,
 }
 
 async fn node(lan: &MemoryLan, last: u8, priority: u8) -> Node {
+    node_on(lan, last, priority, Clock::System).await
+}
+
+async fn node_on(lan: &MemoryLan, last: u8, priority: u8, clock: Clock) -> Node {
     let config = RouterConfig::builder("VI_1", 51, addr(last))
         .priority(priority)
         .advert_interval(Centisecs::new(5))
@@ -38,6 +42,7 @@ async fn node(lan: &MemoryLan, last: u8, priority: u8) -> Node {
         .instance(Instance::new(config, "eth0"))
         .transport("eth0", transport)
         .vip_backend(Arc::new(vips.clone()))
+        .clock(clock)
         .build()
         .await
         .unwrap();
@@ -111,10 +116,18 @@ async fn priority_change_through_the_handle_preempts() {
     let mut b = node(&lan, 12, 100).await;
     wait_state(&mut a.events, State::Master).await;
     wait_state(&mut b.events, State::Backup).await;
-    b.handle.set_priority("VI_1", 250).await.unwrap();
+    b.handle
+        .set_priority("VI_1", vrrp_core::Priority(250))
+        .await
+        .unwrap();
     wait_state(&mut b.events, State::Master).await;
     wait_state(&mut a.events, State::Backup).await;
-    assert!(b.handle.set_priority("VI_9", 1).await.is_err());
+    assert!(
+        b.handle
+            .set_priority("VI_9", vrrp_core::Priority(1))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -270,4 +283,67 @@ async fn unicast_ttl_reaches_the_peer_and_its_profile_decides() {
     wait_state(&mut b.events, State::Master).await;
     let status = b.handle.status("VI_1").await.unwrap();
     assert!(status.rx.ip_ttl_errors > 0, "{status:?}");
+}
+
+/// The real driver on the in-memory LAN under tokio's paused clock: a crash of the master is
+/// taken over after exactly Master_Down_Interval of virtual time, in milliseconds of real time.
+#[tokio::test(start_paused = true)]
+async fn paused_clock_failover_takes_master_down_interval_of_virtual_time() {
+    let lan = MemoryLan::new();
+    let mut a = node_on(&lan, 11, 200, Clock::Tokio).await;
+    let mut b = node_on(&lan, 12, 100, Clock::Tokio).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let real = std::time::Instant::now();
+    let crash = tokio::time::Instant::now();
+    lan.detach(11);
+    a.task.abort();
+    wait_state(&mut b.events, State::Master).await;
+    let took = crash.elapsed();
+    // RFC 9568 §6.1 at 50 ms, priority 100: 3 * 50 ms + (256 - 100) * 50 ms / 256 = 180.47 ms,
+    // counted from the master's last advert, at most one interval before the crash.
+    let interval = Duration::from_millis(50);
+    let mdi = Duration::from_micros(180_470);
+    assert!(
+        took <= mdi + Duration::from_millis(1) && took + interval >= mdi,
+        "takeover after {took:?}"
+    );
+    assert!(holds_vip(&b));
+    assert!(
+        lan.announcements()
+            .iter()
+            .any(|x| x.ifindex == 12 && x.address == VIP),
+        "{:?}",
+        lan.announcements()
+    );
+    assert!(
+        real.elapsed() < Duration::from_secs(5),
+        "virtual time ran in real time"
+    );
+}
+
+/// Loss and partitions on the in-memory LAN, in virtual time: a partition makes two masters,
+/// healing it leaves the higher priority alone.
+#[tokio::test(start_paused = true)]
+async fn partition_and_heal_in_virtual_time() {
+    let lan = MemoryLan::new();
+    let mut a = node_on(&lan, 11, 200, Clock::Tokio).await;
+    let mut b = node_on(&lan, 12, 100, Clock::Tokio).await;
+    wait_state(&mut a.events, State::Master).await;
+    wait_state(&mut b.events, State::Backup).await;
+    lan.set_loss(50, 42);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        holds_vip(&a) && !holds_vip(&b),
+        "5% loss (seed 42) never loses three adverts in a row here"
+    );
+    lan.set_loss(0, 0);
+    lan.partition(&[11]);
+    wait_state(&mut b.events, State::Master).await;
+    assert!(holds_vip(&a) && holds_vip(&b));
+    lan.heal();
+    wait_state(&mut b.events, State::Backup).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(holds_vip(&a) && !holds_vip(&b));
 }

@@ -1,10 +1,11 @@
 //! keepalived's `DNS_CHECK`: one query over UDP, answered with the same id, QR set and
 //! RCODE 0.
 
+use super::RecordType;
 use crate::{Check, ConfigError, Outcome, Reason};
 use async_trait::async_trait;
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
-use hickory_proto::rr::{Name, RecordType};
+use hickory_proto::rr::Name;
 use std::net::SocketAddr;
 use tokio::net::UdpSocket;
 use tokio::time::Instant;
@@ -18,7 +19,7 @@ pub struct DnsCheck {
     server: SocketAddr,
     bind: Option<SocketAddr>,
     name: Name,
-    qtype: RecordType,
+    qtype: hickory_proto::rr::RecordType,
 }
 
 impl DnsCheck {
@@ -29,7 +30,7 @@ impl DnsCheck {
             server,
             bind: None,
             name: parsed,
-            qtype,
+            qtype: hickory_proto::rr::RecordType::from(qtype.code()),
         };
         check
             .query(0)
@@ -43,6 +44,7 @@ impl DnsCheck {
         self
     }
 
+    /// The query message; the error is the DNS library's, kept private.
     fn query(&self, id: u16) -> Result<Vec<u8>, hickory_proto::ProtoError> {
         let mut message = Message::new(id, MessageType::Query, OpCode::Query);
         message.metadata.recursion_desired = true;

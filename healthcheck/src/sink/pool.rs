@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-/// A destination (real server or sorry server) and its weight.
+/// A destination (real server or sorry server) and its weight: a plain value, what
+/// [`PoolBackend`] implementations are handed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dest {
     /// The destination's address and port.
@@ -18,7 +19,17 @@ pub struct Dest {
     pub weight: u32,
 }
 
+impl Dest {
+    /// `addr` with `weight`.
+    pub const fn new(addr: SocketAddr, weight: u32) -> Self {
+        Dest { addr, weight }
+    }
+}
+
 /// keepalived's virtual-server options that shape the table.
+///
+/// Start from [`PoolConfig::default`] and chain the setters:
+/// `PoolConfig::default().quorum(2).hysteresis(1)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Minimum sum of live weights for the service to be "up" (keepalived `quorum`,
@@ -35,6 +46,32 @@ pub struct PoolConfig {
     pub sorry_server: Option<Dest>,
 }
 
+impl PoolConfig {
+    /// Sets [`PoolConfig::quorum`].
+    pub fn quorum(mut self, quorum: u32) -> Self {
+        self.quorum = quorum;
+        self
+    }
+
+    /// Sets [`PoolConfig::hysteresis`].
+    pub fn hysteresis(mut self, hysteresis: u32) -> Self {
+        self.hysteresis = hysteresis;
+        self
+    }
+
+    /// Sets [`PoolConfig::inhibit_on_failure`].
+    pub fn inhibit_on_failure(mut self, inhibit: bool) -> Self {
+        self.inhibit_on_failure = inhibit;
+        self
+    }
+
+    /// Sets [`PoolConfig::sorry_server`].
+    pub fn sorry_server(mut self, sorry: Dest) -> Self {
+        self.sorry_server = Some(sorry);
+        self
+    }
+}
+
 impl Default for PoolConfig {
     fn default() -> Self {
         PoolConfig {
@@ -49,6 +86,7 @@ impl Default for PoolConfig {
 /// One change to make to the service, or a quorum notification, in the order they
 /// must happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PoolOp {
     /// Quorum was gained (keepalived's `quorum_up` notification).
     QuorumUp {

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use vrrp_core::group::SyncGroup;
 use vrrp_core::{Demux, Family, VirtualRouter};
 
+use super::clock::Clock;
 use super::event::Events;
 use super::handle::Handle;
 use super::instance::Instance;
@@ -33,6 +34,7 @@ pub struct DriverBuilder {
     vips: Option<Arc<dyn VipBackend>>,
     transports: HashMap<String, Vec<Arc<dyn Transport>>>,
     firewall: Option<String>,
+    clock: Clock,
 }
 
 /// One resolved interface.
@@ -83,6 +85,13 @@ impl DriverBuilder {
     /// Accept_Mode false is not enforced (addresses behave as with Accept_Mode true).
     pub fn firewall(mut self, table: impl Into<String>) -> Self {
         self.firewall = Some(table.into());
+        self
+    }
+
+    /// Reads the time from and sleeps on `clock` (default [`Clock::System`]);
+    /// [`Clock::Tokio`] makes the driver follow tokio's paused clock in tests.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -159,7 +168,7 @@ impl DriverBuilder {
         } else {
             Some(Box::pin(link_changes()?))
         };
-        let alarm = super::alarm::Alarm::new().map_err(DriverError::Timer)?;
+        let timer = super::clock::Timer::new(self.clock).map_err(DriverError::Timer)?;
 
         let (rx_tx, rx) = mpsc::channel(RX_QUEUE);
         let mut rx_tasks = Vec::new();
@@ -191,7 +200,7 @@ impl DriverBuilder {
             links: setup.links.take(),
             firewall: setup.firewall.take(),
             dirty: Vec::new(),
-            alarm,
+            timer,
             buf: vec![0; super::TX_BUFFER],
         };
         Ok((driver, Handle { tx: cmd_tx }, Events { rx: ev_rx }))
@@ -218,11 +227,14 @@ fn routers(instances: &[Instance]) -> Result<Vec<VirtualRouter>, DriverError> {
         if routers.iter().any(|r| r.config().name == instance.name()) {
             return Err(DriverError::DuplicateInstance(instance.name().to_owned()));
         }
-        let router =
-            VirtualRouter::new(instance.config.clone()).map_err(|source| DriverError::Config {
-                instance: instance.name().to_owned(),
-                source,
-            })?;
+        // The peers are given once, on the instance: the core learns from them that it is
+        // unicast (its receive rules and strict-mode validation depend on it).
+        let mut config = instance.config.clone();
+        config.unicast |= !instance.unicast_peers.is_empty();
+        let router = VirtualRouter::new(config).map_err(|source| DriverError::Config {
+            instance: instance.name().to_owned(),
+            source,
+        })?;
         routers.push(router);
     }
     Ok(routers)

@@ -14,6 +14,7 @@ use crate::vip::Vip;
 
 /// An I/O failure the driver met; each one is also logged.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Fault {
     /// Installing a VIP failed: the router went to Fault.
     VipAdd {
@@ -55,6 +56,7 @@ pub enum Fault {
 
 /// One thing that happened to an instance.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     /// The instance changed state.
     StateChanged {
@@ -80,8 +82,8 @@ pub enum Event {
     },
     /// An I/O fault.
     Fault {
-        /// Instance name (empty for a socket shared by several instances).
-        instance: String,
+        /// The instance, or `None` for what is shared by several (a receive socket).
+        instance: Option<String>,
         /// What failed.
         fault: Fault,
     },

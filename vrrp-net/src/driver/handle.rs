@@ -8,6 +8,7 @@ use crate::error::DriverError;
 
 /// Counters and state of one instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct InstanceStatus {
     /// Current state.
     pub state: State,
@@ -49,11 +50,16 @@ pub struct Handle {
 
 impl Handle {
     /// Sets the base priority of `instance` (keepalived's priority; tracking still applies).
-    pub async fn set_priority(&self, instance: &str, priority: u8) -> Result<(), DriverError> {
+    /// A non-owner is kept within 1..=254 and the owner's 255 is fixed (RFC 9568 §5.2.4).
+    pub async fn set_priority(
+        &self,
+        instance: &str,
+        priority: Priority,
+    ) -> Result<(), DriverError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::SetPriority {
             instance: instance.to_owned(),
-            priority,
+            priority: priority.get(),
             reply,
         })?;
         rx.await.map_err(|_| DriverError::Stopped)?
@@ -91,7 +97,7 @@ impl Handle {
         if self.status(instance).await?.state != State::Master {
             return Ok(false);
         }
-        self.set_priority(instance, 1).await?;
+        self.set_priority(instance, Priority(1)).await?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if self.status(instance).await?.state != State::Master {

@@ -8,6 +8,7 @@ use crate::vip::VipScope;
 
 /// Where and how one virtual address is installed (keepalived's `dev`, `label`, `scope`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VipPlacement {
     /// The address (as listed in the router's configuration).
     pub address: IpAddr,
@@ -21,8 +22,41 @@ pub struct VipPlacement {
     pub scope: VipScope,
 }
 
+impl VipPlacement {
+    /// `address` on the default interface, no label, global scope.
+    pub fn new(address: IpAddr) -> Self {
+        Self {
+            address,
+            dev: None,
+            label: None,
+            scope: VipScope::Global,
+        }
+    }
+
+    /// On interface `dev`.
+    pub fn dev(mut self, dev: impl Into<String>) -> Self {
+        self.dev = Some(dev.into());
+        self
+    }
+
+    /// With IPv4 label `label`.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// With scope `scope`.
+    pub fn scope(mut self, scope: VipScope) -> Self {
+        self.scope = scope;
+        self
+    }
+}
+
 /// One VRRP instance: a core router plus where it lives on the network.
+///
+/// Built with [`Instance::new`] and the chainable setters below; the fields stay readable.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Instance {
     /// The core configuration; its `name` names the instance in events and handle calls.
     pub config: RouterConfig,
@@ -62,5 +96,43 @@ impl Instance {
     /// The instance's name (from its configuration).
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// Sends to these unicast peers instead of the multicast group; the router's
+    /// configuration is marked unicast from them when the driver is built, so the peers are
+    /// given once.
+    pub fn unicast_peers(mut self, peers: impl IntoIterator<Item = IpAddr>) -> Self {
+        self.unicast_peers = peers.into_iter().collect();
+        self
+    }
+
+    /// keepalived's `unicast_ttl`: TTL / hop limit of the adverts sent to unicast peers.
+    pub fn unicast_ttl(mut self, ttl: u8) -> Self {
+        self.unicast_ttl = Some(ttl);
+        self
+    }
+
+    /// Sends to and joins `group` instead of 224.0.0.18 / ff02::12.
+    pub fn multicast_group(mut self, group: IpAddr) -> Self {
+        self.group = Some(group);
+        self
+    }
+
+    /// Places one of the router's addresses.
+    pub fn placement(mut self, placement: VipPlacement) -> Self {
+        self.placements.push(placement);
+        self
+    }
+
+    /// Feeds the link state of interface `name` to the tracked object of the same name.
+    pub fn track_interface(mut self, name: impl Into<String>) -> Self {
+        self.track_interfaces.push(name.into());
+        self
+    }
+
+    /// Creates a virtual MAC macvlan named `name` and runs the instance on it.
+    pub fn vmac(mut self, name: impl Into<String>) -> Self {
+        self.vmac = Some(name.into());
+        self
     }
 }

@@ -11,6 +11,7 @@
 
 mod alarm;
 mod builder;
+mod clock;
 mod event;
 mod handle;
 mod instance;
@@ -29,6 +30,7 @@ use vrrp_core::group::SyncGroup;
 use vrrp_core::{Demux, Input, RxMeta, TrackState, VirtualRouter};
 
 pub use builder::{DriverBuilder, primary_address};
+pub use clock::Clock;
 pub use event::{Event, Events, Fault};
 pub use handle::{Handle, InstanceStatus};
 pub use instance::{Instance, VipPlacement};
@@ -107,7 +109,7 @@ pub struct Driver {
     firewall: Option<Arc<crate::firewall::Nftables>>,
     /// Slots that may have outputs to drain.
     dirty: Vec<usize>,
-    alarm: alarm::Alarm,
+    timer: clock::Timer,
     buf: Vec<u8>,
 }
 
@@ -166,37 +168,32 @@ impl Driver {
 
     /// Runs until [`Handle::shutdown`]: starts every router, then serves packets, timers,
     /// link changes, VIP notices and handle commands in one loop.
-    pub async fn run(mut self) {
-        let now = Instant::now();
+    ///
+    /// Returns after the graceful shutdown; `Err` when it could not clean up after itself
+    /// (a virtual MAC interface or the firewall tables left behind), so a program can exit
+    /// non-zero. Faults while running are [`Event::Fault`]s, not errors of `run`.
+    pub async fn run(mut self) -> Result<(), DriverError> {
+        let now = self.timer.now();
         self.startup(now).await;
         loop {
             let deadline = self.next_deadline();
-            let alarm = &self.alarm;
-            let sleep = async move {
-                match deadline {
-                    Some(at) => {
-                        if alarm.sleep_until(at).await.is_err() {
-                            // The timerfd failed: fall back to tokio's millisecond timer.
-                            tokio::time::sleep_until(at.into()).await;
-                        }
-                    }
-                    None => std::future::pending().await,
-                }
-            };
+            let timer = &self.timer;
+            let sleep = timer.sleep_until(deadline);
             tokio::select! {
                 Some(command) = self.commands.recv() => {
+                    let now = self.timer.now();
                     if let Command::Shutdown { reply } = command {
-                        self.shutdown(Instant::now()).await;
+                        let cleaned = self.shutdown(now).await;
                         // The caller may have stopped waiting; the shutdown happened anyway.
                         let _ = reply.send(());
-                        return;
+                        return cleaned;
                     }
-                    self.command(Instant::now(), command).await;
+                    self.command(now, command).await;
                 }
-                Some((key, received)) = self.rx.recv() => self.receive(Instant::now(), key, received).await,
-                Some(notice) = next_notice(&mut self.vip_notices) => self.vip_notice(Instant::now(), notice).await,
-                Some(change) = next_link(&mut self.link_stream) => self.link_change(Instant::now(), change).await,
-                () = sleep => self.timeouts(Instant::now()).await,
+                Some((key, received)) = self.rx.recv() => self.receive(self.timer.now(), key, received).await,
+                Some(notice) = next_notice(&mut self.vip_notices) => self.vip_notice(self.timer.now(), notice).await,
+                Some(change) = next_link(&mut self.link_stream) => self.link_change(self.timer.now(), change).await,
+                () = sleep => self.timeouts(self.timer.now()).await,
             }
         }
     }
@@ -230,15 +227,17 @@ impl Driver {
         self.drain(now).await;
     }
 
-    async fn shutdown(&mut self, now: Instant) {
+    async fn shutdown(&mut self, now: Instant) -> Result<(), DriverError> {
         for slot in 0..self.slots.len() {
             self.feed(now, slot, Input::Shutdown);
         }
         self.drain(now).await;
+        let mut first_error: Option<DriverError> = None;
         if let Some(links) = &self.links {
             for vmac in &self.vmacs {
                 if let Err(e) = vmac.remove(links.handle()).await {
                     tracing::warn!(vmac = %vmac.name, error = %e, "cannot remove the virtual mac interface");
+                    first_error.get_or_insert(e.into());
                 }
             }
         }
@@ -246,8 +245,10 @@ impl Driver {
             && let Err(e) = firewall.close().await
         {
             tracing::warn!(error = %e, "cannot remove the firewall tables");
+            first_error.get_or_insert(e.into());
         }
         self.emit(Event::Stopped);
+        first_error.map_or(Ok(()), Err)
     }
 
     fn next_deadline(&self) -> Option<Instant> {
@@ -271,7 +272,10 @@ impl Driver {
     fn fault(&mut self, now: Instant, slot: usize, fault: Fault) {
         let instance = self.slots[slot].router.config().name.clone();
         tracing::warn!(%instance, ?fault, "i/o fault, entering fault state");
-        self.emit(Event::Fault { instance, fault });
+        self.emit(Event::Fault {
+            instance: Some(instance),
+            fault,
+        });
         self.slots[slot].io_retry_at = Some(now + IO_RETRY);
         self.feed(now, slot, Input::IoFault { active: true });
     }
@@ -304,7 +308,7 @@ impl Driver {
             Err(error) => {
                 tracing::warn!(error = %error, "receive failed");
                 self.emit(Event::Fault {
-                    instance: String::new(),
+                    instance: None,
                     fault: Fault::Receive {
                         error: Arc::new(error),
                     },
@@ -408,7 +412,7 @@ impl Driver {
         let instance = self.slots[slot].router.config().name.clone();
         tracing::warn!(%instance, %vip, "virtual address removed by someone else, putting it back");
         self.emit(Event::Fault {
-            instance,
+            instance: Some(instance),
             fault: Fault::VipRemovedExternally { vip: vip.clone() },
         });
         let installed = self.slots[slot]

@@ -85,7 +85,7 @@ impl Driver {
                         let instance = self.slots[slot].router.config().name.clone();
                         tracing::warn!(%instance, %vip, %error, "cannot remove a virtual address");
                         self.emit(Event::Fault {
-                            instance,
+                            instance: Some(instance),
                             fault: Fault::VipRemove {
                                 vip,
                                 error: Arc::new(error),
@@ -100,6 +100,13 @@ impl Driver {
                         continue;
                     };
                     let Some(announcer) = self.announcers.get(&vip.ifindex) else {
+                        // Not a kernel interface: the custom transport is told instead.
+                        if let Some(t) = self
+                            .transports
+                            .get(&(vip.ifindex, self.slots[slot].tx_key.1))
+                        {
+                            t.announce(va.address);
+                        }
                         continue;
                     };
                     let frame = match va.address {
@@ -115,7 +122,7 @@ impl Driver {
                         let instance = self.slots[slot].router.config().name.clone();
                         tracing::warn!(%instance, %error, "cannot announce");
                         self.emit(Event::Fault {
-                            instance,
+                            instance: Some(instance),
                             fault: Fault::Announce {
                                 error: Arc::new(error),
                             },

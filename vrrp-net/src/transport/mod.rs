@@ -13,7 +13,7 @@ use crate::error::TransportError;
 mod memory;
 mod raw;
 
-pub use memory::{MemoryLan, MemoryTransport};
+pub use memory::{Announcement, MemoryLan, MemoryTransport};
 pub use raw::RawTransport;
 
 /// IP protocol number of VRRP (RFC 9568 §5.1.1.4).
@@ -95,6 +95,14 @@ pub trait Transport: Send + Sync {
 
     /// Waits for the next VRRP message.
     async fn recv(&self) -> Result<Received, TransportError>;
+
+    /// Told of each gratuitous ARP / unsolicited NA the driver sends for `address` on this
+    /// transport's interface when that interface is not a kernel one (kernel interfaces
+    /// announce over AF_PACKET instead). The default does nothing; [`MemoryTransport`] records
+    /// it in its LAN ([`MemoryLan::announcements`]).
+    fn announce(&self, address: IpAddr) {
+        let _ = address;
+    }
 }
 
 fn check_family(src: IpAddr, dst: IpAddr) -> Result<(), TransportError> {

@@ -11,10 +11,12 @@ use crate::error::VipError;
 
 mod netlink;
 mod no_accept;
+#[cfg(feature = "test-util")]
 mod recording;
 
 pub use netlink::NetlinkVips;
 pub use no_accept::NoAcceptVips;
+#[cfg(feature = "test-util")]
 pub use recording::{RecordingVips, VipCall};
 
 /// The scope of an address (`ip addr add ... scope SCOPE`, `rtm_scope` values).
@@ -98,6 +100,7 @@ impl fmt::Display for Vip {
 
 /// Something that happened to an address behind the backend's back.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum VipNotice {
     /// An address this backend installed was removed by someone else.
     RemovedExternally(Vip),

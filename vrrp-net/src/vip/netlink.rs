@@ -190,7 +190,7 @@ impl VipBackend for NetlinkVips {
                     addr: vip.addr,
                     prefix_len: vip.prefix_len,
                     ifindex: vip.ifindex,
-                    source,
+                    source: source.into(),
                 })
             }
         }
@@ -207,7 +207,7 @@ impl VipBackend for NetlinkVips {
                 addr: vip.addr,
                 prefix_len: vip.prefix_len,
                 ifindex: vip.ifindex,
-                source,
+                source: source.into(),
             }),
         }
     }

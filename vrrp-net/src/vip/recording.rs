@@ -96,7 +96,10 @@ impl VipBackend for RecordingVips {
         let mut inner = self.lock();
         inner.calls.push(VipCall::Add(vip.clone()));
         if inner.failing.contains(&vip.addr) {
-            return Err(VipError::Injected(vip.addr));
+            return Err(VipError::Backend {
+                addr: vip.addr,
+                source: "injected failure".into(),
+            });
         }
         if !inner.present.iter().any(|p| p.same_address(vip)) {
             inner.present.push(vip.clone());

@@ -1,5 +1,5 @@
 //! keepalived.conf generation and the two daemons that read it: ours (the keepalived-compat
-//! example) and keepalived itself.
+//! binary) and keepalived itself.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -141,15 +141,16 @@ impl RouterConf {
     }
 }
 
-/// Builds (once per test process) and returns the keepalived-compat example binary.
-/// `KEEPALIVED_COMPAT` overrides it with a prebuilt one.
+/// Builds (once per test process) and returns the keepalived-compat daemon (the
+/// `keepalived-compat` package's binary, VRRP part only). `KEEPALIVED_COMPAT` overrides it
+/// with a prebuilt one.
 pub fn ours_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         if let Ok(bin) = std::env::var("KEEPALIVED_COMPAT") {
             return PathBuf::from(bin);
         }
-        testbed::example::build("keepalived-compat", "vrrp,health")
+        testbed::example::build_binary("keepalived-compat", "keepalived-compat", Some("vrrp"))
     })
 }
 

@@ -1,0 +1,191 @@
+//! From `virtual_server` blocks to `healthcheck` targets and pools, the way keepalived reads
+//! each keyword.
+
+use std::net::SocketAddr;
+
+use healthcheck::sink::{Dest, PoolConfig};
+use healthcheck::{Health, Schedule, Target};
+
+use super::{LvsError, checks};
+use keepalived_conf::{
+    CheckTiming, CheckerKind, ConfWarning, KeepalivedConf, Location, Protocol, RealServer,
+    VirtualServer, VsAddress,
+};
+
+/// One real server of a service: its pool entry, its check target and its scripts.
+#[derive(Debug)]
+pub(crate) struct RealPlan {
+    /// Where the `real_server` block starts.
+    pub(crate) loc: Location,
+    /// keepalived's name for it in notifications: `[192.0.2.21]:tcp:80`.
+    pub(crate) label: String,
+    /// Its pool entry (address and configured weight).
+    pub(crate) dest: Dest,
+    /// Starting health (down with `alpha`).
+    pub(crate) initial: Health,
+    /// Its checks; `None` when the real server has no checker (always up).
+    pub(crate) target: Option<Target>,
+    /// `notify_up`.
+    pub(crate) notify_up: Option<Vec<String>>,
+    /// `notify_down`.
+    pub(crate) notify_down: Option<Vec<String>>,
+}
+
+/// One virtual server: its pool settings, real servers and quorum scripts.
+#[derive(Debug)]
+pub(crate) struct ServicePlan {
+    /// Where the `virtual_server` block starts.
+    pub(crate) loc: Location,
+    /// keepalived's name for it in notifications: `[192.0.2.15]:tcp:80`, `FWM 1`,
+    /// `[GROUP]:0`.
+    pub(crate) label: String,
+    /// Quorum, hysteresis, sorry server, `inhibit_on_failure`.
+    pub(crate) pool: PoolConfig,
+    /// The real servers, in file order.
+    pub(crate) reals: Vec<RealPlan>,
+    /// `quorum_up`.
+    pub(crate) quorum_up: Option<Vec<String>>,
+    /// `quorum_down`.
+    pub(crate) quorum_down: Option<Vec<String>>,
+}
+
+/// keepalived's `[ADDRESS]:PROTOCOL:PORT`.
+pub(crate) fn trio(addr: SocketAddr, protocol: Protocol) -> String {
+    format!("[{}]:{}:{}", addr.ip(), protocol.name(), addr.port())
+}
+
+/// keepalived's name of a virtual server in notifications.
+pub(crate) fn vs_label(vs: &VirtualServer) -> String {
+    match &vs.addr {
+        VsAddress::Inet(a) => trio(*a, vs.protocol),
+        VsAddress::Fwmark(m) => format!("FWM {m}"),
+        VsAddress::Group(g) => format!("[{g}]:0"),
+    }
+}
+
+/// The plan for every virtual server of `conf`, and what it could not honour (located).
+pub(crate) fn services(
+    conf: &KeepalivedConf,
+) -> Result<(Vec<ServicePlan>, Vec<ConfWarning>), LvsError> {
+    let mut warnings = Vec::new();
+    let mut out = Vec::new();
+    for vs in &conf.virtual_servers {
+        out.push(service(vs, &mut warnings)?);
+    }
+    Ok((out, warnings))
+}
+
+fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<ServicePlan, LvsError> {
+    let label = vs_label(vs);
+    if vs.omega {
+        warnings.push(ConfWarning {
+            loc: vs.loc.clone(),
+            keyword: "omega".to_owned(),
+            message: "has no effect: this daemon does not reload, so a virtual server is never \
+                      removed while it runs"
+                .to_owned(),
+        });
+    }
+    let mut reals = Vec::new();
+    for rs in &vs.real_servers {
+        if let Some(inhibit) = rs.inhibit_on_failure
+            && inhibit != vs.inhibit_on_failure
+        {
+            warnings.push(ConfWarning {
+                loc: rs.loc.clone(),
+                keyword: "inhibit_on_failure".to_owned(),
+                message: format!(
+                    "healthcheck's pool applies inhibit_on_failure to a whole virtual server; \
+                     {label} uses {}",
+                    vs.inhibit_on_failure
+                ),
+            });
+        }
+        reals.push(real(vs, rs, &label, warnings)?);
+    }
+    Ok(ServicePlan {
+        loc: vs.loc.clone(),
+        pool: PoolConfig {
+            quorum: vs.quorum,
+            hysteresis: vs.hysteresis,
+            inhibit_on_failure: vs.inhibit_on_failure,
+            sorry_server: vs.sorry_server.map(|addr| Dest { addr, weight: 1 }),
+        },
+        label,
+        reals,
+        quorum_up: vs.quorum_up.clone(),
+        quorum_down: vs.quorum_down.clone(),
+    })
+}
+
+fn real(
+    vs: &VirtualServer,
+    rs: &RealServer,
+    vs_label: &str,
+    warnings: &mut Vec<ConfWarning>,
+) -> Result<RealPlan, LvsError> {
+    let label = trio(rs.addr, vs.protocol);
+    let initial = if vs.alpha && !rs.checkers.is_empty() {
+        Health::Down
+    } else {
+        Health::Up
+    };
+    let target = match rs.checkers.first() {
+        None => None,
+        Some(first) => {
+            let timing = first.timing.or(&rs.timing).or(&vs.timing);
+            let mut schedule = schedule(&timing, initial);
+            if let CheckerKind::Misc {
+                timeout: Some(t), ..
+            } = &first.kind
+            {
+                schedule.timeout = *t;
+            }
+            let mut target = Target::new(format!("{label} {vs_label}"), rs.addr)
+                .weight(rs.weight)
+                .schedule(schedule);
+            for c in &rs.checkers {
+                if c.timing.or(&rs.timing).or(&vs.timing) != timing {
+                    warnings.push(ConfWarning {
+                        loc: c.loc.clone(),
+                        keyword: checks::keyword(&c.kind).to_owned(),
+                        message: "healthcheck runs all checkers of a real server on one \
+                                  schedule; this one uses the first checker's timing"
+                            .to_owned(),
+                    });
+                }
+                target.checks.push(checks::check(rs, c)?);
+            }
+            Some(target)
+        }
+    };
+    Ok(RealPlan {
+        loc: rs.loc.clone(),
+        label,
+        dest: Dest {
+            addr: rs.addr,
+            weight: rs.weight,
+        },
+        initial,
+        target,
+        notify_up: rs.notify_up.clone(),
+        notify_down: rs.notify_down.clone(),
+    })
+}
+
+/// keepalived's checker timing with its defaults: `delay_loop` 60 s, `connect_timeout` 5 s,
+/// `retry` 1, `delay_before_retry` 1 s, first probe within `warmup` (default: one
+/// `delay_loop`).
+pub(crate) fn schedule(timing: &CheckTiming, initial: Health) -> Schedule {
+    let base = Schedule::keepalived();
+    let interval = timing.delay_loop.unwrap_or(base.interval);
+    Schedule {
+        interval,
+        timeout: timing.connect_timeout.unwrap_or(base.timeout),
+        retries: timing.retry.unwrap_or(base.retries),
+        delay_before_retry: timing.delay_before_retry.unwrap_or(base.delay_before_retry),
+        warmup: timing.warmup.unwrap_or(interval),
+        initial,
+        ..base
+    }
+}

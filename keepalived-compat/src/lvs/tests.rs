@@ -1,0 +1,189 @@
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use healthcheck::{Event, Health, Reason, TargetId};
+
+use super::*;
+use keepalived_conf::{KeepalivedConf, parse_str};
+
+const CONF: &str = r#"
+virtual_server 192.0.2.15 80 {
+    delay_loop 2
+    retry 3
+    quorum 2
+    quorum_up /bin/echo up
+    quorum_down /bin/echo down
+    sorry_server 192.0.2.99 8080
+    alpha
+    omega
+    real_server 192.0.2.21 80 {
+        weight 1
+        notify_down /bin/echo rs down
+        connect_timeout 1.5
+        TCP_CHECK {
+            warmup 0
+        }
+    }
+    real_server 192.0.2.22 80 {
+        inhibit_on_failure
+        HTTP_GET {
+            url {
+                path /
+                status_code 200-204
+            }
+        }
+        TCP_CHECK {
+            delay_loop 9
+        }
+    }
+    real_server 192.0.2.23 80 {
+    }
+}
+virtual_server fwmark 5 {
+    protocol UDP
+    real_server 2001:db8::1 53 {
+        DNS_CHECK {
+            type AAAA
+        }
+    }
+}
+"#;
+
+fn conf(text: &str) -> KeepalivedConf {
+    parse_str("k.conf", text).unwrap()
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn virtual_servers_map_to_pools_targets_and_schedules() {
+    let (plans, warnings) = services(&conf(CONF)).unwrap();
+    let vs = &plans[0];
+    assert_eq!(vs.label, "[192.0.2.15]:tcp:80");
+    assert_eq!((vs.pool.quorum, vs.pool.hysteresis), (2, 0));
+    assert!(!vs.pool.inhibit_on_failure);
+    assert_eq!(vs.pool.sorry_server.unwrap().addr, sa("192.0.2.99:8080"));
+    assert_eq!(vs.quorum_down.as_deref().unwrap(), ["/bin/echo", "down"]);
+    let rs = &vs.reals[0];
+    assert_eq!(rs.label, "[192.0.2.21]:tcp:80");
+    assert_eq!(rs.initial, Health::Down, "alpha starts down");
+    let t = rs.target.as_ref().unwrap();
+    assert_eq!(t.name, "[192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80");
+    assert_eq!(t.addr, sa("192.0.2.21:80"));
+    assert_eq!(t.schedule.interval, Duration::from_secs(2));
+    assert_eq!(t.schedule.timeout, Duration::from_millis(1500));
+    assert_eq!(t.schedule.retries, 3);
+    assert_eq!(t.schedule.warmup, Duration::ZERO);
+    assert_eq!((t.schedule.rise, t.schedule.fall), (1, 1));
+    assert_eq!(t.checks.len(), 1);
+    assert_eq!(vs.reals[1].target.as_ref().unwrap().checks.len(), 2);
+    // A real server without checkers is always up and has no target.
+    assert!(vs.reals[2].target.is_none());
+    assert_eq!(vs.reals[2].initial, Health::Up);
+    assert_eq!(plans[1].label, "FWM 5");
+    assert_eq!(plans[1].reals[0].label, "[2001:db8::1]:udp:53");
+    let w: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(w.len(), 3, "{w:?}");
+    assert!(w[0].starts_with("k.conf:2: omega: has no effect"));
+    assert!(w[1].starts_with("k.conf:19: inhibit_on_failure: healthcheck's pool applies"));
+    assert!(w[2].starts_with("k.conf:27: TCP_CHECK: healthcheck runs all checkers"));
+}
+
+#[test]
+fn values_healthcheck_refuses_are_located_errors() {
+    let rs = |checker: &str| {
+        let text = format!(
+            "virtual_server 192.0.2.15 80 {{\n real_server 192.0.2.21 80 {{\n{checker}\n }}\n}}\n"
+        );
+        services(&conf(&text)).unwrap_err().to_string()
+    };
+    assert_eq!(
+        rs("DNS_CHECK {\ntype BOGUS\n}"),
+        "k.conf:3: type: \"BOGUS\" is not a dns record type"
+    );
+    assert!(
+        rs("HTTP_GET {\nurl {\npath /\nregex \"(\"\n}\n}").starts_with("k.conf:4: regex: \"(\": ")
+    );
+    assert_eq!(
+        rs("SMTP_CHECK {\nhelo_name \"a b\"\n}"),
+        "k.conf:3: SMTP_CHECK: smtp helo name \"a b\" contains whitespace or control characters"
+    );
+    assert_eq!(
+        rs("UDP_CHECK {\nrequire_reply zz\n}"),
+        "k.conf:3: require_reply: \"zz\" is not a hexadecimal pattern"
+    );
+}
+
+fn event(seq: u64, target: usize, name: &str, addr: &str, health: Health) -> Event {
+    Event {
+        seq,
+        at: tokio::time::Instant::now(),
+        target: TargetId(target),
+        name: Arc::from(name),
+        addr: sa(addr),
+        health,
+        weight: 1,
+        reason: (health == Health::Down).then_some(Reason::Refused),
+    }
+}
+
+fn lines(notices: &[Notice]) -> Vec<&str> {
+    notices.iter().map(|n| n.line.as_str()).collect()
+}
+
+#[test]
+fn health_changes_become_rs_then_vs_lines_in_order() {
+    let text = "virtual_server 192.0.2.15 80 {\n quorum 2\n quorum_down /bin/echo qd\n \
+                real_server 192.0.2.21 80 {\n  notify_down /bin/echo d\n  TCP_CHECK\n }\n \
+                real_server 192.0.2.22 80 {\n  TCP_CHECK\n }\n}\n";
+    let (plans, _) = services(&conf(text)).unwrap();
+    let (mut lvs, _scheduler) = Lvs::new(plans).unwrap();
+    assert!(lines(&lvs.startup()).is_empty(), "both up: quorum 2 holds");
+    // The scheduler's first events restate the configured start: nothing to notify.
+    let mut initial = event(0, 0, "a", "192.0.2.21:80", Health::Up);
+    initial.reason = Some(Reason::Initial);
+    assert!(lvs.handle_event(&initial).is_empty());
+    let down = lvs.handle_event(&event(1, 0, "a", "192.0.2.21:80", Health::Down));
+    assert_eq!(
+        lines(&down),
+        [
+            "RS [192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80 DOWN",
+            "VS [192.0.2.15]:tcp:80 DOWN"
+        ]
+    );
+    assert_eq!(down[0].script.as_deref().unwrap(), ["/bin/echo", "d"]);
+    assert_eq!(down[1].script.as_deref().unwrap(), ["/bin/echo", "qd"]);
+    // The same health again (a weight change) is not a new notification.
+    assert!(lines(&lvs.handle_event(&event(2, 0, "a", "192.0.2.21:80", Health::Down))).is_empty());
+    let other = lvs.handle_event(&event(3, 1, "b", "192.0.2.22:80", Health::Down));
+    assert_eq!(
+        lines(&other),
+        ["RS [192.0.2.22]:tcp:80 [192.0.2.15]:tcp:80 DOWN"]
+    );
+    lvs.handle_event(&event(4, 1, "b", "192.0.2.22:80", Health::Up));
+    let up = lvs.handle_event(&event(5, 0, "a", "192.0.2.21:80", Health::Up));
+    assert_eq!(
+        lines(&up),
+        [
+            "RS [192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80 UP",
+            "VS [192.0.2.15]:tcp:80 UP"
+        ]
+    );
+    assert_eq!(up[0].script, None);
+    assert_eq!(lvs.service_of(TargetId(1)), Some(0));
+    assert_eq!(lvs.service_of(TargetId(7)), None);
+}
+
+#[test]
+fn alpha_without_quorum_reports_the_service_down_at_startup() {
+    let text = "virtual_server group G {\n alpha\n real_server 192.0.2.21 80 {\n  TCP_CHECK\n }\n}\n\
+                virtual_server_group G {\n 192.0.2.15 80\n}\n";
+    let (plans, _) = services(&conf(text)).unwrap();
+    let (mut lvs, _scheduler) = Lvs::new(plans).unwrap();
+    assert_eq!(lines(&lvs.startup()), ["VS [G]:0 DOWN"]);
+}

@@ -1,0 +1,72 @@
+//! keepalived's configuration file, read into typed structures: its VRRP part and its
+//! health-checking (LVS) part.
+//!
+//! Supported: `global_defs` (router_id, vrrp_version, vrrp_mcast_group4/6,
+//! vrrp_garp_master_delay/repeat/refresh/refresh_repeat, vrrp_strict, vrrp_skip_check_adv_addr,
+//! vrrp_lower_prio_no_advert, vrrp_higher_prio_send_advert, v3_checksum_as_v2, notify_fifo,
+//! vrrp_notify_fifo, lvs_notify_fifo), `vrrp_script`, `vrrp_instance`, `vrrp_sync_group`,
+//! `virtual_server` (address, `fwmark` or `group`) with its `real_server`s and checkers,
+//! `virtual_server_group`, `track_file` and `include`.
+//! Keywords of other keepalived sections and unknown keywords become [`ConfWarning`]s; bad
+//! values are [`ConfError`]s naming the file, line and keyword.
+//!
+//! Nothing here does I/O except [`read`] and [`parse_str`] following `include`s; there is no
+//! async runtime. The daemon that runs such a file is the `keepalived-compat` crate.
+//!
+//! ```
+//! let conf = keepalived_conf::parse_str("keepalived.conf", r#"
+//! vrrp_instance VI_1 {
+//!     interface eth0
+//!     virtual_router_id 51
+//!     priority 150
+//!     advert_int 1
+//!     virtual_ipaddress {
+//!         192.0.2.100/24 dev eth0 label eth0:vip
+//!     }
+//! }
+//! "#).unwrap();
+//! assert_eq!(conf.instances[0].vrid, 51);
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod error;
+mod model;
+mod parse;
+mod tree;
+mod virtual_server;
+
+use std::path::Path;
+
+pub use error::{ConfError, ConfWarning, Location};
+pub use model::{
+    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, SyncGroup, Tracked, VipSpec,
+    VrrpInstance, VrrpScript,
+};
+pub use virtual_server::{
+    CheckTiming, Checker, CheckerKind, HttpProtocol, LbKind, Protocol, RealServer, TrackFile,
+    UrlSpec, VirtualServer, VsAddress, VsGroup,
+};
+
+/// Reads and validates the configuration file at `path` (following `include`s).
+pub fn read(path: &Path) -> Result<KeepalivedConf, ConfError> {
+    parse::conf(&tree::read(path)?)
+}
+
+/// Parses configuration text as if it came from a file called `name`; `include` lines are
+/// followed, relative to the current directory.
+pub fn parse_str(name: &str, text: &str) -> Result<KeepalivedConf, ConfError> {
+    parse::conf(&tree::parse_str(name, text, tree::Includes::Follow)?)
+}
+
+/// Parses configuration text that may not name other files: an `include` line is a
+/// [`ConfError`] and nothing is read from the file system. For text from an untrusted
+/// source (a web form, an API request, a fuzzer).
+pub fn parse_str_without_includes(name: &str, text: &str) -> Result<KeepalivedConf, ConfError> {
+    parse::conf(&tree::parse_str(name, text, tree::Includes::Refuse)?)
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_lvs;

@@ -1,0 +1,307 @@
+//! From the tree of lines to the typed model, validating as keepalived would.
+
+mod checker;
+mod instance;
+mod values;
+mod virtual_server;
+
+use std::time::Duration;
+
+use super::error::{ConfError, ConfWarning};
+use super::model::{GlobalDefs, KeepalivedConf, Notify, SyncGroup, VrrpInstance, VrrpScript};
+use super::tree::Node;
+use super::virtual_server::{VirtualServer, VsAddress, VsGroup};
+use values::{arg, block, command, flag, name, number, seconds, version};
+
+/// Whether `name` can name the daemon's nftables tables: a letter, then letters, digits or
+/// `_`, at most 64 bytes (what the firewall accepts without quoting).
+fn valid_table_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    name.len() <= 64
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Top-level sections that belong to other parts of keepalived.
+const OTHER_SECTIONS: &[&str] = &[
+    "real_server",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "linkbeat_interfaces",
+    "bfd_instance",
+    "vrrp_track_process",
+    "vrrp_track_file",
+    "garp_group",
+    "net_namespace",
+];
+
+/// keepalived keywords of `global_defs` this daemon reads but does not need.
+const GLOBAL_NO_EFFECT: &[&str] = &[
+    "notification_email",
+    "notification_email_from",
+    "smtp_server",
+    "smtp_connect_timeout",
+    "smtp_alert",
+    "enable_script_security",
+    "script_user",
+    "max_auto_priority",
+    "vrrp_no_swap",
+    "checker_no_swap",
+    "dynamic_interfaces",
+    "lvs_id",
+    "lvs_notify_fifo_script",
+    "notify_fifo_script",
+    "vrrp_notify_fifo_script",
+    "lvs_timeouts",
+    "lvs_sync_daemon",
+    "lvs_flush",
+    "lvs_flush_on_stop",
+];
+
+struct Ctx {
+    warnings: Vec<ConfWarning>,
+}
+
+impl Ctx {
+    fn warn(&mut self, node: &Node, message: &str) {
+        self.warnings.push(ConfWarning {
+            loc: node.loc.clone(),
+            keyword: node.keyword().to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn unknown(&mut self, node: &Node, section: &str) {
+        self.warn(node, &format!("unknown keyword in {section}, ignored"));
+    }
+}
+
+/// Builds the model from the tree read by [`super::tree::read`].
+pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
+    let mut ctx = Ctx {
+        warnings: Vec::new(),
+    };
+    let mut global = GlobalDefs::default();
+    let mut scripts = Vec::new();
+    let mut instance_nodes = Vec::new();
+    let mut group_nodes = Vec::new();
+    let mut track_files = Vec::new();
+    let mut vs_group_nodes = Vec::new();
+    let mut vs_nodes = Vec::new();
+    for node in nodes {
+        match node.keyword() {
+            "global_defs" => global_defs(&mut ctx, node, &mut global)?,
+            "vrrp_script" => scripts.push(vrrp_script(&mut ctx, node)?),
+            "vrrp_instance" => instance_nodes.push(node),
+            "vrrp_sync_group" => group_nodes.push(node),
+            "track_file" => track_files.push(virtual_server::track_file(&mut ctx, node)?),
+            "virtual_server_group" => vs_group_nodes.push(node),
+            "virtual_server" => vs_nodes.push(node),
+            kw if OTHER_SECTIONS.contains(&kw) => ctx.warn(node, "not a vrrp section, ignored"),
+            _ => ctx.unknown(node, "the top level"),
+        }
+    }
+    let mut instances = Vec::new();
+    for node in instance_nodes {
+        instances.push(instance::vrrp_instance(&mut ctx, node, &global, &scripts)?);
+    }
+    instance::check_instances(&instances)?;
+    let mut sync_groups = Vec::new();
+    for node in group_nodes {
+        sync_groups.push(sync_group(&mut ctx, node, &instances)?);
+    }
+    let mut vs_groups = Vec::new();
+    for node in vs_group_nodes {
+        vs_groups.push(virtual_server::virtual_server_group(&mut ctx, node)?);
+    }
+    let mut virtual_servers = Vec::new();
+    for node in vs_nodes {
+        let vs = virtual_server::virtual_server(&mut ctx, node, &track_files)?;
+        if let VsAddress::Group(name) = &vs.addr
+            && !vs_groups.iter().any(|g: &VsGroup| &g.name == name)
+        {
+            return Err(ConfError::invalid(
+                &node.loc,
+                "virtual_server",
+                format!("no virtual_server_group named {name:?}"),
+            ));
+        }
+        if virtual_servers
+            .iter()
+            .any(|v: &VirtualServer| v.addr == vs.addr && v.protocol == vs.protocol)
+        {
+            return Err(ConfError::invalid(
+                &node.loc,
+                "virtual_server",
+                format!("{} is defined twice", node.args().join(" ")),
+            ));
+        }
+        virtual_servers.push(vs);
+    }
+    Ok(KeepalivedConf {
+        global,
+        scripts,
+        instances,
+        sync_groups,
+        virtual_servers,
+        vs_groups,
+        track_files,
+        warnings: ctx.warnings,
+    })
+}
+
+fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), ConfError> {
+    for n in block(node)? {
+        match n.keyword() {
+            "router_id" => g.router_id = Some(arg(n)?.to_owned()),
+            "vrrp_version" => g.vrrp_version = version(n)?,
+            "vrrp_mcast_group4" => g.mcast_group4 = number(n, arg(n)?, "an ipv4 address")?,
+            "vrrp_mcast_group6" => g.mcast_group6 = number(n, arg(n)?, "an ipv6 address")?,
+            "vrrp_garp_master_delay" => g.garp_master_delay = seconds(n, arg(n)?)?,
+            "vrrp_garp_master_repeat" => g.garp_master_repeat = number(n, arg(n)?, "a count")?,
+            "vrrp_garp_master_refresh" => g.garp_master_refresh = Some(seconds(n, arg(n)?)?),
+            "vrrp_garp_master_refresh_repeat" => {
+                g.garp_master_refresh_repeat = number(n, arg(n)?, "a count")?
+            }
+            "vrrp_strict" => g.strict = flag(n)?,
+            "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = flag(n)?,
+            "vrrp_check_unicast_src" => g.check_unicast_src = flag(n)?,
+            "nftables" => {
+                if let Some(name) = n.args().first() {
+                    if !valid_table_name(name) {
+                        return Err(ConfError::invalid(
+                            &n.loc,
+                            "nftables",
+                            format!(
+                                "{name:?} is not a table name (a letter, then letters, digits or '_')"
+                            ),
+                        ));
+                    }
+                    g.nftables = Some(name.clone());
+                }
+            }
+            "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = flag(n)?,
+            "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = flag(n)?,
+            "v3_checksum_as_v2" => g.v3_checksum_as_v2 = flag(n)?,
+            "notify_fifo" => g.notify_fifo = Some(arg(n)?.into()),
+            "vrrp_notify_fifo" => g.vrrp_notify_fifo = Some(arg(n)?.into()),
+            "lvs_notify_fifo" => g.lvs_notify_fifo = Some(arg(n)?.into()),
+            kw if GLOBAL_NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
+            _ => ctx.unknown(n, "global_defs"),
+        }
+    }
+    Ok(())
+}
+
+fn vrrp_script(ctx: &mut Ctx, node: &Node) -> Result<VrrpScript, ConfError> {
+    let name = name(node)?;
+    let mut script = None;
+    let mut interval = Duration::from_secs(1);
+    let mut timeout = None;
+    let (mut weight, mut rise, mut fall) = (0, 1, 1);
+    for n in block(node)? {
+        match n.keyword() {
+            "script" => script = Some(command(n)?),
+            "interval" => interval = seconds(n, arg(n)?)?,
+            "timeout" => timeout = Some(seconds(n, arg(n)?)?),
+            "weight" => {
+                weight = match n.args() {
+                    [w] | [w, _] => number(n, w, "a weight")?,
+                    _ => return Err(ConfError::invalid(&n.loc, "weight", "expects a weight")),
+                };
+                if !(-253..=253).contains(&weight) {
+                    return Err(ConfError::invalid(
+                        &n.loc,
+                        "weight",
+                        format!("{weight} is outside -253..253"),
+                    ));
+                }
+            }
+            "rise" => rise = number(n, arg(n)?, "a count")?,
+            "fall" => fall = number(n, arg(n)?, "a count")?,
+            "user" | "init_fail" => ctx.warn(n, "has no effect in this daemon"),
+            _ => ctx.unknown(n, "vrrp_script"),
+        }
+    }
+    let script = script.ok_or_else(|| {
+        ConfError::invalid(&node.loc, "vrrp_script", format!("{name}: no script"))
+    })?;
+    if interval.is_zero() {
+        return Err(ConfError::invalid(
+            &node.loc,
+            "interval",
+            format!("{name}: interval must be positive"),
+        ));
+    }
+    if rise == 0 || fall == 0 {
+        return Err(ConfError::invalid(
+            &node.loc,
+            "vrrp_script",
+            format!("{name}: rise and fall must be at least 1"),
+        ));
+    }
+    Ok(VrrpScript {
+        name,
+        loc: node.loc.clone(),
+        script,
+        interval,
+        timeout: timeout.unwrap_or(interval),
+        weight,
+        rise,
+        fall,
+    })
+}
+
+fn notify(n: &Node, notify: &mut Notify) -> Result<bool, ConfError> {
+    let slot = match n.keyword() {
+        "notify_master" => &mut notify.master,
+        "notify_backup" => &mut notify.backup,
+        "notify_fault" => &mut notify.fault,
+        "notify_stop" => &mut notify.stop,
+        "notify" => &mut notify.any,
+        _ => return Ok(false),
+    };
+    *slot = Some(command(n)?);
+    Ok(true)
+}
+
+fn sync_group(
+    ctx: &mut Ctx,
+    node: &Node,
+    instances: &[VrrpInstance],
+) -> Result<SyncGroup, ConfError> {
+    let name = name(node)?;
+    let mut g = SyncGroup {
+        name,
+        loc: node.loc.clone(),
+        members: Vec::new(),
+        notify: Notify::default(),
+    };
+    for n in block(node)? {
+        if notify(n, &mut g.notify)? {
+            continue;
+        }
+        match n.keyword() {
+            "group" => {
+                for m in block(n)? {
+                    for member in &m.words {
+                        if !instances.iter().any(|i| &i.name == member) {
+                            return Err(ConfError::invalid(
+                                &m.loc,
+                                "group",
+                                format!("no vrrp_instance named {member:?}"),
+                            ));
+                        }
+                        g.members.push(member.clone());
+                    }
+                }
+            }
+            "smtp_alert" | "global_tracking" | "sync_group_tracking_weight" => {
+                ctx.warn(n, "has no effect in this daemon")
+            }
+            _ => ctx.unknown(n, "vrrp_sync_group"),
+        }
+    }
+    Ok(g)
+}
