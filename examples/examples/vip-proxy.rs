@@ -19,9 +19,10 @@
 //! Needs CAP_NET_RAW and CAP_NET_ADMIN (VRRP sockets, the VIP, gratuitous ARP).
 
 use clap::Parser;
-use examples::proxy::{BackendSpec, Pool, bind_freebind, forward, parse_duration};
+use examples::proxy::{BackendSpec, forward, parse_duration};
 use futures::StreamExt;
 use healthcheck::checkers::{HttpCheck, Url};
+use healthcheck::sink::Picker;
 use healthcheck::sink::backend_set;
 use healthcheck::{Health, Schedule, Scheduler, Target};
 use hyper::server::conn::http1;
@@ -38,6 +39,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::{sleep, timeout};
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackState, TrackedObject};
 use vrrp_core::{VirtualAddress, Vrid};
+use vrrp_net::bind::{VipBind, bind_tokio_tcp};
 use vrrp_net::driver::{Driver, Event, Handle, Instance, primary_address};
 
 /// The VRRP instance's name in events and handle calls.
@@ -142,11 +144,13 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), Box<dyn Error>> {
     // Listen first: the socket waits on the VIP whoever owns it.
     let listen = SocketAddr::new(args.vip.address, args.listen_port);
-    let listener = bind_freebind(listen, 4096).map_err(|e| format!("listen on {listen}: {e}"))?;
+    // Transparent too: responses in flight still leave after a handover removed the VIP.
+    let bind = VipBind::new().backlog(4096).transparent(true);
+    let listener = bind_tokio_tcp(listen, bind).map_err(|e| format!("listen on {listen}: {e}"))?;
 
     // Health checks -> the healthy set (read by requests) and the pool's track state.
     let (mut writer, healthy) = backend_set();
-    let pool = Pool::follow(healthy.clone());
+    let pool = Picker::follow(healthy.clone());
     let mut running = health_checks(&args)?.start()?;
 
     // VRRP: one instance for the VIP, tracking the pool.
@@ -219,15 +223,14 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
 
 /// One HTTP check per backend, with the command line's timing and rise/fall.
 fn health_checks(args: &Args) -> Result<Scheduler, Box<dyn Error>> {
-    let schedule = Schedule {
-        interval: args.check_interval,
-        timeout: args.check_timeout,
-        warmup: args.check_interval,
-        rise: args.rise,
-        fall: args.fall,
-        initial: Health::Down,
-        ..Schedule::default()
-    };
+    let schedule = Schedule::builder()
+        .interval(args.check_interval)
+        .timeout(args.check_timeout)
+        .warmup(args.check_interval)
+        .rise(args.rise)
+        .fall(args.fall)
+        .initial(Health::Down)
+        .build()?;
     let mut scheduler = Scheduler::new();
     for b in &args.backends {
         let check = HttpCheck::new(b.addr, vec![Url::new(&args.check_path)?])?;
@@ -260,7 +263,7 @@ async fn instance(args: &Args) -> Result<Instance, Box<dyn Error>> {
 /// Accepts until `stop`, serving each connection under `graceful`, which it returns.
 async fn accept_loop(
     listener: TcpListener,
-    pool: Arc<Pool>,
+    pool: Arc<Picker>,
     connect_timeout: Duration,
     graceful: GracefulShutdown,
     mut stop: tokio::sync::watch::Receiver<bool>,

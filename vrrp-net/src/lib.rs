@@ -50,6 +50,7 @@
 pub use vrrp_core;
 
 pub mod announce;
+pub mod bind;
 pub mod driver;
 pub mod error;
 pub mod firewall;

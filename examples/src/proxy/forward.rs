@@ -1,6 +1,6 @@
 //! One request to one backend, with one retry on another backend when that fails.
 
-use super::Pool;
+use healthcheck::sink::Picker;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body as _, Bytes, Incoming};
@@ -46,7 +46,7 @@ pub fn is_idempotent(method: &Method) -> bool {
 /// with the request in flight), as nginx's `proxy_next_upstream error` does.
 pub async fn forward(
     request: Request<Incoming>,
-    pool: &Pool,
+    pool: &Picker,
     client: SocketAddr,
     connect_timeout: Duration,
 ) -> Response<Body> {
@@ -191,7 +191,7 @@ mod tests {
     }
 
     /// A proxy on loopback in front of `pool`; returns its address.
-    async fn proxy(pool: Arc<Pool>) -> SocketAddr {
+    async fn proxy(pool: Arc<Picker>) -> SocketAddr {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -225,7 +225,7 @@ mod tests {
     #[tokio::test]
     async fn a_get_is_retried_on_another_backend_when_the_first_dies_mid_request() {
         let (dying, good) = backends().await;
-        let pool = Arc::new(Pool::default());
+        let pool = Arc::new(Picker::default());
         // The dying backend is nearly always picked first; a retry never picks it again.
         pool.replace(Arc::from(vec![
             Backend {
@@ -255,7 +255,7 @@ mod tests {
 
     #[tokio::test]
     async fn no_healthy_backend_is_a_503() {
-        let proxy = proxy(Arc::new(Pool::default())).await;
+        let proxy = proxy(Arc::new(Picker::default())).await;
         let get = send(
             proxy,
             "GET / HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n",

@@ -1,9 +1,9 @@
-//! The pieces of `vip-proxy` that are not VRRP or health checking: a listener bound on
-//! an address the host does not own yet, a lock-free weighted pick over the healthy
-//! backends, request forwarding with one retry, and the command-line value parsers.
+//! The pieces of `vip-proxy` that are not in the crates: request forwarding with one retry
+//! and the command-line value parsers.
 //!
-//! The crates do the rest: `vrrp-net`'s driver owns the VIP, `healthcheck`'s scheduler
-//! and [`healthcheck::sink::BackendSet`] decide which backends are healthy.
+//! The crates do the rest: `vrrp-net`'s driver owns the VIP and [`vrrp_net::bind`] listens
+//! on it before owning it; `healthcheck`'s scheduler and [`healthcheck::sink::BackendSet`]
+//! decide which backends are healthy and [`healthcheck::sink::Picker`] picks among them.
 //!
 //! # VRRP failover in your own tokio program
 //!
@@ -19,7 +19,7 @@
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // Listen on the VIP before owning it (IP_FREEBIND): a takeover is then VRRP + GARP only.
-//!     let listener = examples::proxy::bind_freebind("192.0.2.100:80".parse()?, 1024)?;
+//!     let listener = vrrp_net::bind::bind_tokio_tcp("192.0.2.100:80".parse()?, Default::default())?;
 //!     let primary = primary_address("eth0", Family::V4).await?;
 //!     let config = RouterConfig::builder("web", 51, primary)
 //!         .priority(150)
@@ -44,26 +44,24 @@
 //! # A health-checked backend set in your proxy
 //!
 //! HTTP checks with rise/fall feed a [`healthcheck::sink::BackendSet`]; requests pick from a
-//! lock-free [`Pool`] snapshot of it; and the pool as a whole is one VRRP tracked object,
+//! lock-free [`healthcheck::sink::Picker`] snapshot of it; and the pool as a whole is one VRRP tracked object,
 //! so a node without a healthy backend gives the VIP away (configure the instance with
 //! `.track(TrackedObject::new("pool", -100).starting_down())`).
 //!
 //! ```no_run
-//! use examples::proxy::Pool;
 //! use healthcheck::checkers::{HttpCheck, Url};
-//! use healthcheck::sink::backend_set;
+//! use healthcheck::sink::{Picker, backend_set};
 //! use healthcheck::{Health, Schedule, Scheduler, Target};
 //! use std::time::Duration;
 //! use vrrp_core::TrackState;
 //!
 //! # async fn example(vrrp: vrrp_net::driver::Handle) -> Result<(), Box<dyn std::error::Error>> {
-//! let schedule = Schedule {
-//!     interval: Duration::from_millis(500),
-//!     rise: 2,
-//!     fall: 2,
-//!     initial: Health::Down,
-//!     ..Schedule::default()
-//! };
+//! let schedule = Schedule::builder()
+//!     .interval(Duration::from_millis(500))
+//!     .rise(2)
+//!     .fall(2)
+//!     .initial(Health::Down)
+//!     .build()?;
 //! let mut scheduler = Scheduler::new();
 //! for backend in ["192.0.2.21:8080", "192.0.2.22:8080"] {
 //!     let addr = backend.parse()?;
@@ -72,7 +70,7 @@
 //! }
 //! let mut running = scheduler.start()?;
 //! let (mut writer, healthy) = backend_set();
-//! let pool = Pool::follow(healthy.clone());
+//! let pool = Picker::follow(healthy.clone());
 //! tokio::spawn(async move {
 //!     loop {
 //!         let event = running.next_event().await;
@@ -92,12 +90,8 @@
 
 mod error;
 mod forward;
-mod listener;
-mod pool;
 mod spec;
 
 pub use error::SpecError;
 pub use forward::{Body, forward, is_idempotent};
-pub use listener::bind_freebind;
-pub use pool::Pool;
 pub use spec::{BackendSpec, parse_duration};

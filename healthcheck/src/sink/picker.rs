@@ -1,7 +1,8 @@
-//! The healthy backends as a lock-free snapshot for the request path.
+//! The healthy backends as a lock-free snapshot for a proxy's request path: a weighted pick
+//! in one atomic load, with "anyone but this one" for retries.
 
+use super::{Backend, BackendSet};
 use arc_swap::ArcSwap;
-use healthcheck::sink::{Backend, BackendSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -34,17 +35,35 @@ impl Snapshot {
 }
 
 /// What the request path reads: one atomic load per pick, no lock; the health checker's
-/// [`BackendSet`] is copied in by a task whenever it changes.
+/// [`BackendSet`] is copied in by a task whenever it changes ([`Picker::follow`]).
+///
+/// ```
+/// use std::net::SocketAddr;
+/// use std::sync::Arc;
+/// use healthcheck::sink::{Backend, Picker};
+///
+/// let picker = Picker::default();
+/// let backend = |last: u8, weight| Backend {
+///     name: Arc::from(format!("b{last}")),
+///     addr: SocketAddr::from(([192, 0, 2, last], 80)),
+///     weight,
+/// };
+/// picker.replace(Arc::from(vec![backend(21, 1), backend(22, 3)]));
+/// let first = picker.pick(7, None).expect("a healthy backend");
+/// // A retry never goes back to the backend that just failed.
+/// let retry = picker.pick(7, Some(first)).expect("another one");
+/// assert_ne!(first, retry);
+/// ```
 #[derive(Debug, Default)]
-pub struct Pool {
+pub struct Picker {
     snapshot: ArcSwap<Snapshot>,
 }
 
-impl Pool {
+impl Picker {
     /// A pool that follows `set` from now on (spawns the copying task on the current
     /// runtime; it ends when the set's writer is gone).
-    pub fn follow(mut set: BackendSet) -> Arc<Pool> {
-        let pool = Arc::new(Pool::default());
+    pub fn follow(mut set: BackendSet) -> Arc<Picker> {
+        let pool = Arc::new(Picker::default());
         pool.replace(set.current());
         let weak = Arc::downgrade(&pool);
         tokio::spawn(async move {
@@ -102,7 +121,7 @@ mod tests {
         }
     }
 
-    fn counts(pool: &Pool, except: Option<SocketAddr>) -> [u32; 3] {
+    fn counts(pool: &Picker, except: Option<SocketAddr>) -> [u32; 3] {
         let mut n = [0; 3];
         for key in 0..600 {
             if let Some(a) = pool.pick(key, except) {
@@ -115,7 +134,7 @@ mod tests {
 
     #[test]
     fn picks_in_proportion_to_the_weights() {
-        let pool = Pool::default();
+        let pool = Picker::default();
         pool.replace(Arc::from(vec![
             backend(21, 1),
             backend(22, 2),
@@ -126,7 +145,7 @@ mod tests {
 
     #[test]
     fn a_retry_never_picks_the_failed_backend() {
-        let pool = Pool::default();
+        let pool = Picker::default();
         pool.replace(Arc::from(vec![
             backend(21, 1),
             backend(22, 2),
@@ -138,7 +157,7 @@ mod tests {
 
     #[test]
     fn zero_weights_and_empty_sets_serve_nothing() {
-        let pool = Pool::default();
+        let pool = Picker::default();
         assert!(!pool.serving());
         assert_eq!(pool.pick(7, None), None);
         pool.replace(Arc::from(vec![backend(21, 0), backend(22, 1)]));
