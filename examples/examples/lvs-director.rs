@@ -154,6 +154,8 @@ enum DirectorError {
     Ipvs(#[from] ipvs_sys::Error),
     #[error(transparent)]
     Health(#[from] healthcheck::ConfigError),
+    #[error("bad check schedule (--check-interval, --check-timeout, --rise, --fall)")]
+    Schedule(#[source] healthcheck::ConfigError),
     #[error("cannot handle sigterm")]
     Signal(#[source] std::io::Error),
 }
@@ -211,20 +213,23 @@ impl Cli {
         }
     }
 
-    fn schedule(&self) -> Schedule {
-        Schedule {
-            interval: self.check_interval,
-            timeout: self
-                .check_timeout
-                .unwrap_or_else(|| self.check_interval.min(Duration::from_secs(5))),
-            retries: 0,
-            delay_before_retry: Duration::ZERO,
-            warmup: self.check_interval,
-            rise: self.rise,
-            fall: self.fall,
+    /// The real servers' check schedule, validated (`--rise 0` is refused here).
+    fn schedule(&self) -> Result<Schedule, DirectorError> {
+        Schedule::builder()
+            .interval(self.check_interval)
+            .timeout(
+                self.check_timeout
+                    .unwrap_or_else(|| self.check_interval.min(Duration::from_secs(5))),
+            )
+            .retries(0)
+            .delay_before_retry(Duration::ZERO)
+            .warmup(self.check_interval)
+            .rise(self.rise)
+            .fall(self.fall)
             // keepalived: real servers are assumed alive until a check says otherwise
-            initial: Health::Up,
-        }
+            .initial(Health::Up)
+            .build()
+            .map_err(DirectorError::Schedule)
     }
 
     fn dests(&self) -> Vec<Dest> {
@@ -237,12 +242,12 @@ impl Cli {
             .collect()
     }
 
-    fn checks(&self) -> Result<Scheduler, DirectorError> {
+    fn checks(&self, schedule: &Schedule) -> Result<Scheduler, DirectorError> {
         let mut scheduler = Scheduler::new();
         for dest in self.dests() {
             let target = Target::new(dest.addr.to_string(), dest.addr)
                 .weight(dest.weight)
-                .schedule(self.schedule());
+                .schedule(schedule.clone());
             let target = match self.check {
                 CheckKind::Tcp => target.check(TcpCheck::new(dest.addr)),
                 CheckKind::Http => {
@@ -254,17 +259,18 @@ impl Cli {
         Ok(scheduler)
     }
 
-    fn pool(&self) -> Result<Pool, DirectorError> {
-        let config = PoolConfig {
-            quorum: self.quorum,
-            hysteresis: self.hysteresis,
-            inhibit_on_failure: self.inhibit_on_failure,
-            sorry_server: self.sorry_server.map(|ip| Dest {
+    /// The pool, its real servers starting at `initial` (the checks' starting health).
+    fn pool(&self, initial: Health) -> Result<Pool, DirectorError> {
+        let mut config = PoolConfig::default()
+            .quorum(self.quorum)
+            .hysteresis(self.hysteresis)
+            .inhibit_on_failure(self.inhibit_on_failure);
+        if let Some(ip) = self.sorry_server {
+            config = config.sorry_server(Dest {
                 addr: SocketAddr::new(ip, self.port),
                 weight: 1,
-            }),
-        };
-        let initial = self.schedule().initial;
+            });
+        }
         Ok(Pool::new(
             config,
             self.dests().into_iter().map(|d| (d, initial)),
@@ -315,6 +321,8 @@ fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, vrrp: &Handle) {
 
 async fn run(cli: Cli) -> Result<(), DirectorError> {
     let mut sigterm = signal(SignalKind::terminate()).map_err(DirectorError::Signal)?;
+    // Validated before anything touches the kernel.
+    let schedule = cli.schedule()?;
     let service = cli.service();
     let ipvs = IpvsPool::new(
         IpvsHandle::new().await?,
@@ -324,10 +332,10 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
 
     // The table first, in every VRRP state: a backup keeps it warm. Startup creates the
     // service, or adopts and cleans the one an earlier run left.
-    let mut sink = PoolSink::new(cli.pool()?, ipvs);
+    let mut sink = PoolSink::new(cli.pool(schedule.initial)?, ipvs);
     sink.startup().await?;
     println!("{}", table_line(&service, sink.pool()));
-    let mut checks = cli.checks()?.start()?;
+    let mut checks = cli.checks(&schedule)?.start()?;
 
     let (driver, vrrp, mut vrrp_events) = Driver::builder()
         .instance(cli.vrrp_instance().await?)

@@ -132,16 +132,17 @@ async fn check(addrs: Vec<SocketAddr>, run: Duration, mode: Mode) {
         up: AtomicU64::new(0),
         down: AtomicU64::new(0),
     });
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_secs(1),
-        retries: 0,
-        delay_before_retry: Duration::from_secs(1),
-        warmup: Duration::from_secs(1),
-        rise: 1,
-        fall: 1,
-        initial: Health::Up,
-    };
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_secs(1))
+        .retries(0)
+        .delay_before_retry(Duration::from_secs(1))
+        .warmup(Duration::from_secs(1))
+        .rise(1)
+        .fall(1)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
     let mut scheduler = Scheduler::new().max_in_flight(1024);
     let mut timed = Vec::new();
     for (i, addr) in addrs.into_iter().enumerate() {

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 /// Only the [`crate::Scheduler`] creates events; a test feeding a sink builds them with
 /// `test_util::event` (feature `test-util`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Event {
     /// Position in the scheduler's event stream, from 0.
     pub seq: u64,

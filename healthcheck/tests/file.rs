@@ -68,14 +68,14 @@ async fn unreadable_or_garbage_files_are_down_with_the_path_named() {
 async fn a_watched_file_is_reprobed_as_soon_as_it_changes() {
     use healthcheck::{FileWatch, Health, Schedule, Scheduler, Target};
     let p = file("watched", "1");
-    let schedule = Schedule {
-        interval: Duration::from_secs(60),
-        warmup: Duration::ZERO,
-        rise: 1,
-        fall: 1,
-        initial: Health::Up,
-        ..Schedule::default()
-    };
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(60))
+        .warmup(Duration::ZERO)
+        .rise(1)
+        .fall(1)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
     let mut sched = Scheduler::new();
     let id = sched
         .add(

@@ -7,13 +7,12 @@
 
 use healthcheck::checkers::TcpCheck;
 use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink};
-use healthcheck::{Event, Reason, TargetId};
+use healthcheck::{Event, Reason, TargetId, test_util};
 use healthcheck::{Health, Schedule, Scheduler, Target};
 use ipvs_sys::{
     Destination, ForwardMethod, IpvsHandle, Scheduler as IpvsScheduler, Service, ServiceKey,
 };
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 use testbed::ipvs_vm::{self, VmRun, in_vm};
 use testbed::privileged;
@@ -89,16 +88,17 @@ async fn wait_for(ipvs: &IpvsHandle, key: &ServiceKey, want: &[(SocketAddr, u32)
 }
 
 fn schedule() -> Schedule {
-    Schedule {
-        interval: Duration::from_millis(200),
-        timeout: Duration::from_millis(100),
-        retries: 0,
-        delay_before_retry: Duration::ZERO,
-        warmup: Duration::ZERO,
-        rise: 1,
-        fall: 1,
-        initial: Health::Up,
-    }
+    Schedule::builder()
+        .interval(Duration::from_millis(200))
+        .timeout(Duration::from_millis(100))
+        .retries(0)
+        .delay_before_retry(Duration::ZERO)
+        .warmup(Duration::ZERO)
+        .rise(1)
+        .fall(1)
+        .initial(Health::Up)
+        .build()
+        .unwrap()
 }
 
 /// Real TCP checks of two listeners drive the kernel table: quorum 2 with a sorry
@@ -121,14 +121,10 @@ async fn tcp_checks_drive_the_kernel_table_through_quorum_loss() {
             )
             .unwrap();
     }
-    let config = PoolConfig {
-        quorum: 2,
-        sorry_server: Some(Dest {
-            addr: sorry,
-            weight: 1,
-        }),
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().quorum(2).sorry_server(Dest {
+        addr: sorry,
+        weight: 1,
+    });
     let reals = [at(8081), at(8082)].map(|addr| (Dest { addr, weight: 1 }, Health::Up));
     let pool = Pool::new(config, reals).unwrap();
     let mut sink = PoolSink::new(
@@ -173,10 +169,7 @@ async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
                 .check(TcpCheck::new(at(8091))),
         )
         .unwrap();
-    let config = PoolConfig {
-        inhibit_on_failure: true,
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().inhibit_on_failure(true);
     let pool = Pool::new(
         config,
         [(
@@ -209,16 +202,15 @@ async fn inhibited_server_stays_at_weight_zero_and_leftovers_are_adopted() {
 
 /// An event for the real server at `port`, as the scheduler would send it.
 fn event(port: u16, health: Health, weight: u32) -> Event {
-    Event {
-        seq: 0,
-        at: tokio::time::Instant::now(),
-        target: TargetId(usize::from(port)),
-        name: Arc::from(format!("rs{port}")),
-        addr: at(port),
+    let mut event = test_util::event(
+        TargetId(usize::from(port)),
+        &format!("rs{port}"),
+        at(port),
         health,
         weight,
-        reason: (health == Health::Down).then_some(Reason::Refused),
-    }
+    );
+    event.reason = (health == Health::Down).then_some(Reason::Refused);
+    event
 }
 
 /// The pool owns its service: startup creates it (another program's service is left

@@ -52,16 +52,17 @@ fn down(reason: Reason) -> Outcome {
 }
 
 fn schedule(rise: u32, fall: u32, initial: Health) -> Schedule {
-    Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(500),
-        retries: 0,
-        delay_before_retry: Duration::from_millis(100),
-        warmup: Duration::ZERO,
-        rise,
-        fall,
-        initial,
-    }
+    Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_millis(500))
+        .retries(0)
+        .delay_before_retry(Duration::from_millis(100))
+        .warmup(Duration::ZERO)
+        .rise(rise)
+        .fall(fall)
+        .initial(initial)
+        .build()
+        .unwrap()
 }
 
 fn start(targets: Vec<Target>) -> Running {
@@ -140,10 +141,11 @@ async fn retries_hide_transient_failures_and_are_spaced_by_delay() {
         down(Reason::Closed),
     ]);
     let calls = check.calls.clone();
-    let s = Schedule {
-        retries: 2,
-        ..schedule(1, 1, Health::Up)
-    };
+    let s = schedule(1, 1, Health::Up)
+        .into_builder()
+        .retries(2)
+        .build()
+        .unwrap();
     let mut run = start(vec![target("a", s, check)]);
     run.next_event().await;
     let ev = run.next_event().await;
@@ -184,10 +186,11 @@ async fn warmup_spreads_first_probes_within_bounds() {
     for i in 0..200 {
         let check = Scripted::new(vec![Outcome::UP]);
         logs.push(check.calls.clone());
-        let s = Schedule {
-            warmup,
-            ..schedule(1, 1, Health::Up)
-        };
+        let s = schedule(1, 1, Health::Up)
+            .into_builder()
+            .warmup(warmup)
+            .build()
+            .unwrap();
         targets.push(target(&format!("t{i}"), s, check));
     }
     let _run = start(targets);
@@ -236,10 +239,11 @@ async fn an_overrun_skips_missed_slots_instead_of_bursting() {
     let mut check = Scripted::new(vec![Outcome::UP]);
     check.delay = Duration::from_millis(2500);
     let calls = check.calls.clone();
-    let s = Schedule {
-        timeout: Duration::from_secs(10),
-        ..schedule(1, 1, Health::Up)
-    };
+    let s = schedule(1, 1, Health::Up)
+        .into_builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
     let _run = start(vec![target("a", s, check)]);
     tokio::time::sleep(Duration::from_millis(6100)).await;
     let starts: Vec<_> = calls
@@ -259,11 +263,12 @@ fn invalid_targets_are_rejected_with_the_field_named() {
         s.add(t).unwrap_err().to_string(),
         "target \"empty\" has no checks"
     );
+    // The builder refuses this schedule; the scheduler checks again, since the fields are
+    // public.
+    let mut zero_interval = Schedule::default();
+    zero_interval.interval = Duration::ZERO;
     let bad = Target::new("x", "127.0.0.1:80".parse().unwrap())
-        .schedule(Schedule {
-            interval: Duration::ZERO,
-            ..Schedule::default()
-        })
+        .schedule(zero_interval)
         .check(Scripted::new(vec![Outcome::UP]));
     assert_eq!(
         s.add(bad).unwrap_err().to_string(),

@@ -3,7 +3,9 @@
 
 use async_trait::async_trait;
 use healthcheck::sink::{Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, backend_set};
-use healthcheck::{Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId};
+use healthcheck::{
+    Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId, test_util,
+};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,16 +25,15 @@ fn dest(n: u8, weight: u32) -> Dest {
 }
 
 fn event(n: u8, health: Health, weight: u32) -> Event {
-    Event {
-        seq: 0,
-        at: Instant::now(),
-        target: TargetId(usize::from(n)),
-        name: Arc::from(format!("rs{n}")),
-        addr: addr(n),
+    let mut event = test_util::event(
+        TargetId(usize::from(n)),
+        &format!("rs{n}"),
+        addr(n),
         health,
         weight,
-        reason: (health == Health::Down).then_some(Reason::Refused),
-    }
+    );
+    event.reason = (health == Health::Down).then_some(Reason::Refused);
+    event
 }
 
 /// Records every call as text and keeps the table the calls leave; `fail_next` makes the
@@ -122,10 +123,7 @@ fn down_removes_and_up_restores_the_destination() {
 
 #[test]
 fn inhibit_on_failure_sets_weight_zero_instead_of_removing() {
-    let config = PoolConfig {
-        inhibit_on_failure: true,
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().inhibit_on_failure(true);
     let mut p = pool(config, &[(1, 3), (2, 1)]);
     p.startup();
     assert_eq!(
@@ -140,11 +138,7 @@ fn inhibit_on_failure_sets_weight_zero_instead_of_removing() {
 
 #[test]
 fn quorum_hysteresis_loses_below_q_minus_h_and_gains_at_q_plus_h() {
-    let config = PoolConfig {
-        quorum: 2,
-        hysteresis: 1,
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().quorum(2).hysteresis(1);
     let mut p = pool(config, &[(1, 1), (2, 1), (3, 1)]);
     p.startup();
     assert!(p.has_quorum());
@@ -168,11 +162,7 @@ fn quorum_hysteresis_loses_below_q_minus_h_and_gains_at_q_plus_h() {
 
 #[test]
 fn sorry_server_replaces_live_servers_while_quorum_is_lost() {
-    let config = PoolConfig {
-        quorum: 2,
-        sorry_server: Some(dest(100, 1)),
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().quorum(2).sorry_server(dest(100, 1));
     let mut p = pool(config, &[(1, 1), (2, 1)]);
     p.startup();
     // sorry in first, then the real servers out: the service never empties
@@ -198,10 +188,7 @@ fn sorry_server_replaces_live_servers_while_quorum_is_lost() {
 
 #[test]
 fn alpha_start_without_live_servers_starts_on_the_sorry_server() {
-    let config = PoolConfig {
-        sorry_server: Some(dest(100, 1)),
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().sorry_server(dest(100, 1));
     let mut p = Pool::new(config, [(dest(1, 1), Health::Down)]).unwrap();
     assert_eq!(
         p.startup(),
@@ -214,10 +201,7 @@ fn alpha_start_without_live_servers_starts_on_the_sorry_server() {
 
 #[test]
 fn invalid_pools_are_rejected() {
-    let config = PoolConfig {
-        sorry_server: Some(dest(1, 1)),
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().sorry_server(dest(1, 1));
     let err = Pool::new(config, [(dest(1, 1), Health::Up)]).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -251,16 +235,17 @@ impl Check for Switch {
 #[tokio::test(start_paused = true)]
 async fn scheduler_drives_the_pool_through_quorum_loss_and_recovery() {
     let t0 = Instant::now();
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(100),
-        retries: 0,
-        delay_before_retry: Duration::ZERO,
-        warmup: Duration::ZERO,
-        rise: 1,
-        fall: 2,
-        initial: Health::Up,
-    };
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_millis(100))
+        .retries(0)
+        .delay_before_retry(Duration::ZERO)
+        .warmup(Duration::ZERO)
+        .rise(1)
+        .fall(2)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
     let healthy = [
         Arc::new(AtomicBool::new(true)),
         Arc::new(AtomicBool::new(true)),
@@ -276,11 +261,7 @@ async fn scheduler_drives_the_pool_through_quorum_loss_and_recovery() {
             )
             .unwrap();
     }
-    let config = PoolConfig {
-        quorum: 2,
-        sorry_server: Some(dest(100, 1)),
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().quorum(2).sorry_server(dest(100, 1));
     let pool = Pool::new(config, [(dest(1, 1), Health::Up), (dest(2, 1), Health::Up)]).unwrap();
     let mut sink = PoolSink::new(pool, Recording::default());
     sink.startup().await.unwrap();
@@ -343,16 +324,17 @@ async fn startup_replaces_a_leftover_table_with_the_pool() {
 /// reconciles the whole table, and so does an explicit resync after another error.
 #[tokio::test(start_paused = true)]
 async fn backend_errors_are_repaired_by_the_next_event_or_a_resync() {
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(100),
-        retries: 0,
-        delay_before_retry: Duration::ZERO,
-        warmup: Duration::ZERO,
-        rise: 1,
-        fall: 1,
-        initial: Health::Up,
-    };
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_millis(100))
+        .retries(0)
+        .delay_before_retry(Duration::ZERO)
+        .warmup(Duration::ZERO)
+        .rise(1)
+        .fall(1)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
     let healthy: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(true))).collect();
     let mut sched = Scheduler::new().seed(4);
     for (i, flag) in healthy.iter().enumerate() {
@@ -365,10 +347,7 @@ async fn backend_errors_are_repaired_by_the_next_event_or_a_resync() {
             )
             .unwrap();
     }
-    let config = PoolConfig {
-        inhibit_on_failure: true,
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().inhibit_on_failure(true);
     let backend = Recording::default();
     let fail_next = backend.fail_next.clone();
     let mut sink = PoolSink::new(pool(config, &[(1, 1), (2, 1), (3, 1)]), backend);
@@ -506,10 +485,7 @@ mod vrrp_tracking {
     /// pool-state path still reports it.
     #[tokio::test]
     async fn quorum_loss_is_reported_even_when_the_backend_fails() {
-        let config = PoolConfig {
-            quorum: 2,
-            ..PoolConfig::default()
-        };
+        let config = PoolConfig::default().quorum(2);
         let backend = Recording::default();
         let fail_next = backend.fail_next.clone();
         let mut sink = PoolSink::new(pool(config, &[(1, 1), (2, 1)]), backend);

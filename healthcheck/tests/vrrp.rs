@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use healthcheck::sink::{Dest, Pool, PoolConfig, QuorumTrack, VrrpTrack};
-use healthcheck::{Check, Health, Outcome, Reason, Schedule, Scheduler, Target};
+use healthcheck::{Check, Health, Outcome, Reason, Schedule, Scheduler, Target, test_util};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -40,16 +40,17 @@ fn router(weight: i32) -> VirtualRouter {
 #[tokio::test(start_paused = true)]
 async fn router_priority_follows_the_checked_service() {
     let healthy = Arc::new(AtomicBool::new(true));
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(100),
-        retries: 0,
-        delay_before_retry: Duration::ZERO,
-        warmup: Duration::ZERO,
-        rise: 2,
-        fall: 3,
-        initial: Health::Up,
-    };
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_millis(100))
+        .retries(0)
+        .delay_before_retry(Duration::ZERO)
+        .warmup(Duration::ZERO)
+        .rise(2)
+        .fall(3)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
     let mut sched = Scheduler::new().seed(5);
     sched
         .add(
@@ -99,16 +100,15 @@ async fn router_priority_follows_the_checked_service() {
 fn weight_zero_object_puts_the_router_in_fault_while_down() {
     let mut vr = router(0);
     let mut track = VrrpTrack::new().track("web", "chk_web");
-    let ev = healthcheck::Event {
-        seq: 1,
-        at: Instant::now(),
-        target: healthcheck::TargetId(0),
-        name: Arc::from("web"),
-        addr: "127.0.0.1:80".parse().unwrap(),
-        health: Health::Down,
-        weight: 1,
-        reason: Some(Reason::Refused),
-    };
+    let mut ev = test_util::event(
+        healthcheck::TargetId(0),
+        "web",
+        "127.0.0.1:80".parse().unwrap(),
+        Health::Down,
+        1,
+    );
+    ev.seq = 1;
+    ev.reason = Some(Reason::Refused);
     let (name, state) = track.handle_event(&ev).unwrap();
     vr.handle(std::time::Instant::now(), Input::Startup);
     vr.handle(
@@ -123,16 +123,17 @@ fn weight_zero_object_puts_the_router_in_fault_while_down() {
 /// with it; the pool-state path agrees with the operation path at every step.
 #[tokio::test(start_paused = true)]
 async fn router_priority_drops_while_the_pool_has_no_quorum() {
-    let schedule = Schedule {
-        interval: Duration::from_secs(1),
-        timeout: Duration::from_millis(100),
-        retries: 0,
-        delay_before_retry: Duration::ZERO,
-        warmup: Duration::ZERO,
-        rise: 1,
-        fall: 2,
-        initial: Health::Up,
-    };
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_millis(100))
+        .retries(0)
+        .delay_before_retry(Duration::ZERO)
+        .warmup(Duration::ZERO)
+        .rise(1)
+        .fall(2)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
     let healthy: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(true))).collect();
     let addr = |n: usize| std::net::SocketAddr::from(([127, 0, 0, n as u8 + 1], 80));
     let mut sched = Scheduler::new().seed(6);
@@ -145,10 +146,7 @@ async fn router_priority_drops_while_the_pool_has_no_quorum() {
             )
             .unwrap();
     }
-    let config = PoolConfig {
-        quorum: 2,
-        ..PoolConfig::default()
-    };
+    let config = PoolConfig::default().quorum(2);
     let reals = (0..3).map(|n| {
         (
             Dest {

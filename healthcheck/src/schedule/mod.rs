@@ -16,6 +16,7 @@ use std::time::Duration;
 /// Build one with [`Schedule::builder`] (or from a profile with
 /// [`Schedule::into_builder`]), which validates it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Schedule {
     /// Time between the starts of two rounds of probes.
     pub interval: Duration,

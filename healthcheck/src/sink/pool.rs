@@ -31,6 +31,7 @@ impl Dest {
 /// Start from [`PoolConfig::default`] and chain the setters:
 /// `PoolConfig::default().quorum(2).hysteresis(1)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PoolConfig {
     /// Minimum sum of live weights for the service to be "up" (keepalived `quorum`,
     /// default 1).

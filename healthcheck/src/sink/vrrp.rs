@@ -66,12 +66,11 @@ impl VrrpTrack {
 ///
 /// ```
 /// use healthcheck::sink::{Dest, Pool, PoolConfig, QuorumTrack};
-/// use healthcheck::{Event, Health, TargetId};
-/// use std::sync::Arc;
+/// use healthcheck::{Health, TargetId, test_util};
 /// use vrrp_core::{Input, Priority, RouterConfig, TrackedObject, VirtualAddress, VirtualRouter};
 ///
 /// let rs = |n: u8| std::net::SocketAddr::from(([192, 0, 2, n], 80));
-/// let config = PoolConfig { quorum: 2, ..PoolConfig::default() };
+/// let config = PoolConfig::default().quorum(2);
 /// let reals = [21, 22].map(|n| (Dest { addr: rs(n), weight: 1 }, Health::Up));
 /// let mut pool = Pool::new(config, reals)?;
 /// let mut quorum = QuorumTrack::new("quorum_web");
@@ -84,16 +83,8 @@ impl VrrpTrack {
 /// let mut vr = VirtualRouter::new(router)?;
 ///
 /// pool.startup();
-/// let down = Event {
-///     seq: 2,
-///     at: tokio::time::Instant::now(),
-///     target: TargetId(0),
-///     name: Arc::from("rs21"),
-///     addr: rs(21),
-///     health: Health::Down,
-///     weight: 1,
-///     reason: None,
-/// };
+/// // In production the event comes from `Running::next_event`.
+/// let down = test_util::event(TargetId(0), "rs21", rs(21), Health::Down, 1);
 /// for op in pool.handle_event(&down) {
 ///     if let Some((name, state)) = quorum.handle_op(&op) {
 ///         vr.handle(std::time::Instant::now(), Input::Track { name: &name, state });

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use healthcheck::sink::{Dest, PoolConfig};
-use healthcheck::{Health, Schedule, Target};
+use healthcheck::{Health, Schedule, ScheduleBuilder, Target};
 
 use super::{LvsError, checks};
 use keepalived_conf::{
@@ -103,14 +103,16 @@ fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<Servic
         }
         reals.push(real(vs, rs, &label, warnings)?);
     }
+    let mut pool = PoolConfig::default()
+        .quorum(vs.quorum)
+        .hysteresis(vs.hysteresis)
+        .inhibit_on_failure(vs.inhibit_on_failure);
+    if let Some(addr) = vs.sorry_server {
+        pool = pool.sorry_server(Dest { addr, weight: 1 });
+    }
     Ok(ServicePlan {
         loc: vs.loc.clone(),
-        pool: PoolConfig {
-            quorum: vs.quorum,
-            hysteresis: vs.hysteresis,
-            inhibit_on_failure: vs.inhibit_on_failure,
-            sorry_server: vs.sorry_server.map(|addr| Dest { addr, weight: 1 }),
-        },
+        pool,
         label,
         reals,
         quorum_up: vs.quorum_up.clone(),
@@ -139,8 +141,13 @@ fn real(
                 timeout: Some(t), ..
             } = &first.kind
             {
-                schedule.timeout = *t;
+                schedule = schedule.timeout(*t);
             }
+            // The only check of the whole schedule (a `misc_timeout` of 0 fails here),
+            // reported where the scheduler used to report it.
+            let schedule = schedule
+                .build()
+                .map_err(|e| LvsError::new(&rs.loc, "real_server", e.to_string()))?;
             let mut target = Target::new(format!("{label} {vs_label}"), rs.addr)
                 .weight(rs.weight)
                 .schedule(schedule);
@@ -175,17 +182,18 @@ fn real(
 
 /// keepalived's checker timing with its defaults: `delay_loop` 60 s, `connect_timeout` 5 s,
 /// `retry` 1, `delay_before_retry` 1 s, first probe within `warmup` (default: one
-/// `delay_loop`).
-pub(crate) fn schedule(timing: &CheckTiming, initial: Health) -> Schedule {
+/// `delay_loop`). Unvalidated: the caller applies a checker's own timeout, then builds.
+pub(crate) fn schedule(timing: &CheckTiming, initial: Health) -> ScheduleBuilder {
     let base = Schedule::keepalived();
     let interval = timing.delay_loop.unwrap_or(base.interval);
-    Schedule {
-        interval,
-        timeout: timing.connect_timeout.unwrap_or(base.timeout),
-        retries: timing.retry.unwrap_or(base.retries),
-        delay_before_retry: timing.delay_before_retry.unwrap_or(base.delay_before_retry),
-        warmup: timing.warmup.unwrap_or(interval),
-        initial,
-        ..base
-    }
+    let timeout = timing.connect_timeout.unwrap_or(base.timeout);
+    let retries = timing.retry.unwrap_or(base.retries);
+    let delay_before_retry = timing.delay_before_retry.unwrap_or(base.delay_before_retry);
+    base.into_builder()
+        .interval(interval)
+        .timeout(timeout)
+        .retries(retries)
+        .delay_before_retry(delay_before_retry)
+        .warmup(timing.warmup.unwrap_or(interval))
+        .initial(initial)
 }

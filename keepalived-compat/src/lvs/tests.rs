@@ -1,10 +1,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use healthcheck::{Event, Health, Reason, TargetId};
+use healthcheck::{Event, Health, Reason, TargetId, test_util};
 
 use super::*;
 use keepalived_conf::{KeepalivedConf, parse_str};
@@ -117,19 +116,17 @@ fn values_healthcheck_refuses_are_located_errors() {
         rs("UDP_CHECK {\nrequire_reply zz\n}"),
         "k.conf:3: require_reply: \"zz\" is not a hexadecimal pattern"
     );
+    assert_eq!(
+        rs("MISC_CHECK {\nmisc_path /bin/true\nmisc_timeout 0\n}"),
+        "k.conf:2: real_server: timeout 0ns must be longer than zero"
+    );
 }
 
 fn event(seq: u64, target: usize, name: &str, addr: &str, health: Health) -> Event {
-    Event {
-        seq,
-        at: tokio::time::Instant::now(),
-        target: TargetId(target),
-        name: Arc::from(name),
-        addr: sa(addr),
-        health,
-        weight: 1,
-        reason: (health == Health::Down).then_some(Reason::Refused),
-    }
+    let mut event = test_util::event(TargetId(target), name, sa(addr), health, 1);
+    event.seq = seq;
+    event.reason = (health == Health::Down).then_some(Reason::Refused);
+    event
 }
 
 fn lines(notices: &[Notice]) -> Vec<&str> {
