@@ -280,7 +280,7 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
             options.config.display()
         ),
     );
-    tokio::spawn(driver.run());
+    let driver_task = tokio::spawn(driver.run());
     for script in &conf.scripts {
         let used = conf
             .instances
@@ -316,9 +316,26 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
             break;
         }
     }
+    for (path, dropped) in notifier.drops() {
+        log(
+            &options,
+            &format!("{path}: {dropped} notification(s) dropped: nobody read the fifo"),
+        );
+    }
     for pid in &options.pid_files {
         // Already gone is fine: the file only has to be absent once we are.
         let _ = std::fs::remove_file(pid);
     }
-    ExitCode::SUCCESS
+    // A shutdown that could not clean up (virtual MAC or firewall tables left) fails the exit.
+    match driver_task.await {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("keepalived-compat: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("keepalived-compat: the vrrp driver failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

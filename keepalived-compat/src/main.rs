@@ -21,6 +21,8 @@
 
 mod cli;
 mod daemon;
+#[cfg(any(feature = "vrrp", feature = "health"))]
+mod fifo;
 #[cfg(feature = "health")]
 mod genhash;
 #[cfg(feature = "health")]

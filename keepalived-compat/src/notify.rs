@@ -4,11 +4,11 @@
 
 #[cfg(feature = "vrrp")]
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io;
 #[cfg(feature = "vrrp")]
-use std::io::Write;
-use std::path::Path;
+use std::io;
+
+#[cfg(feature = "vrrp")]
+use crate::fifo::Fifo;
 
 #[cfg(feature = "vrrp")]
 use keepalived_conf::{KeepalivedConf, Notify};
@@ -43,37 +43,19 @@ pub(crate) struct Notifier {
     instances: HashMap<String, Notify>,
     member_states: HashMap<String, &'static str>,
     groups: Vec<GroupWatch>,
-    fifos: Vec<File>,
-}
-
-/// Opens `path` for writing without blocking on a FIFO with no reader (read-write open), and
-/// creates it as a FIFO first when it does not exist (as keepalived does).
-pub(super) fn open_fifo(path: &Path) -> io::Result<File> {
-    if !path.exists() {
-        let status = std::process::Command::new("mkfifo").arg(path).status()?;
-        if !status.success() {
-            return Err(io::Error::other(format!(
-                "mkfifo {} failed",
-                path.display()
-            )));
-        }
-    }
-    OpenOptions::new().read(true).write(true).open(path)
+    fifos: Vec<Fifo>,
 }
 
 #[cfg(feature = "vrrp")]
 impl Notifier {
-    /// Reads the notification settings of `conf` and opens its FIFOs.
+    /// Reads the notification settings of `conf` and opens its FIFOs (inside a tokio runtime).
     pub(crate) fn new(conf: &KeepalivedConf) -> io::Result<Self> {
         let mut fifos = Vec::new();
         for path in [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
             .into_iter()
             .flatten()
         {
-            fifos.push(
-                open_fifo(path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?,
-            );
+            fifos.push(Fifo::open(path)?);
         }
         Ok(Self {
             instances: conf
@@ -94,6 +76,15 @@ impl Notifier {
                 .collect(),
             fifos,
         })
+    }
+
+    /// Each FIFO that dropped lines, with how many.
+    pub(crate) fn drops(&self) -> Vec<(String, u64)> {
+        self.fifos
+            .iter()
+            .filter(|f| f.dropped() > 0)
+            .map(|f| (f.path().display().to_string(), f.dropped()))
+            .collect()
     }
 
     /// Handles one event: FIFO line(s) first, then the scripts, for the instance and then for
@@ -153,10 +144,8 @@ impl Notifier {
 
     fn write_fifos(&mut self, kind: &str, name: &str, state: &str, priority: u8) {
         let line = format!("{kind} \"{name}\" {state} {priority}\n");
-        for fifo in &mut self.fifos {
-            if let Err(e) = fifo.write_all(line.as_bytes()) {
-                eprintln!("keepalived-compat: cannot write to the notify fifo: {e}");
-            }
+        for fifo in &self.fifos {
+            fifo.send(line.clone());
         }
     }
 }

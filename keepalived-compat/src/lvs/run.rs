@@ -1,7 +1,5 @@
 //! The health-checking loop: probes, pools, notifications and, with IPVS, the kernel.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 
 use tokio::sync::oneshot;
@@ -11,7 +9,8 @@ use super::events::{Lvs, Notice};
 use super::plan;
 use crate::cli::Options;
 use crate::daemon::log;
-use crate::notify::{open_fifo, spawn};
+use crate::fifo::Fifo;
+use crate::notify::spawn;
 use keepalived_conf::KeepalivedConf;
 
 /// Where pool changes go.
@@ -62,7 +61,7 @@ pub(crate) async fn run(
     }
     let mut fifos = Vec::new();
     for p in paths {
-        fifos.push(open_fifo(p).map_err(|e| format!("{}: {e}", p.display()))?);
+        fifos.push(Fifo::open(p).map_err(|e| e.to_string())?);
     }
     #[cfg(feature = "ipvs")]
     let mut kernel = match table {
@@ -91,7 +90,7 @@ pub(crate) async fn run(
     let (stop, mut stopped) = oneshot::channel();
     let task = tokio::spawn(async move {
         let startup = lvs.startup();
-        deliver(&options, &mut fifos, &startup);
+        deliver(&options, &fifos, &startup);
         loop {
             let event = tokio::select! {
                 event = running.next_event() => event,
@@ -112,7 +111,7 @@ pub(crate) async fn run(
                     &format!("check of {} is {:?}", event.name, event.health),
                 ),
             }
-            deliver(&options, &mut fifos, &notices);
+            deliver(&options, &fifos, &notices);
             #[cfg(feature = "ipvs")]
             if let Some(sinks) = lvs.service_of(event.target).and_then(|s| kernel.get_mut(s)) {
                 for sink in sinks {
@@ -121,6 +120,16 @@ pub(crate) async fn run(
                     }
                 }
             }
+        }
+        for fifo in fifos.iter().filter(|f| f.dropped() > 0) {
+            log(
+                &options,
+                &format!(
+                    "{}: {} notification(s) dropped: nobody read the fifo",
+                    fifo.path().display(),
+                    fifo.dropped()
+                ),
+            );
         }
         #[cfg(feature = "ipvs")]
         for sink in kernel.iter().flatten() {
@@ -132,14 +141,12 @@ pub(crate) async fn run(
     Ok(Checkers { task, stop })
 }
 
-fn deliver(options: &Options, fifos: &mut [File], notices: &[Notice]) {
+fn deliver(options: &Options, fifos: &[Fifo], notices: &[Notice]) {
     for n in notices {
         log(options, &n.line);
         let line = format!("{}\n", n.line);
-        for fifo in fifos.iter_mut() {
-            if let Err(e) = fifo.write_all(line.as_bytes()) {
-                eprintln!("keepalived-compat: cannot write to the lvs notify fifo: {e}");
-            }
+        for fifo in fifos {
+            fifo.send(line.clone());
         }
         if let Some(argv) = &n.script {
             spawn(argv, &[]);
