@@ -122,6 +122,9 @@ pub struct VirtualRouter {
     faults: Faults,
     /// Master_Down_Timer was set to Skew_Time by a priority-0 advert.
     down_after_stop: bool,
+    /// Backup only for keepalived's `state MASTER` wait: its Master_Down_Timer means Master
+    /// with [`Reason::StartupAsMaster`].
+    startup_master: bool,
     /// keepalived `preempt_delay`: lower-priority masters are accepted until then.
     preempt_hold_until: Option<Instant>,
     /// Sync group: this member has asked to become master.
@@ -161,6 +164,7 @@ impl VirtualRouter {
             },
             track,
             down_after_stop: false,
+            startup_master: false,
             preempt_hold_until: None,
             group_vote: false,
             group_fault_reported: false,
@@ -198,6 +202,14 @@ impl VirtualRouter {
             Version::V2 => weight * 1_000_000 / 256,
         };
         Duration::from_micros(micros)
+    }
+
+    /// The Skew_Time of priority 255, the smallest there is (keepalived's `state MASTER` wait).
+    fn min_skew_time(&self) -> Duration {
+        match self.config.version {
+            Version::V3 => self.master_adver_interval.as_duration() / 256,
+            Version::V2 => Duration::from_micros(1_000_000 / 256),
+        }
     }
 
     /// Master_Down_Interval (RFC 9568 §6.1): `down_timer_adverts` (3) x Master_Adver_Interval
@@ -296,8 +308,16 @@ impl VirtualRouter {
             // RFC 9568 §6.4.1: the owner transitions to Master at once.
             self.become_master(now, reason.unwrap_or(Reason::StartupOwner));
         } else if self.config.startup == StartupState::Master && reason.is_none() {
-            // keepalived `state MASTER`: an explicit deviation from RFC 9568 §6.4.1.
-            self.become_master(now, Reason::StartupAsMaster);
+            // keepalived 2.2.7's `state MASTER` below 255, an explicit deviation from RFC 9568
+            // §6.4.1: Backup for one Advertisement_Interval plus the smallest Skew_Time (that
+            // of priority 255), so a master already on the link is heard first and a rejoining
+            // router does not take the addresses over with its announcements; then Master.
+            self.master_adver_interval = self.config.advert_interval;
+            self.set_state(State::Backup, Reason::Startup);
+            self.down_after_stop = false;
+            self.startup_master = true;
+            let wait = self.config.advert_interval.as_duration() + self.min_skew_time();
+            self.timers.set(Timer::MasterDown, now + wait);
         } else {
             // RFC 9568 §6.4.1: Master_Adver_Interval = Advertisement_Interval,
             // Master_Down_Timer = Master_Down_Interval, transition to Backup.
@@ -341,7 +361,9 @@ impl VirtualRouter {
                 }
                 // RFC 9568 §6.4.2: Master_Down_Timer fires: become master.
                 (Timer::MasterDown, State::Backup) => {
-                    let reason = if self.down_after_stop {
+                    let reason = if self.startup_master {
+                        Reason::StartupAsMaster
+                    } else if self.down_after_stop {
                         Reason::MasterStopped
                     } else {
                         Reason::MasterDown
@@ -580,6 +602,8 @@ impl VirtualRouter {
 
     fn arm_master_down(&mut self, now: Instant, after_stop: bool) {
         self.down_after_stop = after_stop;
+        // An advert was heard (or the state restarted): `state MASTER`'s wait is over.
+        self.startup_master = false;
         self.timers
             .set(Timer::MasterDown, now + self.master_down_interval());
     }

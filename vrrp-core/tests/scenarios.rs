@@ -176,8 +176,9 @@ fn preempt_delay_postpones_preemption() {
 #[test]
 fn equal_priority_goes_to_the_higher_primary_address() {
     let mut lan = lan(7);
-    // Both start as master (keepalived `state MASTER`), so the tie-break of RFC 9568 §6.4.3
-    // decides: the sender with the greater primary address wins.
+    // Both start with keepalived's `state MASTER` (one interval in Backup, then Master), at
+    // the same instant, so the tie-break of RFC 9568 §6.4.3 decides: the sender with the
+    // greater primary address wins.
     let low = lan
         .add_router(v4(1, 100).startup(StartupState::Master).build().unwrap())
         .unwrap();
@@ -187,27 +188,81 @@ fn equal_priority_goes_to_the_higher_primary_address() {
     lan.run_for(secs(5));
     let t = lan.timeline();
     assert_eq!(t.master_at(vrid(), secs(5)), Some(high));
-    let lost = t
+    // If the lower address ever was master, it yielded to the higher one's advert.
+    for e in t.state_changes().filter(|e| e.node == low) {
+        if let EventKind::State {
+            from: State::Master,
+            to,
+            reason,
+        } = &e.kind
+        {
+            assert_eq!(*to, State::Backup);
+            assert!(
+                matches!(reason, Reason::HigherPriority { .. }),
+                "{reason:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn state_master_waits_one_interval_in_backup_as_keepalived_does() {
+    // keepalived 2.2.7: a non-owner with `state MASTER` hears an existing master first.
+    let mut lan = lan(9);
+    let master = lan.add_router(v4(2, 200).build().unwrap()).unwrap();
+    let rejoining = lan
+        .add_router(v4(1, 100).startup(StartupState::Master).build().unwrap())
+        .unwrap();
+    // Down from the start, back once the other is master.
+    lan.schedule(Duration::from_millis(1), Action::Crash(rejoining));
+    lan.schedule(secs(5), Action::Restart(rejoining));
+    lan.run_for(secs(10));
+    let t = lan.timeline();
+    assert_eq!(t.master_at(vrid(), secs(10)), Some(master));
+    assert!(
+        !t.state_changes().any(|e| e.node == rejoining
+            && matches!(
+                e.kind,
+                EventKind::State {
+                    to: State::Master,
+                    ..
+                }
+            )),
+        "the rejoining router took over: {:?}",
+        t.state_changes().collect::<Vec<_>>()
+    );
+    // Alone, it becomes master after one interval plus the smallest skew, not Master_Down.
+    let mut alone = common::lan(10);
+    let r = alone
+        .add_router(v4(1, 100).startup(StartupState::Master).build().unwrap())
+        .unwrap();
+    alone.run_for(secs(3));
+    let became = alone
+        .timeline()
         .state_changes()
         .find(|e| {
-            e.node == low
+            e.node == r
                 && matches!(
                     e.kind,
                     EventKind::State {
-                        to: State::Backup,
+                        to: State::Master,
                         ..
                     }
                 )
         })
-        .map(|e| e.kind.clone());
+        .map(|e| (e.at, e.kind.clone()));
+    let (at, kind) = became.expect("became master");
     assert!(matches!(
-        lost,
-        Some(EventKind::State {
-            from: State::Master,
-            to: State::Backup,
-            reason: Reason::HigherPriority { .. }
-        })
+        kind,
+        EventKind::State {
+            reason: Reason::StartupAsMaster,
+            ..
+        }
     ));
+    assert!(
+        at <= secs(1) + Duration::from_millis(4) + Duration::from_millis(1),
+        "{at:?}"
+    );
 }
 
 #[test]

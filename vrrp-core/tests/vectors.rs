@@ -382,6 +382,9 @@ fn a_router_configured_like_keepalived_sends_the_captured_bytes() {
         config.startup = StartupState::Master;
         let mut router = VirtualRouter::new(config).unwrap();
         router.handle(epoch, Input::Startup);
+        // keepalived's `state MASTER`: one interval in Backup first, then Master.
+        let wait = router.poll_timeout().unwrap();
+        router.handle(wait, Input::Timeout);
         assert_eq!(router.state(), State::Master, "{}", v.origin);
         router.handle(epoch + Duration::from_secs(1), Input::Shutdown);
         let sent: Vec<Vec<u8>> = std::iter::from_fn(|| router.poll())
