@@ -302,7 +302,7 @@ fn table_line(service: &Service, pool: &Pool) -> String {
     line
 }
 
-/// Prints a change of the pool's quorum and hands it to VRRP (which ignores it unless
+/// Prints a change of the pool's quorum and hands it to VRRP (no instance tracks it unless
 /// `--quorum-track-weight` made `quorum` a tracked object). A stopped driver is reported
 /// here and handled where its event stream ends.
 fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, vrrp: &Handle) {
@@ -313,8 +313,10 @@ fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, vrrp: &Handle) {
             "DOWN"
         };
         println!("quorum {word} live_weight={}", pool.live_weight());
-        if let Err(error) = vrrp.set_track_state(&name, state) {
-            eprintln!("lvs-director: quorum not passed to vrrp: {error}");
+        match vrrp.set_track_state(&name, state) {
+            // Without --quorum-track-weight no instance tracks the quorum.
+            Ok(()) | Err(vrrp_net::DriverError::UnknownTrack(_)) => {}
+            Err(error) => eprintln!("lvs-director: quorum not passed to vrrp: {error}"),
         }
     }
 }

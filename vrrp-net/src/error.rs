@@ -290,6 +290,9 @@ pub enum DriverError {
     /// A sync group or handle call names an instance that does not exist.
     #[error("no instance named {0}")]
     UnknownInstance(String),
+    /// No instance tracks an object of this name.
+    #[error("no instance tracks an object named {0}")]
+    UnknownTrack(String),
     /// An interface could not be resolved or watched.
     #[error(transparent)]
     Link(#[from] LinkError),

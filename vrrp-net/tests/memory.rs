@@ -347,3 +347,17 @@ async fn partition_and_heal_in_virtual_time() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(holds_vip(&a) && !holds_vip(&b));
 }
+
+#[tokio::test]
+async fn tracking_an_unknown_name_is_an_error() {
+    let lan = MemoryLan::new();
+    let a = node(&lan, 11, 200).await;
+    let err = a
+        .handle
+        .set_track_state("no-such-object", vrrp_core::TrackState::Down)
+        .unwrap_err();
+    assert!(
+        matches!(&err, vrrp_net::DriverError::UnknownTrack(n) if n == "no-such-object"),
+        "{err}"
+    );
+}

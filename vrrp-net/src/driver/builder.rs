@@ -203,7 +203,16 @@ impl DriverBuilder {
             timer,
             buf: vec![0; super::TX_BUFFER],
         };
-        Ok((driver, Handle { tx: cmd_tx }, Events { rx: ev_rx }))
+        let tracked = self
+            .instances
+            .iter()
+            .flat_map(|i| i.config.track.iter().map(|t| t.name.clone()))
+            .collect();
+        let handle = Handle {
+            tx: cmd_tx,
+            tracked: Arc::new(tracked),
+        };
+        Ok((driver, handle, Events { rx: ev_rx }))
     }
 
     /// Whether anything must be looked up in (or created through) the kernel.

@@ -1,5 +1,8 @@
 //! The cloneable remote control of a running driver.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use vrrp_core::stats::{InterfaceStats, RouterStats, RxStats};
 use vrrp_core::{Priority, State, TrackState};
@@ -46,6 +49,8 @@ pub(super) enum Command {
 #[derive(Debug, Clone)]
 pub struct Handle {
     pub(super) tx: mpsc::UnboundedSender<Command>,
+    /// Names of the tracked objects some instance tracks (fixed at build).
+    pub(super) tracked: Arc<HashSet<String>>,
 }
 
 impl Handle {
@@ -65,8 +70,12 @@ impl Handle {
         rx.await.map_err(|_| DriverError::Stopped)?
     }
 
-    /// Reports the state of tracked object `name` to every instance tracking it.
+    /// Reports the state of tracked object `name` to every instance tracking it; a name no
+    /// instance tracks is [`DriverError::UnknownTrack`] (a typo would otherwise go unnoticed).
     pub fn set_track_state(&self, name: &str, state: TrackState) -> Result<(), DriverError> {
+        if !self.tracked.contains(name) {
+            return Err(DriverError::UnknownTrack(name.to_owned()));
+        }
         self.send(Command::Track {
             name: name.to_owned(),
             state,
