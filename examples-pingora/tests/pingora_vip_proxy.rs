@@ -9,123 +9,38 @@
 //! one are not disturbed by the load of another.
 #![allow(clippy::unwrap_used)]
 
-mod bed;
-
-use bed::load::Outcome;
-use bed::proxy::{ADVERT, VIP, master_down_interval};
-use bed::{Backend, Lab, Load, Proxy, Report, require, wait_until};
-use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use testbed::proxy_bed::bed::P2;
+use testbed::proxy_bed::{Bed, Outcome, Program, VIP, master_down_interval, ms};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const RATE: u32 = 500;
-const P1: u8 = 150;
-const P2: u8 = 100;
 /// What a shared 2-vCPU VM adds to protocol timings in these assertions (stalls of up to
 /// ~100 ms are seen); the same slack as the vip-proxy test.
 const SLACK: Duration = Duration::from_millis(150);
 
-struct Bed {
-    lab: Lab,
-    _backends: Vec<Backend>,
-    p1: Proxy,
-    p2: Proxy,
-}
-
-impl Bed {
-    /// Builds the bed and waits until p1 alone holds the VIP, or returns `None` (skip).
-    fn new(test: &str) -> Option<Bed> {
-        if !require(test, &["ip", "sh"]) {
-            return None;
-        }
-        let lab = Lab::new(&[
-            ("p1", 11),
-            ("p2", 12),
-            ("b1", 21),
-            ("b2", 22),
-            ("b3", 23),
-            ("c", 99),
-        ]);
-        let backends: Vec<Backend> = ["b1", "b2", "b3"]
-            .iter()
-            .map(|b| Backend::start(lab.host(b)))
-            .collect();
-        let addrs: Vec<String> = backends.iter().map(|b| b.addr.to_string()).collect();
-        let p2 = Proxy::start(&lab, lab.host("p2"), P2, &addrs);
-        let p1 = Proxy::start(&lab, lab.host("p1"), P1, &addrs);
-        let bed = Bed {
-            lab,
-            _backends: backends,
-            p1,
-            p2,
-        };
-        bed.wait_sole_holder("p1", Duration::from_secs(10));
-        // The client's first requests should not wait for ARP.
-        Load::start(bed.lab.host("c"), vip(), 50, Duration::from_millis(200)).finish();
-        Some(bed)
-    }
-
-    /// Waits until `role` alone holds the VIP, and still does 3 adverts later.
-    fn wait_sole_holder(&self, role: &str, limit: Duration) {
-        let sole = || self.lab.holders(VIP) == [role];
-        let ok = wait_until(limit, sole) && {
-            std::thread::sleep(ADVERT * 3);
-            sole()
-        };
-        assert!(
-            ok,
-            "{role} is not the only VIP holder: {:?}\n{}",
-            self.lab.holders(VIP),
-            self.logs()
-        );
-    }
-
-    /// Runs the client for `before + after`, calling `event` after `before` (plus a random
-    /// 0-100 ms, so the event falls at any phase of the advert timer); returns the report
-    /// and the event's time.
-    fn under_load(
-        &mut self,
-        before: Duration,
-        after: Duration,
-        event: impl FnOnce(&mut Bed),
-    ) -> (Report, Instant) {
-        let phase = Duration::from_millis(fastrand::u64(0..100));
-        let load = Load::start(self.lab.host("c"), vip(), RATE, before + phase + after);
-        std::thread::sleep(before + phase);
-        let at = Instant::now();
-        event(self);
-        (load.finish(), at)
-    }
-
-    fn logs(&self) -> String {
-        format!(
-            "--- p1 ---\n{}\n--- p2 ---\n{}",
-            self.p1.log_text(),
-            self.p2.log_text()
-        )
-    }
-}
-
-fn vip() -> SocketAddr {
-    SocketAddr::from(([192, 0, 2, 100], 80))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// When `role` first held the VIP, polling every few ms for up to `limit`.
-fn vip_arrives(bed: &Bed, role: &str, limit: Duration) -> Option<Instant> {
-    let host = bed.lab.host(role).clone();
-    wait_until(limit, || host.has_addr(VIP)).then(Instant::now)
+/// The binary under test (cargo builds it for the integration tests). Pingora binds its own
+/// listener and has no `IP_FREEBIND`: the namespace gets `ip_nonlocal_bind` first.
+fn program() -> &'static Program {
+    static PROGRAM: OnceLock<Program> = OnceLock::new();
+    PROGRAM.get_or_init(|| Program {
+        env: vec![(
+            "RUST_LOG".into(),
+            "info,pingora_core=warn,pingora_proxy=warn".into(),
+        )],
+        nonlocal_bind: true,
+        ..Program::new(env!("CARGO_BIN_EXE_pingora-vip-proxy"))
+    })
 }
 
 #[test]
 fn master_crash_moves_the_vip_within_master_down_interval() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("master_crash_moves_the_vip_within_master_down_interval") else {
+    let Some(mut bed) = Bed::new(
+        "master_crash_moves_the_vip_within_master_down_interval",
+        program(),
+    ) else {
         return;
     };
     let mdi = master_down_interval(P2);
@@ -134,7 +49,7 @@ fn master_crash_moves_the_vip_within_master_down_interval() {
         // A crashed host: the proxy dies and its address goes with it.
         bed.p1.kill();
         bed.lab.host("p1").del_addr(&format!("{VIP}/24"));
-        took_over = vip_arrives(bed, "p2", Duration::from_secs(2));
+        took_over = bed.vip_arrives("p2", Duration::from_secs(2));
     });
     eprintln!("pingora crash: {}", report.summary(at));
     let took_over = took_over.unwrap_or_else(|| panic!("p2 never took the VIP\n{}", bed.logs()));
@@ -174,7 +89,10 @@ fn master_crash_moves_the_vip_within_master_down_interval() {
 #[test]
 fn graceful_stop_hands_over_with_the_vip_always_owned() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("graceful_stop_hands_over_with_the_vip_always_owned") else {
+    let Some(mut bed) = Bed::new(
+        "graceful_stop_hands_over_with_the_vip_always_owned",
+        program(),
+    ) else {
         return;
     };
     let mut exit = None;

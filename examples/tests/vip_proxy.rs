@@ -8,126 +8,37 @@
 //! one are not disturbed by the load of another.
 #![allow(clippy::unwrap_used)]
 
-mod vip_proxy_bed;
-
-use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use vip_proxy_bed::load::Outcome;
-use vip_proxy_bed::proxy::{VIP, master_down_interval};
-use vip_proxy_bed::{Backend, Lab, Load, Proxy, Report, require, wait_until};
+use testbed::proxy_bed::bed::P2;
+use testbed::proxy_bed::{Bed, Outcome, Program, Report, VIP, master_down_interval, ms};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-const RATE: u32 = 500;
-const P1: u8 = 150;
-const P2: u8 = 100;
 /// What a shared 2-vCPU VM adds to protocol timings in these assertions (stalls of up to
 /// ~100 ms are seen); the benchmark in benches/proxy measures the tight figures.
 const SLACK: Duration = Duration::from_millis(150);
 
-struct Bed {
-    lab: Lab,
-    backends: Vec<Backend>,
-    backend_addrs: Vec<String>,
-    p1: Proxy,
-    p2: Proxy,
-}
-
-impl Bed {
-    /// Builds the bed and waits until p1 alone holds the VIP, or returns `None` (skip).
-    fn new(test: &str) -> Option<Bed> {
-        if !require(test, &["ip"]) {
-            return None;
-        }
-        let lab = Lab::new(&[
-            ("p1", 11),
-            ("p2", 12),
-            ("b1", 21),
-            ("b2", 22),
-            ("b3", 23),
-            ("c", 99),
-        ]);
-        let backends: Vec<Backend> = ["b1", "b2", "b3"]
-            .iter()
-            .map(|b| Backend::start(lab.host(b)))
-            .collect();
-        let backend_addrs: Vec<String> = backends.iter().map(|b| b.addr.to_string()).collect();
-        let p2 = Proxy::start(&lab, lab.host("p2"), P2, &backend_addrs);
-        let p1 = Proxy::start(&lab, lab.host("p1"), P1, &backend_addrs);
-        let bed = Bed {
-            lab,
-            backends,
-            backend_addrs,
-            p1,
-            p2,
-        };
-        bed.wait_sole_holder("p1", Duration::from_secs(10));
-        // The client's first requests should not wait for ARP.
-        Load::start(bed.lab.host("c"), vip(), 50, Duration::from_millis(200)).finish();
-        Some(bed)
-    }
-
-    /// Waits until `role` alone holds the VIP, and still does 3 adverts later.
-    fn wait_sole_holder(&self, role: &str, limit: Duration) {
-        let sole = || self.lab.holders(VIP) == [role];
-        let ok = wait_until(limit, sole) && {
-            std::thread::sleep(vip_proxy_bed::proxy::ADVERT * 3);
-            sole()
-        };
-        assert!(
-            ok,
-            "{role} is not the only VIP holder: {:?}\n--- p1 ---\n{}\n--- p2 ---\n{}",
-            self.lab.holders(VIP),
-            self.p1.log_text(),
-            self.p2.log_text()
-        );
-    }
-
-    /// Runs the client for `before + after`, calling `event` after `before` (plus a random
-    /// 0-100 ms, so the event falls at any phase of the advert timer); returns the report
-    /// and the event's time.
-    fn under_load(
-        &mut self,
-        before: Duration,
-        after: Duration,
-        event: impl FnOnce(&mut Bed),
-    ) -> (Report, Instant) {
-        let phase = Duration::from_millis(fastrand::u64(0..100));
-        let load = Load::start(self.lab.host("c"), vip(), RATE, before + phase + after);
-        std::thread::sleep(before + phase);
-        let at = Instant::now();
-        event(self);
-        (load.finish(), at)
-    }
-
-    fn logs(&self) -> String {
-        format!(
-            "--- p1 ---\n{}\n--- p2 ---\n{}",
-            self.p1.log_text(),
-            self.p2.log_text()
-        )
-    }
-}
-
-fn vip() -> SocketAddr {
-    SocketAddr::from(([192, 0, 2, 100], 80))
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// When `role` first held the VIP after `since`, polling every few ms for up to `limit`.
-fn vip_arrives(bed: &Bed, role: &str, limit: Duration) -> Option<Instant> {
-    let host = bed.lab.host(role).clone();
-    wait_until(limit, || host.has_addr(VIP)).then(Instant::now)
+/// The vip-proxy example, built once per test process; `VIP_PROXY` overrides it with a
+/// prebuilt one.
+fn program() -> &'static Program {
+    static PROGRAM: OnceLock<Program> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let binary = std::env::var_os("VIP_PROXY")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| testbed::example::build("vip-proxy", "vrrp,health"));
+        Program::new(binary)
+    })
 }
 
 #[test]
 fn master_crash_moves_the_vip_within_master_down_interval() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("master_crash_moves_the_vip_within_master_down_interval") else {
+    let Some(mut bed) = Bed::new(
+        "master_crash_moves_the_vip_within_master_down_interval",
+        program(),
+    ) else {
         return;
     };
     let mdi = master_down_interval(P2);
@@ -136,7 +47,7 @@ fn master_crash_moves_the_vip_within_master_down_interval() {
         // A crashed host: the proxy dies and its address goes with it.
         bed.p1.kill();
         bed.lab.host("p1").del_addr(&format!("{VIP}/24"));
-        took_over = vip_arrives(bed, "p2", Duration::from_secs(2));
+        took_over = bed.vip_arrives("p2", Duration::from_secs(2));
     });
     eprintln!("crash: {}", report.summary(at));
     let took_over = took_over.unwrap_or_else(|| panic!("p2 never took the VIP\n{}", bed.logs()));
@@ -170,8 +81,10 @@ fn master_crash_moves_the_vip_within_master_down_interval() {
 #[test]
 fn dead_proxy_process_is_detected_by_its_peer_without_any_script() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("dead_proxy_process_is_detected_by_its_peer_without_any_script")
-    else {
+    let Some(mut bed) = Bed::new(
+        "dead_proxy_process_is_detected_by_its_peer_without_any_script",
+        program(),
+    ) else {
         return;
     };
     let mdi = master_down_interval(P2);
@@ -179,7 +92,7 @@ fn dead_proxy_process_is_detected_by_its_peer_without_any_script() {
     let (report, at) = bed.under_load(Duration::from_secs(1), Duration::from_secs(2), |bed| {
         // Only the process dies; the host stays, and so does the address it installed.
         bed.p1.kill();
-        took_over = vip_arrives(bed, "p2", Duration::from_secs(2));
+        took_over = bed.vip_arrives("p2", Duration::from_secs(2));
     });
     eprintln!("process death: {}", report.summary(at));
     let took_over = took_over.unwrap_or_else(|| panic!("p2 never took the VIP\n{}", bed.logs()));
@@ -205,7 +118,10 @@ fn dead_proxy_process_is_detected_by_its_peer_without_any_script() {
 #[test]
 fn graceful_stop_hands_over_with_the_vip_always_owned() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("graceful_stop_hands_over_with_the_vip_always_owned") else {
+    let Some(mut bed) = Bed::new(
+        "graceful_stop_hands_over_with_the_vip_always_owned",
+        program(),
+    ) else {
         return;
     };
     let mut exit = None;
@@ -236,8 +152,10 @@ fn graceful_stop_hands_over_with_the_vip_always_owned() {
 #[test]
 fn master_losing_all_backends_hands_the_vip_over_and_takes_it_back() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("master_losing_all_backends_hands_the_vip_over_and_takes_it_back")
-    else {
+    let Some(mut bed) = Bed::new(
+        "master_losing_all_backends_hands_the_vip_over_and_takes_it_back",
+        program(),
+    ) else {
         return;
     };
     // p1 loses its way to every backend (p2 still reaches them): connects fail at once.
@@ -253,7 +171,7 @@ fn master_losing_all_backends_hands_the_vip_over_and_takes_it_back() {
     let mut moved = None;
     let (report, at) = bed.under_load(Duration::from_secs(1), Duration::from_secs(2), |bed| {
         routes(bed, "add");
-        moved = vip_arrives(bed, "p2", Duration::from_secs(3));
+        moved = bed.vip_arrives("p2", Duration::from_secs(3));
     });
     eprintln!("all backends of the master down: {}", report.summary(at));
     let moved = moved.unwrap_or_else(|| panic!("the VIP stayed on p1\n{}", bed.logs()));
@@ -279,7 +197,7 @@ fn master_losing_all_backends_hands_the_vip_over_and_takes_it_back() {
     let mut back = None;
     let (report, at) = bed.under_load(Duration::from_secs(1), Duration::from_secs(2), |bed| {
         routes(bed, "del");
-        back = vip_arrives(bed, "p1", Duration::from_secs(3));
+        back = bed.vip_arrives("p1", Duration::from_secs(3));
     });
     eprintln!("backends recovering: {}", report.summary(at));
     assert!(back.is_some(), "p1 never took the VIP back\n{}", bed.logs());
@@ -295,7 +213,7 @@ fn master_losing_all_backends_hands_the_vip_over_and_takes_it_back() {
 #[test]
 fn one_backend_down_and_back_costs_no_request() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(mut bed) = Bed::new("one_backend_down_and_back_costs_no_request") else {
+    let Some(mut bed) = Bed::new("one_backend_down_and_back_costs_no_request", program()) else {
         return;
     };
     let (report, at) = bed.under_load(Duration::from_secs(1), Duration::from_secs(1), |bed| {

@@ -1,24 +1,26 @@
-//! The vip-proxy test bed: network namespaces on one bridge (two proxy nodes, three
-//! backends, one client), backends and a load client as tokio tasks on threads that
-//! entered a namespace, and the proxies as real processes.
+//! The HTTP proxy test bed shared by the vip-proxy example and the pingora example: network
+//! namespaces on one bridge (two proxy nodes, three backends, one client), backends and a
+//! load client as tokio tasks on threads that entered a namespace, and the proxies as real
+//! processes ([`Program`] says which).
 //!
 //! Every namespace name starts with a prefix unique to the test process (`vp<pid>x<n>`);
-//! everything is removed on drop, also when the test panics. Addresses: 192.0.2.0/24 only.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+//! everything is removed on drop, also when the test panics (`VIP_PROXY_KEEP_LOGS` keeps the
+//! logs). Addresses: 192.0.2.0/24 only. Failures panic: that is how a test bed reports.
+#![allow(clippy::unwrap_used)]
 
 pub mod backend;
+pub mod bed;
 pub mod lab;
 pub mod load;
 pub mod proxy;
 
 pub use backend::Backend;
+pub use bed::{Bed, ms, vip};
 pub use lab::{Host, Lab};
-pub use load::{Load, Report};
-pub use proxy::Proxy;
+pub use load::{Load, Outcome, Report};
+pub use proxy::{ADVERT, Program, Proxy, VIP, master_down_interval};
 
 use std::time::{Duration, Instant};
-
-pub use testbed::privileged::require;
 
 /// Polls `check` every 5 ms until it is true or `limit` passes; returns whether it held.
 pub fn wait_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {

@@ -1,7 +1,6 @@
-//! The pingora-vip-proxy binary as a process in a host namespace.
+//! A proxy program (vip-proxy, pingora-vip-proxy) as a process in a host namespace.
 
-use super::lab::run;
-use super::{Host, Lab};
+use super::{Host, Lab, lab::run};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::path::PathBuf;
@@ -18,9 +17,27 @@ pub fn master_down_interval(priority: u8) -> Duration {
     ADVERT * 3 + ADVERT * (256 - u32::from(priority)) / 256
 }
 
-/// The binary under test (cargo builds it for the integration tests).
-pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_pingora-vip-proxy")
+/// The program under test: both proxies take vip-proxy's command line.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// The executable.
+    pub binary: PathBuf,
+    /// Extra environment (`RUST_LOG`...).
+    pub env: Vec<(String, String)>,
+    /// Set `net.ipv4.ip_nonlocal_bind=1` in the namespace first, for a program that binds
+    /// its own listener without `IP_FREEBIND` (as a production host would).
+    pub nonlocal_bind: bool,
+}
+
+impl Program {
+    /// `binary`, no extra environment, binding with `IP_FREEBIND` itself.
+    pub fn new(binary: impl Into<PathBuf>) -> Self {
+        Self {
+            binary: binary.into(),
+            env: Vec::new(),
+            nonlocal_bind: false,
+        }
+    }
 }
 
 /// A running proxy; SIGKILLed on drop.
@@ -31,42 +48,59 @@ pub struct Proxy {
     pub priority: u8,
     /// Its stderr.
     pub log: PathBuf,
+    program: Program,
     child: Option<Child>,
 }
 
 impl Proxy {
-    /// Starts a proxy on `host` with `priority`, in front of `backends` (`IP:PORT`).
-    ///
-    /// Pingora binds its own listener and has no `IP_FREEBIND`: the namespace gets
-    /// `net.ipv4.ip_nonlocal_bind=1` first, as a production host would.
-    pub fn start(lab: &Lab, host: &Host, priority: u8, backends: &[String]) -> Proxy {
-        run(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &host.ns,
-                "sh",
-                "-c",
-                "echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind",
-            ],
-        );
-        let log_path = lab.path(&format!("{}.log", host.role));
+    /// Starts `program` on `host` with `priority`, in front of `backends` (`IP:PORT`).
+    pub fn start(
+        lab: &Lab,
+        program: &Program,
+        host: &Host,
+        priority: u8,
+        backends: &[String],
+    ) -> Proxy {
+        if program.nonlocal_bind {
+            run(
+                "ip",
+                &[
+                    "netns",
+                    "exec",
+                    &host.ns,
+                    "sh",
+                    "-c",
+                    "echo 1 > /proc/sys/net/ipv4/ip_nonlocal_bind",
+                ],
+            );
+        }
+        let mut proxy = Proxy {
+            host: host.clone(),
+            priority,
+            log: lab.path(&format!("{}.log", host.role)),
+            program: program.clone(),
+            child: None,
+        };
+        proxy.spawn(backends);
+        proxy
+    }
+
+    fn spawn(&mut self, backends: &[String]) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log_path)
+            .open(&self.log)
             .unwrap();
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &host.ns])
-            .arg(binary())
+        cmd.args(["netns", "exec", &self.host.ns])
+            .arg(&self.program.binary)
             .args(["--vip", &format!("{VIP}/24"), "--interface", "eth0"])
-            .args(["--vrid", "51", "--priority", &priority.to_string()])
+            .args(["--vrid", "51", "--priority", &self.priority.to_string()])
             .args(["--listen-port", "80", "--advert-interval", "100ms"])
             .args(["--check-path", "/health", "--check-interval", "100ms"])
             .args(["--check-timeout", "100ms", "--rise", "2", "--fall", "2"])
             .args(["--connect-timeout", "300ms", "--drain-timeout", "5s"])
-            .env("RUST_LOG", "info,pingora_core=warn,pingora_proxy=warn");
+            .envs(self.program.env.iter().map(|(k, v)| (k, v)));
         for b in backends {
             cmd.args(["--backend", &format!("http://{b}")]);
         }
@@ -76,12 +110,18 @@ impl Proxy {
             .stderr(log)
             .spawn()
             .unwrap();
-        Proxy {
-            host: host.clone(),
-            priority,
-            log: log_path,
-            child: Some(child),
-        }
+        self.child = Some(child);
+    }
+
+    /// Starts the same proxy again after it stopped.
+    pub fn restart(&mut self, backends: &[String]) {
+        assert!(self.child.is_none(), "{} is still running", self.host.role);
+        self.spawn(backends);
+    }
+
+    /// The process id (`ip netns exec` execs the proxy itself).
+    pub fn pid(&self) -> Pid {
+        pid_of(self.child.as_ref().unwrap())
     }
 
     /// SIGKILL: the process and its VRRP die at once; the VIP stays on the interface.
@@ -96,8 +136,7 @@ impl Proxy {
     pub fn terminate(&mut self, limit: Duration) -> (ExitStatus, Duration) {
         let mut child = self.child.take().unwrap();
         let sent = Instant::now();
-        let pid = Pid::from_raw(i32::try_from(child.id()).unwrap());
-        kill(pid, Signal::SIGTERM).unwrap();
+        kill(pid_of(&child), Signal::SIGTERM).unwrap();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
                 return (status, sent.elapsed());
@@ -117,6 +156,10 @@ impl Proxy {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+fn pid_of(child: &Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).unwrap())
 }
 
 impl Drop for Proxy {
