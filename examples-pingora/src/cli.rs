@@ -3,11 +3,11 @@
 
 use crate::{Error, INSTANCE, POOL};
 use clap::Parser;
+use examples::proxy::{BackendSpec, parse_advert_interval, parse_duration, parse_vip, parse_vrid};
 use healthcheck::checkers::{HttpCheck, Url};
 use healthcheck::{Health, Schedule, Scheduler, Target};
 use std::io::ErrorKind;
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 use std::time::Duration;
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackedObject, VirtualAddress, Vrid};
 use vrrp_net::driver::{Instance, primary_address};
@@ -80,91 +80,6 @@ impl Args {
     }
 }
 
-/// Why a command-line value was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpecError {
-    /// Not `http://IP:PORT`.
-    #[error("backend {0:?} is not http://IP:PORT[,WEIGHT]")]
-    Backend(String),
-    /// Not a whole number.
-    #[error("weight {0:?} is not a whole number")]
-    Weight(String),
-    /// Not a duration.
-    #[error("{0:?} is not a duration (250ms, 1.5s, 0.1)")]
-    Duration(String),
-}
-
-/// One `--backend`: `http://IP:PORT[/][,WEIGHT]` (weight 1 when left out).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackendSpec {
-    /// Where the backend listens.
-    pub addr: SocketAddr,
-    /// Its relative share of requests.
-    pub weight: u32,
-}
-
-impl FromStr for BackendSpec {
-    type Err = SpecError;
-
-    fn from_str(s: &str) -> Result<Self, SpecError> {
-        let (url, weight) = match s.rsplit_once(',') {
-            Some((url, w)) => (
-                url,
-                w.trim()
-                    .parse()
-                    .map_err(|_| SpecError::Weight(w.to_owned()))?,
-            ),
-            None => (s, 1),
-        };
-        let authority = url
-            .strip_prefix("http://")
-            .map(|rest| rest.strip_suffix('/').unwrap_or(rest))
-            .ok_or_else(|| SpecError::Backend(s.to_owned()))?;
-        let addr = authority
-            .parse()
-            .map_err(|_| SpecError::Backend(s.to_owned()))?;
-        Ok(BackendSpec { addr, weight })
-    }
-}
-
-/// `250ms`, `1.5s` or a bare number of seconds (`0.1`).
-pub fn parse_duration(s: &str) -> Result<Duration, SpecError> {
-    let bad = || SpecError::Duration(s.to_owned());
-    let (number, scale) = if let Some(ms) = s.strip_suffix("ms") {
-        (ms, 1e-3)
-    } else {
-        (s.strip_suffix('s').unwrap_or(s), 1.0)
-    };
-    let value: f64 = number.trim().parse().map_err(|_| bad())?;
-    Duration::try_from_secs_f64(value * scale).map_err(|_| bad())
-}
-
-fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
-    let (addr, len) = s.split_once('/').ok_or(format!("{s:?} has no /PREFIX"))?;
-    let addr: IpAddr = addr.parse().map_err(|_| format!("{addr:?} is not an IP"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    match len.parse::<u8>() {
-        Ok(len) if len <= max => Ok(VirtualAddress::with_prefix(addr, len)),
-        _ => Err(format!("prefix {len:?} is not 0-{max}")),
-    }
-}
-
-fn parse_vrid(s: &str) -> Result<Vrid, String> {
-    s.parse()
-        .ok()
-        .and_then(Vrid::new)
-        .ok_or(format!("vrid {s:?} is not 1-255"))
-}
-
-fn parse_advert_interval(s: &str) -> Result<Centisecs, String> {
-    let d = parse_duration(s).map_err(|e| e.to_string())?;
-    match u16::try_from(d.as_millis() / 10) {
-        Ok(cs) if (1..=Centisecs::MAX_V3.get()).contains(&cs) => Ok(Centisecs::new(cs)),
-        _ => Err(format!("advert interval {s:?} is not 10 ms - 40.95 s")),
-    }
-}
-
 /// Checks that pingora will be able to bind `addr` (the VIP, which this host may not hold
 /// yet): a plain bind, released at once. Pingora's listener has no `IP_FREEBIND`, so a VIP
 /// this host does not hold needs the `ip_nonlocal_bind` sysctl ([`Error::NonLocalBind`]).
@@ -192,7 +107,6 @@ pub async fn instance(args: &Args) -> Result<Instance, Error> {
         .priority(args.priority)
         .advert_interval(args.advert_interval)
         .preempt(!args.no_preempt)
-        .unicast(!args.unicast_peers.is_empty())
         .virtual_address(args.vip)
         .track(pool)
         .build()?;
@@ -225,6 +139,7 @@ pub fn health_checks(args: &Args) -> Result<Scheduler, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use examples::proxy::SpecError;
 
     #[test]
     fn backends_and_durations() {

@@ -19,7 +19,9 @@
 //! Needs CAP_NET_RAW and CAP_NET_ADMIN (VRRP sockets, the VIP, gratuitous ARP).
 
 use clap::Parser;
-use examples::proxy::{BackendSpec, forward, parse_duration};
+use examples::proxy::{
+    BackendSpec, forward, parse_advert_interval, parse_duration, parse_vip, parse_vrid,
+};
 use futures::StreamExt;
 use healthcheck::checkers::{HttpCheck, Url};
 use healthcheck::sink::Picker;
@@ -103,31 +105,6 @@ struct Args {
     /// Limit on finishing in-flight requests after the VIP is handed over on SIGTERM.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     drain_timeout: Duration,
-}
-
-fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
-    let (addr, len) = s.split_once('/').ok_or(format!("{s:?} has no /PREFIX"))?;
-    let addr: IpAddr = addr.parse().map_err(|_| format!("{addr:?} is not an IP"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    match len.parse::<u8>() {
-        Ok(len) if len <= max => Ok(VirtualAddress::with_prefix(addr, len)),
-        _ => Err(format!("prefix {len:?} is not 0-{max}")),
-    }
-}
-
-fn parse_vrid(s: &str) -> Result<Vrid, String> {
-    s.parse()
-        .ok()
-        .and_then(Vrid::new)
-        .ok_or(format!("vrid {s:?} is not 1-255"))
-}
-
-fn parse_advert_interval(s: &str) -> Result<Centisecs, String> {
-    let d = parse_duration(s).map_err(|e| e.to_string())?;
-    match u16::try_from(d.as_millis() / 10) {
-        Ok(cs) if (1..=Centisecs::MAX_V3.get()).contains(&cs) => Ok(Centisecs::new(cs)),
-        _ => Err(format!("advert interval {s:?} is not 10 ms - 40.95 s")),
-    }
 }
 
 #[tokio::main]
@@ -251,7 +228,6 @@ async fn instance(args: &Args) -> Result<Instance, Box<dyn Error>> {
         .priority(args.priority)
         .advert_interval(args.advert_interval)
         .preempt(!args.no_preempt)
-        .unicast(!args.unicast_peers.is_empty())
         .virtual_address(args.vip)
         .track(pool)
         .build()?;

@@ -94,4 +94,4 @@ mod spec;
 
 pub use error::SpecError;
 pub use forward::{Body, forward, is_idempotent};
-pub use spec::{BackendSpec, parse_duration};
+pub use spec::{BackendSpec, parse_advert_interval, parse_duration, parse_vip, parse_vrid};

@@ -1,9 +1,10 @@
 //! Command-line values: backends with weights and durations.
 
 use super::SpecError;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::Duration;
+use vrrp_core::{Centisecs, VirtualAddress, Vrid};
 
 /// One `--backend`: `http://IP:PORT[/][,WEIGHT]` (weight 1 when left out).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,34 @@ pub fn parse_duration(s: &str) -> Result<Duration, SpecError> {
     };
     let value: f64 = number.trim().parse().map_err(|_| bad())?;
     Duration::try_from_secs_f64(value * scale).map_err(|_| bad())
+}
+
+/// `IP/PREFIX`, the VIP of a proxy's command line.
+pub fn parse_vip(s: &str) -> Result<VirtualAddress, String> {
+    let (addr, len) = s.split_once('/').ok_or(format!("{s:?} has no /PREFIX"))?;
+    let addr: IpAddr = addr.parse().map_err(|_| format!("{addr:?} is not an IP"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    match len.parse::<u8>() {
+        Ok(len) if len <= max => Ok(VirtualAddress::with_prefix(addr, len)),
+        _ => Err(format!("prefix {len:?} is not 0-{max}")),
+    }
+}
+
+/// A virtual router id, 1-255.
+pub fn parse_vrid(s: &str) -> Result<Vrid, String> {
+    s.parse()
+        .ok()
+        .and_then(Vrid::new)
+        .ok_or(format!("vrid {s:?} is not 1-255"))
+}
+
+/// An advertisement interval as [`parse_duration`] reads it, 10 ms - 40.95 s in 10 ms steps.
+pub fn parse_advert_interval(s: &str) -> Result<Centisecs, String> {
+    let d = parse_duration(s).map_err(|e| e.to_string())?;
+    match u16::try_from(d.as_millis() / 10) {
+        Ok(cs) if (1..=Centisecs::MAX_V3.get()).contains(&cs) => Ok(Centisecs::new(cs)),
+        _ => Err(format!("advert interval {s:?} is not 10 ms - 40.95 s")),
+    }
 }
 
 #[cfg(test)]
