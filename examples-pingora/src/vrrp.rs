@@ -7,7 +7,7 @@ use pingora::server::ShutdownWatch;
 use pingora::services::ServiceReadyNotifier;
 use pingora::services::background::BackgroundService;
 use std::sync::{Arc, Mutex};
-use vrrp_net::driver::{Driver, Event, Instance};
+use vrrp_net::driver::{Driver, Instance};
 
 /// Runs the `vrrp-net` driver for one instance inside pingora's runtime.
 ///
@@ -62,7 +62,7 @@ impl BackgroundService for VrrpService {
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(event) => log_event(&event),
+                    Some(event) => tracing::info!("vrrp {event}"),
                     None => break,
                 },
                 result = &mut run, if !driver_done => {
@@ -82,27 +82,5 @@ impl BackgroundService for VrrpService {
                 }
             }
         }
-    }
-}
-
-/// Logs one driver event.
-pub fn log_event(event: &Event) {
-    match event {
-        Event::StateChanged {
-            from,
-            to,
-            reason,
-            priority,
-            ..
-        } => tracing::info!(
-            "vrrp: {from} -> {to} ({reason:?}, priority {})",
-            priority.get()
-        ),
-        Event::PriorityChanged { from, to, .. } => {
-            tracing::info!("vrrp: priority {} -> {}", from.get(), to.get());
-        }
-        Event::Fault { fault, .. } => tracing::warn!("vrrp: fault: {fault:?}"),
-        Event::Stopped => tracing::info!("vrrp: stopped, vip released"),
-        other => tracing::info!("vrrp: {other:?}"),
     }
 }

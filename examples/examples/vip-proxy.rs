@@ -42,7 +42,7 @@ use tokio::time::{sleep, timeout};
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackState, TrackedObject};
 use vrrp_core::{VirtualAddress, Vrid};
 use vrrp_net::bind::{VipBind, bind_tokio_tcp};
-use vrrp_net::driver::{Driver, Event, Handle, Instance, primary_address};
+use vrrp_net::driver::{Driver, Handle, Instance, primary_address};
 
 /// The VRRP instance's name in events and handle calls.
 const INSTANCE: &str = "vip-proxy";
@@ -138,7 +138,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
     tokio::spawn(driver.run());
     tokio::spawn(async move {
         while let Some(event) = events.next().await {
-            log_event(&event);
+            eprintln!("vip-proxy: vrrp {event}");
         }
     });
     let track = vrrp.clone();
@@ -287,26 +287,5 @@ async fn hand_over(vrrp: &Handle, advert_interval: Duration) {
     }
     if let Err(e) = vrrp.shutdown().await {
         eprintln!("vip-proxy: vrrp shutdown: {e}");
-    }
-}
-
-fn log_event(event: &Event) {
-    match event {
-        Event::StateChanged {
-            from,
-            to,
-            reason,
-            priority,
-            ..
-        } => eprintln!(
-            "vip-proxy: {from} -> {to} ({reason:?}, priority {})",
-            priority.get()
-        ),
-        Event::PriorityChanged { from, to, .. } => {
-            eprintln!("vip-proxy: priority {} -> {}", from.get(), to.get());
-        }
-        Event::Fault { fault, .. } => eprintln!("vip-proxy: fault: {fault:?}"),
-        Event::Stopped => eprintln!("vip-proxy: vrrp stopped, vip released"),
-        other => eprintln!("vip-proxy: {other:?}"),
     }
 }

@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "vrrp")]
 use futures::StreamExt;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 #[cfg(feature = "vrrp")]
 use vrrp_net::driver::{Driver, Event, Fault, primary_address};
 
@@ -166,17 +166,25 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     code
 }
 
-/// Waits for SIGTERM or SIGINT with the pid files written.
-async fn run_checkers_only(options: &Options) -> ExitCode {
-    let (mut term, mut int) = match (
+/// SIGTERM and SIGINT, the signals that stop the daemon; `None` (said on stderr) when they
+/// cannot be caught.
+fn stop_signals() -> Option<(Signal, Signal)> {
+    match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
     ) {
-        (Ok(t), Ok(i)) => (t, i),
+        (Ok(t), Ok(i)) => Some((t, i)),
         (Err(e), _) | (_, Err(e)) => {
             eprintln!("keepalived-compat: cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
+            None
         }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT with the pid files written.
+async fn run_checkers_only(options: &Options) -> ExitCode {
+    let Some((mut term, mut int)) = stop_signals() else {
+        return ExitCode::FAILURE;
     };
     for pid in &options.pid_files {
         if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
@@ -290,15 +298,8 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
             tokio::spawn(scripts::watch(script.clone(), handle.clone()));
         }
     }
-    let (mut term, mut int) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("keepalived-compat: cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some((mut term, mut int)) = stop_signals() else {
+        return ExitCode::FAILURE;
     };
     let stopper = handle.clone();
     tokio::spawn(async move {

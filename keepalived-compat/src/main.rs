@@ -73,17 +73,24 @@ fn main() -> ExitCode {
     if !options.foreground {
         return detach();
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(daemon::run(options, conf))
+}
+
+/// The daemon's single-threaded tokio runtime; `None` (said on stderr) if it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
-        Ok(rt) => rt,
+        Ok(rt) => Some(rt),
         Err(e) => {
             eprintln!("keepalived-compat: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            None
         }
-    };
-    runtime.block_on(daemon::run(options, conf))
+    }
 }
 
 /// `--genhash ...` in a build without the `health` feature.
@@ -103,15 +110,8 @@ fn genhash() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("keepalived-compat: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(g.digest()) {
         Ok(digest) => {

@@ -36,10 +36,15 @@ async fn node_on(lan: &MemoryLan, last: u8, priority: u8, clock: Clock) -> Node 
         .virtual_address(VirtualAddress::with_prefix(VIP, 24))
         .build()
         .unwrap();
+    start(lan, last, Instance::new(config, "eth0"), clock).await
+}
+
+/// Runs `instance` on a port of `lan` at 192.0.2.`last`, with a recording VIP backend.
+async fn start(lan: &MemoryLan, last: u8, instance: Instance, clock: Clock) -> Node {
     let vips = RecordingVips::new();
     let transport = Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
     let (driver, handle, events) = Driver::builder()
-        .instance(Instance::new(config, "eth0"))
+        .instance(instance)
         .transport("eth0", transport)
         .vip_backend(Arc::new(vips.clone()))
         .clock(clock)
@@ -241,27 +246,11 @@ async fn unicast_node(
         .priority(priority)
         .advert_interval(Centisecs::new(5))
         .virtual_address(VirtualAddress::with_prefix(VIP, 24))
-        .unicast(true)
         .build()
         .unwrap();
-    let vips = RecordingVips::new();
-    let transport = Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
-    let mut instance = Instance::new(config, "eth0");
-    instance.unicast_peers = vec![addr(peer)];
+    let mut instance = Instance::new(config, "eth0").unicast_peers([addr(peer)]);
     instance.unicast_ttl = ttl;
-    let (driver, handle, events) = Driver::builder()
-        .instance(instance)
-        .transport("eth0", transport)
-        .vip_backend(Arc::new(vips.clone()))
-        .build()
-        .await
-        .unwrap();
-    Node {
-        handle,
-        events,
-        vips,
-        task: tokio::spawn(driver.run()),
-    }
+    start(lan, last, instance, Clock::System).await
 }
 
 #[tokio::test]
@@ -359,5 +348,20 @@ async fn tracking_an_unknown_name_is_an_error() {
     assert!(
         matches!(&err, vrrp_net::DriverError::UnknownTrack(n) if n == "no-such-object"),
         "{err}"
+    );
+}
+
+#[test]
+fn events_read_as_one_log_line() {
+    let event = Event::StateChanged {
+        instance: "VI_1".into(),
+        from: State::Backup,
+        to: State::Master,
+        reason: Reason::MasterDown,
+        priority: vrrp_core::Priority(100),
+    };
+    assert_eq!(
+        event.to_string(),
+        "VI_1: BACKUP -> MASTER (master down interval expired, priority 100)"
     );
 }

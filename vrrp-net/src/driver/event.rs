@@ -1,5 +1,6 @@
 //! What the driver reports, in the order it happened.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -89,6 +90,32 @@ pub enum Event {
     },
     /// The driver has shut down: every master sent priority 0 and removed its VIPs.
     Stopped,
+}
+
+/// One line for logs: `VI_1: BACKUP -> MASTER (master down interval expired, priority 100)`.
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::StateChanged {
+                instance,
+                from,
+                to,
+                reason,
+                priority,
+            } => write!(
+                f,
+                "{instance}: {from} -> {to} ({reason}, priority {priority})"
+            ),
+            Event::PriorityChanged { instance, from, to } => {
+                write!(f, "{instance}: priority {from} -> {to}")
+            }
+            Event::Fault { instance, fault } => {
+                let instance = instance.as_deref().unwrap_or("(shared)");
+                write!(f, "{instance}: fault: {fault:?}")
+            }
+            Event::Stopped => f.write_str("stopped: priority 0 sent, addresses removed"),
+        }
+    }
 }
 
 /// The ordered stream of [`Event`]s; ends when the driver is gone.
