@@ -25,19 +25,22 @@ fn only(lab: &Lab, vip: &str, host: &Host) -> bool {
 }
 
 fn assert_converged(lab: &Lab, m: &Mode, host: &Host, what: &str) {
+    assert_sole(lab, m.name, m.vip, m.limit, host, what);
+}
+
+/// `host` alone holds `vip` within `limit`, and still does a quarter of `limit` later.
+fn assert_sole(lab: &Lab, name: &str, vip: &str, limit: Duration, host: &Host, what: &str) {
     assert!(
-        wait_until(m.limit, || only(lab, m.vip, host)),
-        "{}: {what}: holders {:?}",
-        m.name,
-        lab.holders(m.vip)
+        wait_until(limit, || only(lab, vip, host)),
+        "{name}: {what}: holders {:?}",
+        lab.holders(vip)
     );
     // Several advert intervals later there is still exactly one master.
-    std::thread::sleep(m.limit / 4);
+    std::thread::sleep(limit / 4);
     assert!(
-        only(lab, m.vip, host),
-        "{}: {what}: dual master or flap: holders {:?}",
-        m.name,
-        lab.holders(m.vip)
+        only(lab, vip, host),
+        "{name}: {what}: dual master or flap: holders {:?}",
+        lab.holders(vip)
     );
 }
 
@@ -502,7 +505,7 @@ const OUR_TABLE: &str = "keepalived_compat";
 /// daemon answers ARP / ND for the VIP and drops what is addressed to it; the VIP is in the
 /// set only while installed; a graceful stop removes our tables; a crash leaves them, and the
 /// next start replaces them with an empty set.
-fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
+fn strict_no_accept(vip: &str, cidr: &str, family: &str) {
     let lab = Lab::new(2);
     let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
     let conf = |p: u8| RouterConf {
@@ -510,21 +513,10 @@ fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
         vips: vec![cidr.to_owned()],
         ..RouterConf::v3(p)
     };
-    let m = Mode {
-        name: "strict",
-        vip: "",
-        cidr: "",
-        conf: v3_ipv4,
-        limit: FAST,
-    };
+    let converged = |host: &Host, what: &str| assert_sole(&lab, "strict", vip, FAST, host, what);
     let mut ours = Daemon::start(&lab, h1, &conf(200));
     let mut ka = Keepalived::start(&lab, h2, &conf(100));
-    assert_converged(
-        &lab,
-        &Mode { vip, ..m },
-        h1,
-        "ours master under vrrp_strict",
-    );
+    converged(h1, "ours master under vrrp_strict");
     assert!(
         !answers_ping(h2, vip),
         "ours as strict master answered a ping to {vip}:\n{}",
@@ -545,12 +537,7 @@ fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
     // Graceful stop: priority 0, the VIP and our tables go; keepalived takes over and
     // enforces no_accept itself.
     ours.stop();
-    assert_converged(
-        &lab,
-        &Mode { vip, ..m },
-        h2,
-        "keepalived after ours stopped",
-    );
+    converged(h2, "keepalived after ours stopped");
     assert!(
         !ruleset(h1).contains(OUR_TABLE),
         "tables left after SIGTERM:\n{}",
@@ -567,19 +554,14 @@ fn strict_no_accept(vip: &'static str, cidr: &str, family: &str) {
     assert!(!h1.has_addr(vip));
     // Keepalived gone: ours takes over (no_accept enforced), then crashes with its table.
     ka.crash(&[cidr]);
-    assert_converged(
-        &lab,
-        &Mode { vip, ..m },
-        h1,
-        "ours after keepalived crashed",
-    );
+    converged(h1, "ours after keepalived crashed");
     assert!(!answers_ping(h2, vip));
     ours.crash(&[cidr]);
     assert_eq!(blocked(h1, family, OUR_TABLE).as_deref(), Some(vip));
     // The restart replaces the crashed run's tables: nothing blocked while backup.
     let _ka = Keepalived::start(&lab, h2, &conf(200));
     let _ours = Daemon::start(&lab, h1, &conf(100));
-    assert_converged(&lab, &Mode { vip, ..m }, h2, "keepalived master again");
+    converged(h2, "keepalived master again");
     assert_eq!(
         blocked(h1, family, OUR_TABLE).as_deref(),
         Some(""),
