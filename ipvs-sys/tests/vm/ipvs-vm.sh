@@ -17,13 +17,15 @@
 #
 # The kernel package (the one linux-image-amd64 depends on) is fetched once with
 # `apt-get download` + `dpkg-deb -x` into $IPVS_SYS_VM_CACHE (default /var/tmp/ipvs-sys-vm).
+# Files added with --add that are ELF lose their debug info (strip --strip-debug, when binutils
+# is there): the initramfs lives in guest RAM, and a debug build of a test binary is ~100 MB.
 # Exit status: COMMAND's; 124 timeout; 125 the VM failed; 2 setup error (message on stderr).
 # Needs: qemu-system-x86 busybox-static ipvsadm cpio kmod (apt-get install -y ...).
 set -euo pipefail
 
 CACHE=${IPVS_SYS_VM_CACHE:-/var/tmp/ipvs-sys-vm}
 TIMEOUT=${IPVS_SYS_VM_TIMEOUT:-240}
-MEM=512 STDIN=0 ADDS=() EXTRA_MODULES=()
+MEM=1024 STDIN=0 ADDS=() EXTRA_MODULES=()
 die() { echo "ipvs-vm: error: $*" >&2; exit 2; }
 quote() { local s=$1; printf "'%s'" "${s//\'/\'\\\'\'}"; }
 
@@ -102,9 +104,12 @@ libs_of() {  # the shared libraries (and loader) of a dynamic ELF file
     [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] || return 0
     ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' || true
 }
-put() {  # put HOSTFILE GUESTPATH STAGE
+put() {  # put HOSTFILE GUESTPATH STAGE; ELF files lose their debug info (guest RAM holds them)
     mkdir -p "$3$(dirname "$2")"
     cp -L --preserve=mode "$1" "$3$2"
+    if [ "$(head -c4 "$1" | od -An -tx1 | tr -d ' ')" = 7f454c46 ] && command -v strip >/dev/null; then
+        strip --strip-debug "$3$2" 2>/dev/null || cp -L --preserve=mode "$1" "$3$2"
+    fi
     local lib
     for lib in $(libs_of "$1"); do [ -e "$3$lib" ] || put "$lib" "$lib" "$3"; done
 }
