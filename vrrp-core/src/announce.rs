@@ -32,6 +32,15 @@ impl AnnounceSchedule {
         self.second_round = self.config.second_round_delay.map(|d| now + d);
     }
 
+    /// A master whose schedule was replaced: no new burst (its addresses were announced
+    /// already), only the refreshes of the new configuration, if any; returns when the next
+    /// is due.
+    pub(crate) fn resume(&mut self, now: Instant) -> Option<Instant> {
+        self.second_round = None;
+        self.left = self.config.refresh_repeat;
+        self.config.refresh.map(|period| now + period)
+    }
+
     /// Accounts for one announcement sent at `now`; returns when the next one is due.
     pub(crate) fn fire(&mut self, now: Instant) -> Option<Instant> {
         self.left = self.left.saturating_sub(1);

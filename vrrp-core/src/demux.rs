@@ -112,6 +112,18 @@ impl Demux {
         Ok(())
     }
 
+    /// Replaces the receive policy of the router registered under `vrid` (after
+    /// [`crate::VirtualRouter::reconfigure`]), keeping its counters; `false` when none is.
+    pub fn update(&mut self, vrid: u8, policy: RxPolicy) -> bool {
+        match self.entries.get_mut(usize::from(vrid)) {
+            Some(Some(entry)) => {
+                entry.policy = policy;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Removes a router.
     pub fn unregister(&mut self, vrid: u8) {
         self.entries[usize::from(vrid)] = None;

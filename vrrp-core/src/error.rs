@@ -218,4 +218,11 @@ pub enum ConfigError {
         /// The family.
         family: Family,
     },
+    /// [`crate::VirtualRouter::reconfigure`] was given a configuration of another virtual
+    /// router: this field is its identity and cannot change in place.
+    #[error("{field} cannot change on a running router (it is another virtual router)")]
+    NotInPlace {
+        /// The field that differs.
+        field: &'static str,
+    },
 }

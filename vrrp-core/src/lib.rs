@@ -71,7 +71,7 @@ pub use config::{RouterConfig, RouterConfigBuilder};
 pub use demux::{Demux, Dispatch, RxMeta, RxPolicy};
 pub use error::{ConfigError, ParseError, RxError};
 pub use output::{Advertisement, Output};
-pub use router::{GroupCommand, Input, VirtualRouter};
+pub use router::{GroupCommand, Input, Reconfigured, VirtualRouter};
 pub use state::{Reason, State};
 pub use track::{TrackState, TrackedObject};
 pub use types::{Centisecs, Family, Priority, Version, VirtualAddress, Vrid};

@@ -18,6 +18,10 @@ use crate::track::{TrackSet, TrackState};
 use crate::types::{Centisecs, Priority, Version, VirtualAddress};
 use crate::wire::AdvertRepr;
 
+mod reconfigure;
+
+pub use reconfigure::Reconfigured;
+
 /// An event for a virtual router.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]

@@ -97,6 +97,17 @@ impl TrackSet {
         }
     }
 
+    /// Takes over the state of every object that `previous` knows by the same name (a
+    /// reconfiguration keeps what the tracked objects last reported); the others keep their
+    /// initial state.
+    pub fn inherit(&mut self, previous: &TrackSet) {
+        for (object, state) in &mut self.objects {
+            if let Some(old) = previous.state(&object.name) {
+                *state = old;
+            }
+        }
+    }
+
     /// Whether an object with weight 0 is down.
     pub fn faulted(&self) -> bool {
         self.objects
