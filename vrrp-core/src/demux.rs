@@ -124,6 +124,14 @@ impl Demux {
         }
     }
 
+    /// The slot registered under `vrid`, if any.
+    pub fn slot_of(&self, vrid: u8) -> Option<usize> {
+        self.entries
+            .get(usize::from(vrid))
+            .and_then(Option::as_ref)
+            .map(|e| e.slot)
+    }
+
     /// Removes a router.
     pub fn unregister(&mut self, vrid: u8) {
         self.entries[usize::from(vrid)] = None;

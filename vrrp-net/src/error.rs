@@ -290,6 +290,10 @@ pub enum DriverError {
     /// A sync group or handle call names an instance that does not exist.
     #[error("no instance named {0}")]
     UnknownInstance(String),
+    /// Sync-group members are added and removed through `Handle::reconcile`, with their
+    /// group.
+    #[error("instance {0} is a sync group member: change it through reconcile")]
+    SyncGroupMember(String),
     /// No instance tracks an object of this name.
     #[error("no instance tracks an object named {0}")]
     UnknownTrack(String),

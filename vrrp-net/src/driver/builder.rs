@@ -1,27 +1,26 @@
 //! Turning instances into a running [`Driver`]: resolving interfaces, opening sockets,
 //! registering routers with their interface's demux.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
-use std::net::{IpAddr, Ipv6Addr};
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
 
 use tokio::sync::mpsc;
 use vrrp_core::group::SyncGroup;
-use vrrp_core::{Demux, Family, VirtualRouter};
+use vrrp_core::{Family, VirtualRouter};
 
 use super::clock::Clock;
 use super::event::Events;
 use super::handle::Handle;
 use super::instance::Instance;
-use super::{Announcer, Driver, Group, Key, LinkUse, Slot};
-use crate::announce::{MacAddress, PacketSocket};
+use super::reconfigure::router_for;
+use super::wiring::{Iface, Wiring};
+use super::{Driver, Group, Slot};
 use crate::error::{DriverError, LinkError};
 use crate::firewall::Nftables;
-use crate::link::{Links, link_changes};
-use crate::transport::{AddressFamily, RawTransport, Transport};
-use crate::vip::{NetlinkVips, NoAcceptVips, Vip, VipBackend, VipScope};
-use crate::vmac::{Vmac, virtual_mac};
+use crate::link::Links;
+use crate::transport::Transport;
+use crate::vip::{NetlinkVips, NoAcceptVips, VipBackend};
 
 /// Depth of the queue between the receive tasks and the driver loop.
 const RX_QUEUE: usize = 1024;
@@ -35,23 +34,6 @@ pub struct DriverBuilder {
     transports: HashMap<String, Vec<Arc<dyn Transport>>>,
     firewall: Option<String>,
     clock: Clock,
-}
-
-/// One resolved interface.
-#[derive(Debug, Clone)]
-struct Iface {
-    index: u32,
-    mac: Option<MacAddress>,
-    running: bool,
-    /// Resolved through the kernel (so announcements and link monitoring apply).
-    kernel: bool,
-}
-
-pub(super) fn family_of(f: Family) -> AddressFamily {
-    match f {
-        Family::V4 => AddressFamily::Inet,
-        Family::V6 => AddressFamily::Inet6,
-    }
 }
 
 impl DriverBuilder {
@@ -110,31 +92,37 @@ impl DriverBuilder {
     /// runtime; the returned driver does nothing until [`Driver::run`] is awaited. On failure
     /// the virtual MACs created so far are removed again.
     pub async fn build(self) -> Result<(Driver, Handle, Events), DriverError> {
-        let mut setup = Setup::default();
-        match self.assemble(&mut setup).await {
+        let mut wiring = Wiring::default();
+        match self.assemble(&mut wiring).await {
             Ok(parts) => Ok(parts),
             Err(e) => {
-                setup.abandon().await;
+                if let Err(undo) = wiring.close().await {
+                    tracing::warn!(error = %undo, "cannot undo a failed build");
+                }
                 Err(e)
             }
         }
     }
 
-    async fn assemble(self, setup: &mut Setup) -> Result<(Driver, Handle, Events), DriverError> {
+    async fn assemble(
+        self,
+        wiring: &mut Wiring,
+    ) -> Result<(Driver, Handle, Events), DriverError> {
         let routers = routers(&self.instances)?;
         if self.needs_kernel() {
-            setup.links = Some(Links::new()?);
+            wiring.links = Some(Links::new()?);
         }
         for (name, ts) in &self.transports {
             for t in ts {
                 let iface = Iface {
+                    name: name.clone(),
                     index: t.ifindex(),
                     mac: None,
                     running: true,
                     kernel: false,
                 };
-                setup.ifaces.insert(name.clone(), iface);
-                setup
+                wiring.custom.insert(name.clone(), iface);
+                wiring
                     .transports
                     .insert((t.ifindex(), t.family()), Arc::clone(t));
             }
@@ -146,71 +134,51 @@ impl DriverBuilder {
         if let Some(table) = &self.firewall {
             let firewall = Arc::new(Nftables::open(table).await?);
             vips = Arc::new(NoAcceptVips::new(vips, Arc::clone(&firewall)));
-            setup.firewall = Some(firewall);
+            wiring.firewall = Some(firewall);
         }
+        let mut slots = Vec::with_capacity(self.instances.len());
         for (slot, (instance, router)) in self.instances.iter().zip(routers).enumerate() {
-            setup.add(slot, instance, router).await?;
+            slots.push(Some(wiring.add(slot, instance, router).await?));
         }
-        let groups = groups(self.groups, &self.instances, &mut setup.slots)?;
-        let initial_links: Vec<(u32, bool)> = setup
-            .link_uses
-            .keys()
-            .filter_map(|index| {
-                setup
-                    .ifaces
-                    .values()
-                    .find(|i| i.index == *index)
-                    .map(|i| (*index, i.running))
-            })
-            .collect();
-        let link_stream: Option<super::LinkStream> = if setup.link_uses.is_empty() {
-            None
-        } else {
-            Some(Box::pin(link_changes()?))
-        };
+        let groups = groups(&self.groups, &self.instances, &mut slots)?;
         let timer = super::clock::Timer::new(self.clock).map_err(DriverError::Timer)?;
 
         let (rx_tx, rx) = mpsc::channel(RX_QUEUE);
-        let mut rx_tasks = Vec::new();
-        for (key, transport) in &setup.transports {
-            if setup.demuxes.contains_key(key) {
-                let (key, transport, tx) = (*key, Arc::clone(transport), rx_tx.clone());
-                rx_tasks.push(tokio::spawn(super::receive_loop(key, transport, tx)));
-            }
-        }
         let (cmd_tx, commands) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let vip_notices = vips.take_notices();
-        let driver = Driver {
-            slots: std::mem::take(&mut setup.slots),
-            demuxes: std::mem::take(&mut setup.demuxes),
-            transports: std::mem::take(&mut setup.transports),
-            rx_tasks,
-            rx,
-            vips,
-            vip_notices,
-            announcers: std::mem::take(&mut setup.announcers),
-            link_stream,
-            link_uses: std::mem::take(&mut setup.link_uses),
-            initial_links,
-            groups,
-            commands,
-            events: ev_tx,
-            vmacs: std::mem::take(&mut setup.vmacs),
-            links: setup.links.take(),
-            firewall: setup.firewall.take(),
-            dirty: Vec::new(),
-            timer,
-            buf: vec![0; super::TX_BUFFER],
-        };
-        let tracked = self
+        let tracked: HashSet<String> = self
             .instances
             .iter()
             .flat_map(|i| i.config.track.iter().map(|t| t.name.clone()))
             .collect();
+        let tracked = Arc::new(RwLock::new(tracked));
+        let mut driver = Driver {
+            slots,
+            wiring: std::mem::take(wiring),
+            rx_tasks: HashMap::new(),
+            rx_tx,
+            rx,
+            vips,
+            vip_notices,
+            link_stream: None,
+            groups,
+            group_specs: self.groups,
+            commands,
+            events: ev_tx,
+            tracked: Arc::clone(&tracked),
+            dirty: Vec::new(),
+            timer,
+            buf: vec![0; super::TX_BUFFER],
+        };
+        if let Err(e) = driver.serve_new_wiring() {
+            // The driver owns the wiring now: hand it back so the failed build is undone.
+            *wiring = std::mem::take(&mut driver.wiring);
+            return Err(e);
+        }
         let handle = Handle {
             tx: cmd_tx,
-            tracked: Arc::new(tracked),
+            tracked,
         };
         Ok((driver, handle, Events { rx: ev_rx }))
     }
@@ -236,24 +204,16 @@ fn routers(instances: &[Instance]) -> Result<Vec<VirtualRouter>, DriverError> {
         if routers.iter().any(|r| r.config().name == instance.name()) {
             return Err(DriverError::DuplicateInstance(instance.name().to_owned()));
         }
-        // The peers are given once, on the instance: the core learns from them that it is
-        // unicast (its receive rules and strict-mode validation depend on it).
-        let mut config = instance.config.clone();
-        config.unicast |= !instance.unicast_peers.is_empty();
-        let router = VirtualRouter::new(config).map_err(|source| DriverError::Config {
-            instance: instance.name().to_owned(),
-            source,
-        })?;
-        routers.push(router);
+        routers.push(router_for(instance)?);
     }
     Ok(routers)
 }
 
 /// Sync groups by member slot; marks each member's slot.
 fn groups(
-    groups: Vec<(String, Vec<String>)>,
+    groups: &[(String, Vec<String>)],
     instances: &[Instance],
-    slots: &mut [Slot],
+    slots: &mut [Option<Slot>],
 ) -> Result<Vec<Group>, DriverError> {
     let mut out = Vec::with_capacity(groups.len());
     for (name, members) in groups {
@@ -262,251 +222,18 @@ fn groups(
             let slot = instances
                 .iter()
                 .position(|i| i.name() == m)
-                .ok_or(DriverError::UnknownInstance(m))?;
-            slots[slot].group = Some((out.len(), indexes.len()));
+                .ok_or_else(|| DriverError::UnknownInstance(m.clone()))?;
+            if let Some(s) = slots.get_mut(slot).and_then(Option::as_mut) {
+                s.group = Some((out.len(), indexes.len()));
+            }
             indexes.push(slot);
         }
         out.push(Group {
-            group: SyncGroup::new(name, indexes.len()),
+            group: SyncGroup::new(name.clone(), indexes.len()),
             members: indexes,
         });
     }
     Ok(out)
-}
-
-/// What has been resolved, opened and created so far.
-#[derive(Default)]
-struct Setup {
-    links: Option<Links>,
-    ifaces: HashMap<String, Iface>,
-    transports: HashMap<Key, Arc<dyn Transport>>,
-    raws: HashMap<Key, Arc<RawTransport>>,
-    demuxes: HashMap<Key, Demux>,
-    announcers: HashMap<u32, Announcer>,
-    link_uses: HashMap<u32, Vec<(usize, LinkUse)>>,
-    vmacs: Vec<Vmac>,
-    slots: Vec<Slot>,
-    firewall: Option<Arc<Nftables>>,
-}
-
-impl Setup {
-    /// Wires one instance: its interfaces, virtual MAC, sockets, demux entry, VIPs, links.
-    async fn add(
-        &mut self,
-        slot: usize,
-        instance: &Instance,
-        router: VirtualRouter,
-    ) -> Result<(), DriverError> {
-        let config = router.config();
-        let (vrid, family) = (config.vrid.get(), family_of(config.family));
-        let iface = self.resolve(&instance.interface).await?;
-        let default_dev = match &instance.vmac {
-            Some(name) => {
-                let source = match config.primary_address {
-                    IpAddr::V6(a) => Some(a),
-                    IpAddr::V4(_) => None,
-                };
-                self.vmac(name, (&instance.interface, &iface), vrid, family, source)
-                    .await?
-            }
-            None => iface.clone(),
-        };
-        let tx_key = (default_dev.index, family);
-        // With a virtual MAC, multicast adverts are received on the macvlan as keepalived does:
-        // a frame whose source is the shared virtual MAC (another router of this VRID) is
-        // delivered by the macvlan driver to our macvlan only, never to the parent. Unicast
-        // adverts are addressed to the parent's own MAC and arrive there.
-        let rx_key = if instance.unicast_peers.is_empty() {
-            tx_key
-        } else {
-            (iface.index, family)
-        };
-        self.transport(rx_key)?;
-        self.transport(tx_key)?;
-        if let (Some(group), Some(raw)) = (instance.group, self.raws.get(&rx_key)) {
-            raw.join(group)?;
-        }
-        self.demuxes
-            .entry(rx_key)
-            .or_insert_with(|| Demux::new(config.family))
-            .register(vrid, slot, router.rx_policy())
-            .map_err(|source| DriverError::Config {
-                instance: instance.name().to_owned(),
-                source,
-            })?;
-        let mut vips = HashMap::new();
-        for va in config
-            .virtual_addresses
-            .iter()
-            .chain(&config.excluded_addresses)
-        {
-            let vip = self
-                .place(instance, va.address, va.prefix_len, &default_dev)
-                .await?;
-            vips.insert(va.address, vip);
-        }
-        if iface.kernel {
-            self.link_uses
-                .entry(iface.index)
-                .or_default()
-                .push((slot, LinkUse::Own));
-        }
-        for name in &instance.track_interfaces {
-            let tracked = self.resolve(name).await?;
-            self.link_uses
-                .entry(tracked.index)
-                .or_default()
-                .push((slot, LinkUse::Track(name.clone())));
-        }
-        let dsts = if instance.unicast_peers.is_empty() {
-            vec![instance.group.unwrap_or_else(|| family.vrrp_group())]
-        } else {
-            instance.unicast_peers.clone()
-        };
-        self.slots.push(Slot {
-            router,
-            rx_key,
-            tx_key,
-            dsts,
-            ttl: match instance.unicast_peers.is_empty() {
-                true => crate::transport::VRRP_TTL,
-                false => instance.unicast_ttl.unwrap_or(crate::transport::VRRP_TTL),
-            },
-            vips,
-            group: None,
-            io_retry_at: None,
-        });
-        Ok(())
-    }
-
-    /// The interface named `name`, from the custom transports or the kernel.
-    async fn resolve(&mut self, name: &str) -> Result<Iface, DriverError> {
-        if let Some(i) = self.ifaces.get(name) {
-            return Ok(i.clone());
-        }
-        let links = self
-            .links
-            .as_ref()
-            .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
-        let found = links.by_name(name).await?;
-        let mac = <MacAddress>::try_from(found.mac.as_slice()).ok();
-        let iface = Iface {
-            index: found.index,
-            mac,
-            running: found.running,
-            kernel: true,
-        };
-        self.ifaces.insert(name.to_owned(), iface.clone());
-        Ok(iface)
-    }
-
-    /// Creates the virtual MAC macvlan `name` on `parent`.
-    async fn vmac(
-        &mut self,
-        name: &str,
-        (parent_name, parent): (&str, &Iface),
-        vrid: u8,
-        family: AddressFamily,
-        source: Option<Ipv6Addr>,
-    ) -> Result<Iface, DriverError> {
-        let links = self
-            .links
-            .as_ref()
-            .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
-        let mac = virtual_mac(vrid, family);
-        let vmac = Vmac::create(
-            links.handle(),
-            name,
-            parent.index,
-            mac,
-            family,
-            source,
-            self.firewall.as_deref().map(|f| (f, parent_name)),
-        )
-        .await?;
-        let iface = Iface {
-            index: vmac.ifindex,
-            mac: Some(mac),
-            running: true,
-            kernel: true,
-        };
-        self.ifaces.insert(name.to_owned(), iface.clone());
-        self.vmacs.push(vmac);
-        Ok(iface)
-    }
-
-    /// Opens the raw socket for `key` unless a transport serves it already.
-    fn transport(&mut self, key: Key) -> Result<(), DriverError> {
-        if let Entry::Vacant(slot) = self.transports.entry(key) {
-            let name = self
-                .ifaces
-                .iter()
-                .find(|(_, i)| i.index == key.0)
-                .map(|(n, _)| n.clone())
-                .unwrap_or_default();
-            let raw = Arc::new(RawTransport::open(&name, key.0, key.1)?);
-            self.raws.insert(key, Arc::clone(&raw));
-            slot.insert(raw);
-        }
-        Ok(())
-    }
-
-    /// Where `address` goes, and an announcer for that interface when it is a kernel one.
-    async fn place(
-        &mut self,
-        instance: &Instance,
-        address: IpAddr,
-        prefix_len: u8,
-        default_dev: &Iface,
-    ) -> Result<Vip, DriverError> {
-        let placement = instance.placements.iter().find(|p| p.address == address);
-        let dev = match placement.and_then(|p| p.dev.as_ref()) {
-            // With a virtual MAC, the instance's own interface means the macvlan.
-            Some(dev) if instance.vmac.is_some() && *dev == instance.interface => {
-                default_dev.clone()
-            }
-            Some(dev) => self.resolve(dev).await?,
-            None => default_dev.clone(),
-        };
-        if let (true, Some(mac), Some(links), Entry::Vacant(slot)) = (
-            dev.kernel,
-            dev.mac,
-            self.links.as_ref(),
-            self.announcers.entry(dev.index),
-        ) {
-            let link_local = links.link_local_v6(dev.index).await.ok();
-            let socket = PacketSocket::open(dev.index)?;
-            slot.insert(Announcer {
-                socket,
-                mac,
-                link_local,
-            });
-        }
-        Ok(Vip {
-            ifindex: dev.index,
-            addr: address,
-            prefix_len,
-            label: placement.and_then(|p| p.label.clone()),
-            scope: placement.map_or(VipScope::Global, |p| p.scope),
-            accept: instance.config.accept_mode,
-        })
-    }
-
-    /// Removes the virtual MACs and firewall tables created before a failure.
-    async fn abandon(self) {
-        if let Some(firewall) = &self.firewall
-            && let Err(e) = firewall.close().await
-        {
-            tracing::warn!(error = %e, "cannot remove the firewall tables");
-        }
-        if let Some(links) = &self.links {
-            for vmac in &self.vmacs {
-                if let Err(e) = vmac.remove(links.handle()).await {
-                    tracing::warn!(vmac = %vmac.name, error = %e, "cannot remove the virtual mac interface");
-                }
-            }
-        }
-    }
 }
 
 /// The address a router on `ifname` should use as its primary address: the first IPv4

@@ -81,6 +81,31 @@ pub enum Event {
         /// New priority.
         to: Priority,
     },
+    /// A master installed these addresses (on becoming master, or added by an update).
+    AddressesInstalled {
+        /// Instance name.
+        instance: String,
+        /// The addresses, in the order installed.
+        addresses: Vec<IpAddr>,
+    },
+    /// These addresses were removed (leaving master, or taken away by an update).
+    AddressesRemoved {
+        /// Instance name.
+        instance: String,
+        /// The addresses removed.
+        addresses: Vec<IpAddr>,
+    },
+    /// An instance was added to the running driver ([`super::Handle::add_instance`],
+    /// [`super::Handle::reconcile`]); its Startup follows.
+    InstanceAdded {
+        /// Instance name.
+        instance: String,
+    },
+    /// An instance was removed from the running driver after its graceful stop.
+    InstanceRemoved {
+        /// Instance name.
+        instance: String,
+    },
     /// An I/O fault.
     Fault {
         /// The instance, or `None` for what is shared by several (a receive socket).
@@ -109,6 +134,16 @@ impl fmt::Display for Event {
             Event::PriorityChanged { instance, from, to } => {
                 write!(f, "{instance}: priority {from} -> {to}")
             }
+            Event::AddressesInstalled {
+                instance,
+                addresses,
+            } => write!(f, "{instance}: installed {}", list(addresses)),
+            Event::AddressesRemoved {
+                instance,
+                addresses,
+            } => write!(f, "{instance}: removed {}", list(addresses)),
+            Event::InstanceAdded { instance } => write!(f, "{instance}: added"),
+            Event::InstanceRemoved { instance } => write!(f, "{instance}: removed"),
             Event::Fault { instance, fault } => {
                 let instance = instance.as_deref().unwrap_or("(shared)");
                 write!(f, "{instance}: fault: {fault:?}")
@@ -116,6 +151,12 @@ impl fmt::Display for Event {
             Event::Stopped => f.write_str("stopped: priority 0 sent, addresses removed"),
         }
     }
+}
+
+/// `a, b, c`.
+fn list(addresses: &[IpAddr]) -> String {
+    let text: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    text.join(", ")
 }
 
 /// The ordered stream of [`Event`]s; ends when the driver is gone.

@@ -1,12 +1,15 @@
 //! The cloneable remote control of a running driver.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use vrrp_core::stats::{InterfaceStats, RouterStats, RxStats};
 use vrrp_core::{Priority, State, TrackState};
 
+use super::instance::Instance;
+use super::reconfigure::{Desired, Reconciled, Update};
+use super::view::InstanceView;
 use crate::error::DriverError;
 
 /// Counters and state of one instance.
@@ -40,6 +43,29 @@ pub(super) enum Command {
         instance: String,
         reply: oneshot::Sender<Result<InstanceStatus, DriverError>>,
     },
+    Watch {
+        instance: String,
+        reply: oneshot::Sender<Result<watch::Receiver<InstanceView>, DriverError>>,
+    },
+    Instances {
+        reply: oneshot::Sender<Vec<String>>,
+    },
+    Add {
+        instance: Box<Instance>,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    Remove {
+        instance: String,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    Update {
+        instance: Box<Instance>,
+        reply: oneshot::Sender<Result<Update, DriverError>>,
+    },
+    Reconcile {
+        desired: Box<Desired>,
+        reply: oneshot::Sender<Result<Reconciled, DriverError>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -49,8 +75,8 @@ pub(super) enum Command {
 #[derive(Debug, Clone)]
 pub struct Handle {
     pub(super) tx: mpsc::UnboundedSender<Command>,
-    /// Names of the tracked objects some instance tracks (fixed at build).
-    pub(super) tracked: Arc<HashSet<String>>,
+    /// Names of the objects some instance tracks (kept current by the driver).
+    pub(super) tracked: Arc<RwLock<HashSet<String>>>,
 }
 
 impl Handle {
@@ -73,7 +99,11 @@ impl Handle {
     /// Reports the state of tracked object `name` to every instance tracking it; a name no
     /// instance tracks is [`DriverError::UnknownTrack`] (a typo would otherwise go unnoticed).
     pub fn set_track_state(&self, name: &str, state: TrackState) -> Result<(), DriverError> {
-        if !self.tracked.contains(name) {
+        let known = match self.tracked.read() {
+            Ok(set) => set.contains(name),
+            Err(poisoned) => poisoned.into_inner().contains(name),
+        };
+        if !known {
             return Err(DriverError::UnknownTrack(name.to_owned()));
         }
         self.send(Command::Track {
@@ -87,6 +117,85 @@ impl Handle {
         let (reply, rx) = oneshot::channel();
         self.send(Command::Status {
             instance: instance.to_owned(),
+            reply,
+        })?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// A receiver of `instance`'s [`InstanceView`] (state, priority, installed addresses),
+    /// updated as the driver carries out each change; any number of parts of a program can
+    /// follow an instance this way without owning the [`super::Events`] stream. The sender
+    /// is dropped, and `changed()` fails, when the instance is removed or the driver stops.
+    pub async fn watch(
+        &self,
+        instance: &str,
+    ) -> Result<watch::Receiver<InstanceView>, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Watch {
+            instance: instance.to_owned(),
+            reply,
+        })?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// The names of the running instances, in slot order.
+    pub async fn instances(&self) -> Result<Vec<String>, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Instances { reply })?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
+    /// Adds and starts an instance (wired as at build: interfaces, sockets, virtual MAC);
+    /// answered once it has started. A name in use is [`DriverError::DuplicateInstance`], a
+    /// sync-group member [`DriverError::SyncGroupMember`] (groups change through
+    /// [`Handle::reconcile`]); on error nothing was changed.
+    pub async fn add_instance(&self, instance: Instance) -> Result<(), DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Add {
+            instance: Box::new(instance),
+            reply,
+        })?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// Stops and removes `instance` as a graceful stop of that instance alone would: a master
+    /// sends priority 0 and removes its addresses (RFC 9568 §6.4.3); its virtual MAC is
+    /// deleted. A sync-group member is [`DriverError::SyncGroupMember`].
+    pub async fn remove_instance(&self, instance: &str) -> Result<(), DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Remove {
+            instance: instance.to_owned(),
+            reply,
+        })?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// Changes the instance of the same name. When interface, family, VRID, version and
+    /// transport (unicast or multicast group, virtual MAC) match, it is changed in place: its
+    /// state, timers and counters are kept, a master installs and removes only the address
+    /// difference ([`vrrp_core::VirtualRouter::reconfigure`]); otherwise it is removed and
+    /// added again, and the result says why ([`Update::Replaced`]). On error (invalid
+    /// configuration, an interface that does not exist) nothing was changed.
+    pub async fn update_instance(&self, instance: Instance) -> Result<Update, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Update {
+            instance: Box::new(instance),
+            reply,
+        })?;
+        rx.await.map_err(|_| DriverError::Stopped)?
+    }
+
+    /// Makes the running set of instances and sync groups `desired`: instances not in it are
+    /// removed (gracefully), new ones added, the others updated as by
+    /// [`Handle::update_instance`] (unchanged ones are not touched at all); members of a sync
+    /// group whose membership changed are replaced. The whole desired set is validated
+    /// first: if any instance or group is invalid, nothing is changed. Failures met while
+    /// applying (an interface that vanished) do not stop the others and are listed in
+    /// [`Reconciled::failed`]. The library form of keepalived's reload.
+    pub async fn reconcile(&self, desired: Desired) -> Result<Reconciled, DriverError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Reconcile {
+            desired: Box::new(desired),
             reply,
         })?;
         rx.await.map_err(|_| DriverError::Stopped)?

@@ -55,7 +55,8 @@ impl VipPlacement {
 /// One VRRP instance: a core router plus where it lives on the network.
 ///
 /// Built with [`Instance::new`] and the chainable setters below; the fields stay readable.
-#[derive(Debug, Clone)]
+/// Two instances are equal when every field is: an update with an equal instance is a no-op.
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Instance {
     /// The core configuration; its `name` names the instance in events and handle calls.

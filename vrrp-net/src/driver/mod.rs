@@ -16,32 +16,37 @@ mod event;
 mod handle;
 mod instance;
 mod output;
+mod reconfigure;
+mod view;
+mod wiring;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use vrrp_core::group::SyncGroup;
-use vrrp_core::{Demux, Input, RxMeta, TrackState, VirtualRouter};
+use vrrp_core::{Input, RxMeta, TrackState, VirtualRouter};
 
 pub use builder::{DriverBuilder, primary_address};
 pub use clock::Clock;
 pub use event::{Event, Events, Fault};
 pub use handle::{Handle, InstanceStatus};
 pub use instance::{Instance, VipPlacement};
+pub use reconfigure::{Desired, Identity, Reconciled, Update};
+pub use view::InstanceView;
 
 use crate::announce::{MacAddress, PacketSocket};
 use crate::error::{DriverError, TransportError};
-use crate::link::{LinkChange, Links};
+use crate::link::LinkChange;
 use crate::transport::{AddressFamily, Received, Transport};
 use crate::vip::{Vip, VipBackend, VipNotice};
-use crate::vmac::Vmac;
 use handle::Command;
+use wiring::{Iface, Wiring};
 
 /// How long a router stays in Fault after an I/O failure before it tries again.
 pub const IO_RETRY: Duration = Duration::from_secs(1);
@@ -63,12 +68,24 @@ enum LinkUse {
 
 struct Slot {
     router: VirtualRouter,
+    /// The instance as last given (build, add or update): what an update is compared with.
+    instance: Instance,
+    /// Where its addresses go by default (the virtual MAC interface, else its interface).
+    default_dev: Iface,
+    /// Its own interface's index and link state at wiring time, when a kernel interface.
+    own_link: Option<(u32, bool)>,
+    /// Tracked interfaces found down at wiring time, told to the router when it starts.
+    tracked_down: Vec<String>,
     rx_key: Key,
     tx_key: Key,
     dsts: Vec<IpAddr>,
     /// TTL / hop limit of every advert sent to `dsts` (255 unless unicast with `unicast_ttl`).
     ttl: u8,
     vips: HashMap<IpAddr, Vip>,
+    /// Addresses an update took away or moved, looked up first while their removal drains.
+    retiring: HashMap<IpAddr, Vip>,
+    /// What [`Handle::watch`] receivers see.
+    view: watch::Sender<InstanceView>,
     /// (group index, member index).
     group: Option<(usize, usize)>,
     io_retry_at: Option<Instant>,
@@ -89,24 +106,22 @@ type LinkStream = Pin<Box<dyn Stream<Item = LinkChange> + Send>>;
 
 /// Runs VRRP instances on real (or test) I/O; see the module docs.
 pub struct Driver {
-    slots: Vec<Slot>,
-    demuxes: HashMap<Key, Demux>,
-    transports: HashMap<Key, Arc<dyn Transport>>,
-    rx_tasks: Vec<JoinHandle<()>>,
+    /// Instances by slot; a removed instance leaves a hole that the next added one fills.
+    slots: Vec<Option<Slot>>,
+    wiring: Wiring,
+    rx_tasks: HashMap<Key, JoinHandle<()>>,
+    rx_tx: mpsc::Sender<(Key, Result<Received, TransportError>)>,
     rx: mpsc::Receiver<(Key, Result<Received, TransportError>)>,
     vips: Arc<dyn VipBackend>,
     vip_notices: Option<mpsc::UnboundedReceiver<VipNotice>>,
-    announcers: HashMap<u32, Announcer>,
     link_stream: Option<LinkStream>,
-    link_uses: HashMap<u32, Vec<(usize, LinkUse)>>,
-    initial_links: Vec<(u32, bool)>,
     groups: Vec<Group>,
+    /// The sync groups as given (name, member names), in `groups` order.
+    group_specs: Vec<(String, Vec<String>)>,
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
-    vmacs: Vec<Vmac>,
-    links: Option<Links>,
-    /// The nftables tables, when built with [`DriverBuilder::firewall`].
-    firewall: Option<Arc<crate::firewall::Nftables>>,
+    /// Names of the objects some instance tracks, shared with every [`Handle`].
+    tracked: Arc<RwLock<HashSet<String>>>,
     /// Slots that may have outputs to drain.
     dirty: Vec<usize>,
     timer: clock::Timer,
@@ -116,14 +131,14 @@ pub struct Driver {
 impl std::fmt::Debug for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver")
-            .field("instances", &self.slots.len())
+            .field("instances", &self.slots.iter().flatten().count())
             .finish_non_exhaustive()
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        for task in &self.rx_tasks {
+        for task in self.rx_tasks.values() {
             task.abort();
         }
     }
@@ -203,6 +218,7 @@ impl Driver {
         let leftovers: Vec<Vip> = self
             .slots
             .iter()
+            .flatten()
             .flat_map(|s| s.vips.values().cloned())
             .collect();
         for vip in leftovers {
@@ -210,21 +226,32 @@ impl Driver {
                 tracing::warn!(%vip, error = %e, "cannot remove a leftover virtual address");
             }
         }
-        for (index, running) in std::mem::take(&mut self.initial_links) {
-            if !running {
-                self.apply_link(
-                    now,
-                    LinkChange {
-                        ifindex: index,
-                        running,
-                    },
-                );
-            }
-        }
         for slot in 0..self.slots.len() {
-            self.feed(now, slot, Input::Startup);
+            self.start(now, slot);
         }
         self.drain(now).await;
+    }
+
+    /// Starts the router of `slot`: tells it which of its links were found down when it was
+    /// wired (its own interface, tracked interfaces), then Startup (RFC 9568 §6.4.1).
+    fn start(&mut self, now: Instant, slot: usize) {
+        let Some(s) = self.slot_mut(slot) else { return };
+        let own_down = matches!(s.own_link, Some((_, false)));
+        let tracked_down = std::mem::take(&mut s.tracked_down);
+        if own_down {
+            self.feed(now, slot, Input::Link { up: false });
+        }
+        for name in &tracked_down {
+            self.feed(
+                now,
+                slot,
+                Input::Track {
+                    name,
+                    state: TrackState::Down,
+                },
+            );
+        }
+        self.feed(now, slot, Input::Startup);
     }
 
     async fn shutdown(&mut self, now: Instant) -> Result<(), DriverError> {
@@ -232,36 +259,39 @@ impl Driver {
             self.feed(now, slot, Input::Shutdown);
         }
         self.drain(now).await;
-        let mut first_error: Option<DriverError> = None;
-        if let Some(links) = &self.links {
-            for vmac in &self.vmacs {
-                if let Err(e) = vmac.remove(links.handle()).await {
-                    tracing::warn!(vmac = %vmac.name, error = %e, "cannot remove the virtual mac interface");
-                    first_error.get_or_insert(e.into());
-                }
-            }
-        }
-        if let Some(firewall) = &self.firewall
-            && let Err(e) = firewall.close().await
-        {
-            tracing::warn!(error = %e, "cannot remove the firewall tables");
-            first_error.get_or_insert(e.into());
-        }
+        let cleaned = self.wiring.close().await;
         self.emit(Event::Stopped);
-        first_error.map_or(Ok(()), Err)
+        cleaned
+    }
+
+    fn slot(&self, slot: usize) -> Option<&Slot> {
+        self.slots.get(slot).and_then(Option::as_ref)
+    }
+
+    fn slot_mut(&mut self, slot: usize) -> Option<&mut Slot> {
+        self.slots.get_mut(slot).and_then(Option::as_mut)
+    }
+
+    fn name_of(&self, slot: usize) -> String {
+        self.slot(slot)
+            .map(|s| s.router.config().name.clone())
+            .unwrap_or_default()
     }
 
     fn next_deadline(&self) -> Option<Instant> {
         self.slots
             .iter()
+            .flatten()
             .flat_map(|s| [s.router.poll_timeout(), s.io_retry_at])
             .flatten()
             .min()
     }
 
     fn feed(&mut self, now: Instant, slot: usize, input: Input<'_>) {
-        self.slots[slot].router.handle(now, input);
-        self.dirty.push(slot);
+        if let Some(s) = self.slot_mut(slot) {
+            s.router.handle(now, input);
+            self.dirty.push(slot);
+        }
     }
 
     fn emit(&self, event: Event) {
@@ -270,27 +300,32 @@ impl Driver {
     }
 
     fn fault(&mut self, now: Instant, slot: usize, fault: Fault) {
-        let instance = self.slots[slot].router.config().name.clone();
+        let instance = self.name_of(slot);
         tracing::warn!(%instance, ?fault, "i/o fault, entering fault state");
         self.emit(Event::Fault {
             instance: Some(instance),
             fault,
         });
-        self.slots[slot].io_retry_at = Some(now + IO_RETRY);
+        if let Some(s) = self.slot_mut(slot) {
+            s.io_retry_at = Some(now + IO_RETRY);
+        }
         self.feed(now, slot, Input::IoFault { active: true });
     }
 
     async fn timeouts(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
-            if self.slots[slot]
-                .router
-                .poll_timeout()
-                .is_some_and(|t| t <= now)
-            {
+            let Some(s) = self.slot_mut(slot) else {
+                continue;
+            };
+            let due = s.router.poll_timeout().is_some_and(|t| t <= now);
+            let retry = s.io_retry_at.is_some_and(|t| t <= now);
+            if retry {
+                s.io_retry_at = None;
+            }
+            if due {
                 self.feed(now, slot, Input::Timeout);
             }
-            if self.slots[slot].io_retry_at.is_some_and(|t| t <= now) {
-                self.slots[slot].io_retry_at = None;
+            if retry {
                 self.feed(now, slot, Input::IoFault { active: false });
             }
         }
@@ -316,7 +351,7 @@ impl Driver {
                 return;
             }
         };
-        let Some(demux) = self.demuxes.get_mut(&key) else {
+        let Some(demux) = self.wiring.demuxes.get_mut(&key) else {
             return;
         };
         let meta = RxMeta {
@@ -327,7 +362,10 @@ impl Driver {
         match demux.receive(meta, &received.payload) {
             Ok(dispatch) => {
                 let slot = dispatch.slot;
-                self.slots[slot].router.handle(
+                let Some(s) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
+                    return;
+                };
+                s.router.handle(
                     now,
                     Input::Advert {
                         meta: dispatch.meta,
@@ -359,22 +397,18 @@ impl Driver {
             }
             Command::Track { name, state } => {
                 for slot in 0..self.slots.len() {
-                    if self.slots[slot]
-                        .router
-                        .config()
-                        .track
-                        .iter()
-                        .any(|t| t.name == name)
-                    {
+                    let tracks = self
+                        .slot(slot)
+                        .is_some_and(|s| s.router.config().track.iter().any(|t| t.name == name));
+                    if tracks {
                         self.feed(now, slot, Input::Track { name: &name, state });
                     }
                 }
             }
             Command::Status { instance, reply } => {
-                let status = match self.slot_named(&instance) {
-                    Some(slot) => {
-                        let s = &self.slots[slot];
-                        let demux = self.demuxes.get(&s.rx_key);
+                let status = match self.slot_named(&instance).and_then(|i| self.slot(i)) {
+                    Some(s) => {
+                        let demux = self.wiring.demuxes.get(&s.rx_key);
                         let vrid = s.router.config().vrid.get();
                         Ok(InstanceStatus {
                             state: s.router.state(),
@@ -391,6 +425,38 @@ impl Driver {
                 };
                 let _ = reply.send(status);
             }
+            Command::Watch { instance, reply } => {
+                let result = match self.slot_named(&instance).and_then(|i| self.slot(i)) {
+                    Some(s) => Ok(s.view.subscribe()),
+                    None => Err(DriverError::UnknownInstance(instance)),
+                };
+                let _ = reply.send(result);
+            }
+            Command::Instances { reply } => {
+                let names = self
+                    .slots
+                    .iter()
+                    .flatten()
+                    .map(|s| s.router.config().name.clone())
+                    .collect();
+                let _ = reply.send(names);
+            }
+            Command::Add { instance, reply } => {
+                let result = self.add_instance(now, *instance, None).await;
+                let _ = reply.send(result);
+            }
+            Command::Remove { instance, reply } => {
+                let result = self.remove_instance(now, &instance, false).await;
+                let _ = reply.send(result);
+            }
+            Command::Update { instance, reply } => {
+                let result = self.update_instance(now, *instance).await;
+                let _ = reply.send(result);
+            }
+            Command::Reconcile { desired, reply } => {
+                let result = self.reconcile(now, *desired).await;
+                let _ = reply.send(result);
+            }
             Command::Shutdown { .. } => {}
         }
         self.drain(now).await;
@@ -399,27 +465,27 @@ impl Driver {
     fn slot_named(&self, name: &str) -> Option<usize> {
         self.slots
             .iter()
-            .position(|s| s.router.config().name == name)
+            .position(|s| s.as_ref().is_some_and(|s| s.router.config().name == name))
     }
 
     async fn vip_notice(&mut self, now: Instant, notice: VipNotice) {
         let VipNotice::RemovedExternally(vip) = notice;
         let owner = self.slots.iter().position(|s| {
-            s.router.state() == vrrp_core::State::Master
-                && s.vips.values().any(|v| v.same_address(&vip))
+            s.as_ref().is_some_and(|s| {
+                s.router.state() == vrrp_core::State::Master
+                    && s.vips.values().any(|v| v.same_address(&vip))
+            })
         });
         let Some(slot) = owner else { return };
-        let instance = self.slots[slot].router.config().name.clone();
+        let instance = self.name_of(slot);
         tracing::warn!(%instance, %vip, "virtual address removed by someone else, putting it back");
         self.emit(Event::Fault {
             instance: Some(instance),
             fault: Fault::VipRemovedExternally { vip: vip.clone() },
         });
-        let installed = self.slots[slot]
-            .vips
-            .values()
-            .find(|v| v.same_address(&vip))
-            .cloned()
+        let installed = self
+            .slot(slot)
+            .and_then(|s| s.vips.values().find(|v| v.same_address(&vip)).cloned())
             .unwrap_or(vip);
         if let Err(error) = self.vips.add(&installed).await {
             self.fault(
@@ -440,7 +506,7 @@ impl Driver {
     }
 
     fn apply_link(&mut self, now: Instant, change: LinkChange) {
-        let Some(uses) = self.link_uses.get(&change.ifindex).cloned() else {
+        let Some(uses) = self.wiring.link_uses.get(&change.ifindex).cloned() else {
             return;
         };
         for (slot, what) in uses {
@@ -455,6 +521,36 @@ impl Driver {
                     self.feed(now, slot, Input::Track { name: &name, state });
                 }
             }
+        }
+    }
+
+    /// Spawns a receive task for every demuxed key that has none, and the link watch once
+    /// some instance uses a kernel interface's link state.
+    fn serve_new_wiring(&mut self) -> Result<(), DriverError> {
+        for (key, transport) in &self.wiring.transports {
+            if self.wiring.demuxes.contains_key(key) && !self.rx_tasks.contains_key(key) {
+                let (key, transport, tx) = (*key, Arc::clone(transport), self.rx_tx.clone());
+                self.rx_tasks
+                    .insert(key, tokio::spawn(receive_loop(key, transport, tx)));
+            }
+        }
+        if self.link_stream.is_none() && !self.wiring.link_uses.is_empty() {
+            self.link_stream = Some(Box::pin(crate::link::link_changes()?));
+        }
+        Ok(())
+    }
+
+    /// Recomputes the names some instance tracks, for [`Handle::set_track_state`].
+    fn refresh_tracked(&self) {
+        let names: HashSet<String> = self
+            .slots
+            .iter()
+            .flatten()
+            .flat_map(|s| s.router.config().track.iter().map(|t| t.name.clone()))
+            .collect();
+        match self.tracked.write() {
+            Ok(mut set) => *set = names,
+            Err(poisoned) => *poisoned.into_inner() = names,
         }
     }
 }
