@@ -365,3 +365,338 @@ fn events_read_as_one_log_line() {
         "VI_1: BACKUP -> MASTER (master down interval expired, priority 100)"
     );
 }
+
+// ---- reconfiguring a running driver (issue: live reconfiguration) ------------------------
+
+mod reconfigure {
+    use super::*;
+    use vrrp_net::driver::{Desired, Identity, InstanceView, Update};
+    use vrrp_net::vip::VipCall;
+
+    /// `name` (VRID `vrid`) at 192.0.2.`last` with `priority` and these VIPs (last octets),
+    /// 50 ms adverts.
+    fn instance(name: &str, vrid: u8, last: u8, priority: u8, vips: &[u8]) -> Instance {
+        let mut b = RouterConfig::builder(name, vrid, addr(last))
+            .priority(priority)
+            .advert_interval(Centisecs::new(5));
+        for v in vips {
+            b = b.virtual_address(VirtualAddress::with_prefix(addr(*v), 24));
+        }
+        Instance::new(b.build().unwrap(), "eth0")
+    }
+
+    /// A node at 192.0.2.`last` running `instances`, on tokio's paused clock.
+    async fn start_all(lan: &MemoryLan, last: u8, instances: Vec<Instance>) -> Node {
+        let vips = RecordingVips::new();
+        let transport =
+            Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
+        let mut builder = Driver::builder()
+            .transport("eth0", transport)
+            .vip_backend(Arc::new(vips.clone()))
+            .clock(Clock::Tokio);
+        for i in instances {
+            builder = builder.instance(i);
+        }
+        let (driver, handle, events) = builder.build().await.unwrap();
+        Node {
+            handle,
+            events,
+            vips,
+            task: tokio::spawn(driver.run()),
+        }
+    }
+
+    /// Every event of `n` until none came for 1 s of (virtual) time.
+    async fn settle(n: &mut Node) -> Vec<Event> {
+        let mut seen = Vec::new();
+        while let Ok(Some(e)) = timeout(Duration::from_secs(1), n.events.next()).await {
+            seen.push(e);
+        }
+        seen
+    }
+
+    fn transitions(events: &[Event]) -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::StateChanged { .. }))
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn present(n: &Node) -> Vec<IpAddr> {
+        let mut v: Vec<IpAddr> = n.vips.present().iter().map(|v| v.addr).collect();
+        v.sort();
+        v
+    }
+
+    /// A pair on one LAN: `a` master (priority 200), `b` backup (100), both running `VI_1`
+    /// with VIPs .100 and .101, settled.
+    async fn pair(lan: &MemoryLan) -> (Node, Node) {
+        let mut a = start_all(lan, 11, vec![instance("VI_1", 51, 11, 200, &[100, 101])]).await;
+        let mut b = start_all(lan, 12, vec![instance("VI_1", 51, 12, 100, &[100, 101])]).await;
+        wait_state(&mut a.events, State::Master).await;
+        wait_state(&mut b.events, State::Backup).await;
+        settle(&mut a).await;
+        settle(&mut b).await;
+        (a, b)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn update_in_place_keeps_the_master_and_touches_only_the_vip_difference() {
+        let lan = MemoryLan::new();
+        let (mut a, mut b) = pair(&lan).await;
+        let before = a.handle.status("VI_1").await.unwrap();
+        let calls = a.vips.calls().len();
+        let update = a
+            .handle
+            .update_instance(instance("VI_1", 51, 11, 200, &[100, 102]))
+            .await
+            .unwrap();
+        assert_eq!(
+            update,
+            Update::InPlace {
+                added: vec![addr(102)],
+                removed: vec![addr(101)]
+            }
+        );
+        let changes: Vec<(bool, IpAddr)> = a.vips.calls()[calls..]
+            .iter()
+            .map(|c| match c {
+                VipCall::Add(v) => (true, v.addr),
+                VipCall::Remove(v) => (false, v.addr),
+            })
+            .collect();
+        assert_eq!(changes, vec![(false, addr(101)), (true, addr(102))]);
+        assert_eq!(present(&a), vec![addr(100), addr(102)]);
+        // The peer's address check (RFC 9568 §7.1, keepalived alike) drops adverts whose
+        // list differs from its own: a reload reaches both routers within
+        // Master_Down_Interval, as here.
+        let update = b
+            .handle
+            .update_instance(instance("VI_1", 51, 12, 100, &[100, 102]))
+            .await
+            .unwrap();
+        assert!(matches!(update, Update::InPlace { .. }), "{update:?}");
+        let (seen_a, seen_b) = (settle(&mut a).await, settle(&mut b).await);
+        assert!(transitions(&seen_a).is_empty(), "{seen_a:?}");
+        assert!(transitions(&seen_b).is_empty(), "{seen_b:?}");
+        let after = a.handle.status("VI_1").await.unwrap();
+        assert_eq!(after.state, State::Master);
+        assert_eq!(
+            after.router.master_transitions,
+            before.router.master_transitions
+        );
+        assert!(after.router.sent_advertisements > before.router.sent_advertisements);
+        assert!(
+            b.vips.present().is_empty(),
+            "the backup installed nothing: {:?}",
+            b.vips.present()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_same_instance_again_changes_nothing() {
+        let lan = MemoryLan::new();
+        let (mut a, _b) = pair(&lan).await;
+        let calls = a.vips.calls().len();
+        let update = a
+            .handle
+            .update_instance(instance("VI_1", 51, 11, 200, &[100, 101]))
+            .await
+            .unwrap();
+        assert_eq!(update, Update::Unchanged);
+        assert_eq!(a.vips.calls().len(), calls);
+        assert!(transitions(&settle(&mut a).await).is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_priority_raise_without_preempt_does_not_take_over() {
+        let lan = MemoryLan::new();
+        let (mut a, mut b) = pair(&lan).await;
+        let mut raised = instance("VI_1", 51, 12, 250, &[100, 101]);
+        raised.config.preempt = false;
+        let update = b.handle.update_instance(raised).await.unwrap();
+        assert!(matches!(update, Update::InPlace { .. }), "{update:?}");
+        let (seen_a, seen_b) = (settle(&mut a).await, settle(&mut b).await);
+        assert!(transitions(&seen_a).is_empty(), "{seen_a:?}");
+        assert!(transitions(&seen_b).is_empty(), "{seen_b:?}");
+        let status = b.handle.status("VI_1").await.unwrap();
+        assert_eq!((status.state, status.priority.get()), (State::Backup, 250));
+        // With preemption back on, the RFC 9568 §6.4.2 rules apply: the backup takes over.
+        let update = b
+            .handle
+            .update_instance(instance("VI_1", 51, 12, 250, &[100, 101]))
+            .await
+            .unwrap();
+        assert!(matches!(update, Update::InPlace { .. }), "{update:?}");
+        wait_state(&mut b.events, State::Master).await;
+        wait_state(&mut a.events, State::Backup).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn removing_the_master_instance_is_its_graceful_stop() {
+        let lan = MemoryLan::new();
+        let (mut a, mut b) = pair(&lan).await;
+        let mut view = a.handle.watch("VI_1").await.unwrap();
+        a.handle.remove_instance("VI_1").await.unwrap();
+        assert!(present(&a).is_empty());
+        assert_eq!(
+            wait_state(&mut b.events, State::Master).await,
+            Reason::MasterStopped
+        );
+        assert!(matches!(
+            a.handle.status("VI_1").await,
+            Err(vrrp_net::DriverError::UnknownInstance(_))
+        ));
+        let last = view.borrow_and_update().clone();
+        assert_eq!(last.state, State::Initialize);
+        assert!(last.addresses.is_empty());
+        assert!(view.changed().await.is_err(), "the watch ends with the instance");
+        let seen = settle(&mut a).await;
+        assert!(
+            seen.iter()
+                .any(|e| matches!(e, Event::InstanceRemoved { instance } if instance == "VI_1"))
+        );
+        assert_eq!(a.handle.instances().await.unwrap(), Vec::<String>::new());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_instance_added_at_run_time_starts_and_can_be_tracked() {
+        let lan = MemoryLan::new();
+        let (a, _b) = pair(&lan).await;
+        let mut vi2 = instance("VI_2", 52, 11, 150, &[120]);
+        vi2.config.track = vec![vrrp_core::TrackedObject::new("chk", 0)];
+        assert!(matches!(
+            a.handle.set_track_state("chk", vrrp_core::TrackState::Down),
+            Err(vrrp_net::DriverError::UnknownTrack(_))
+        ));
+        a.handle.add_instance(vi2.clone()).await.unwrap();
+        let mut view = a.handle.watch("VI_2").await.unwrap();
+        let master = view
+            .wait_for(|v| v.state == State::Master)
+            .await
+            .unwrap()
+            .clone();
+        assert_eq!(master.addresses, vec![addr(120)]);
+        assert!(present(&a).contains(&addr(120)));
+        assert!(matches!(
+            a.handle.add_instance(vi2).await,
+            Err(vrrp_net::DriverError::DuplicateInstance(_))
+        ));
+        a.handle
+            .set_track_state("chk", vrrp_core::TrackState::Down)
+            .unwrap();
+        let faulted: InstanceView = view
+            .wait_for(|v| v.state == State::Fault)
+            .await
+            .unwrap()
+            .clone();
+        assert!(faulted.addresses.is_empty());
+        assert!(!present(&a).contains(&addr(120)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_vrid_is_a_replacement_and_says_so() {
+        let lan = MemoryLan::new();
+        let (mut a, _b) = pair(&lan).await;
+        let update = a
+            .handle
+            .update_instance(instance("VI_1", 61, 11, 200, &[100, 101]))
+            .await
+            .unwrap();
+        assert_eq!(
+            update,
+            Update::Replaced {
+                because: Identity::Vrid
+            }
+        );
+        let seen = settle(&mut a).await;
+        assert!(
+            seen.iter()
+                .any(|e| matches!(e, Event::InstanceAdded { instance } if instance == "VI_1"))
+        );
+        assert_eq!(a.handle.status("VI_1").await.unwrap().state, State::Master);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reconcile_applies_only_the_difference() {
+        let lan = MemoryLan::new();
+        let mut a = start_all(
+            &lan,
+            11,
+            vec![
+                instance("VI_1", 51, 11, 200, &[100]),
+                instance("VI_2", 52, 11, 200, &[110]),
+            ],
+        )
+        .await;
+        settle(&mut a).await;
+        assert_eq!(present(&a), vec![addr(100), addr(110)]);
+        let calls = a.vips.calls().len();
+        let desired = Desired::new()
+            .instance(instance("VI_1", 51, 11, 200, &[100]))
+            .instance(instance("VI_3", 53, 11, 200, &[130]));
+        let done = a.handle.reconcile(desired).await.unwrap();
+        assert_eq!(done.unchanged, vec!["VI_1".to_owned()]);
+        assert_eq!(done.removed, vec!["VI_2".to_owned()]);
+        assert_eq!(done.added, vec!["VI_3".to_owned()]);
+        assert!(done.updated.is_empty() && done.failed.is_empty(), "{done}");
+        settle(&mut a).await;
+        assert_eq!(present(&a), vec![addr(100), addr(130)]);
+        assert!(
+            !a.vips.calls()[calls..]
+                .iter()
+                .any(|c| matches!(c, VipCall::Remove(v) | VipCall::Add(v) if v.addr == addr(100))),
+            "VI_1's address was not touched"
+        );
+        // The same desired set again is a no-op.
+        let again = Desired::new()
+            .instance(instance("VI_1", 51, 11, 200, &[100]))
+            .instance(instance("VI_3", 53, 11, 200, &[130]));
+        assert!(a.handle.reconcile(again).await.unwrap().is_noop());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_invalid_desired_set_changes_nothing() {
+        let lan = MemoryLan::new();
+        let (mut a, _b) = pair(&lan).await;
+        let mut invalid = instance("VI_9", 59, 11, 100, &[190]);
+        invalid.config.priority = vrrp_core::Priority(0);
+        let desired = Desired::new().instance(invalid);
+        assert!(matches!(
+            a.handle.reconcile(desired).await,
+            Err(vrrp_net::DriverError::Config { .. })
+        ));
+        assert_eq!(a.handle.instances().await.unwrap(), vec!["VI_1".to_owned()]);
+        assert!(transitions(&settle(&mut a).await).is_empty());
+        assert_eq!(present(&a), vec![addr(100), addr(101)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sync_group_members_change_through_reconcile() {
+        let lan = MemoryLan::new();
+        let mut one = instance("VI_1", 51, 11, 200, &[100]);
+        one.config.sync_group = true;
+        let mut two = instance("VI_2", 52, 11, 200, &[110]);
+        two.config.sync_group = true;
+        let mut a = start_all(&lan, 11, vec![instance("VI_3", 53, 11, 200, &[130])]).await;
+        settle(&mut a).await;
+        assert!(matches!(
+            a.handle.add_instance(one.clone()).await,
+            Err(vrrp_net::DriverError::SyncGroupMember(_))
+        ));
+        let desired = Desired::new()
+            .instance(instance("VI_3", 53, 11, 200, &[130]))
+            .instance(one)
+            .instance(two)
+            .sync_group("G", ["VI_1", "VI_2"]);
+        let done = a.handle.reconcile(desired).await.unwrap();
+        assert_eq!(done.added, vec!["VI_1".to_owned(), "VI_2".to_owned()], "{done}");
+        settle(&mut a).await;
+        assert_eq!(present(&a), vec![addr(100), addr(110), addr(130)]);
+        assert!(matches!(
+            a.handle.remove_instance("VI_1").await,
+            Err(vrrp_net::DriverError::SyncGroupMember(_))
+        ));
+    }
+}
