@@ -1,7 +1,7 @@
 //! Turns probe verdicts into ordered events: per-check rise/fall, then "all checks
 //! up" per target, then weights. Pure: no I/O, time is passed in.
 
-use crate::{Event, Health, Outcome, Reason, Target, TargetId, Threshold, Weight};
+use crate::{Change, Event, Health, Outcome, Reason, Target, TargetId, Threshold, Weight};
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -34,42 +34,55 @@ struct CheckState {
 impl Aggregate {
     /// Registers a target (already validated) and returns its id.
     pub(crate) fn push(&mut self, target: &Target) -> TargetId {
-        let s = &target.schedule;
-        let rise = NonZeroU32::new(s.rise).unwrap_or(NonZeroU32::MIN);
-        let fall = NonZeroU32::new(s.fall).unwrap_or(NonZeroU32::MIN);
-        let checks = target
-            .checks
-            .iter()
-            .map(|_| CheckState {
-                threshold: Threshold::new(rise, fall, s.initial),
-                weight: Weight::Configured,
-            })
-            .collect();
-        self.targets.push(Entry {
-            name: Arc::from(target.name.as_str()),
-            addr: target.addr,
-            configured: target.weight,
-            checks,
-            health: s.initial,
-            weight: target.weight,
-            removed: false,
-        });
+        self.targets.push(Entry::new(target));
         TargetId(self.targets.len() - 1)
     }
 
-    /// The event stating a target's starting health.
+    /// The event stating a target's starting health ([`Change::Added`]).
     pub(crate) fn initial_event(&mut self, now: Instant, id: TargetId) -> Option<Event> {
         self.targets.get(id.0)?;
-        Some(self.event(now, id, Some(Reason::Initial)))
+        Some(self.event(now, id, Change::Added, Some(Reason::Initial)))
     }
 
-    /// Marks a target removed; its last event says down, [`Reason::Removed`]. Later
-    /// verdicts for it are ignored.
+    /// Marks a target removed; its last event is [`Change::Removed`] with its last health
+    /// and weight. Later verdicts for it are ignored.
     pub(crate) fn remove(&mut self, now: Instant, id: TargetId) -> Option<Event> {
         let entry = self.targets.get_mut(id.0).filter(|e| !e.removed)?;
         entry.removed = true;
-        entry.health = Health::Down;
-        Some(self.event(now, id, Some(Reason::Removed)))
+        Some(self.event(now, id, Change::Removed, Some(Reason::Removed)))
+    }
+
+    /// Takes a replaced target's new weight and rise/fall, keeping every check's health
+    /// and streak (same address, same checks); its [`Change::Replaced`] event.
+    pub(crate) fn retune(&mut self, now: Instant, id: TargetId, target: &Target) -> Option<Event> {
+        let entry = self.targets.get_mut(id.0).filter(|e| !e.removed)?;
+        let (rise, fall) = limits(target);
+        for c in &mut entry.checks {
+            c.threshold.set_limits(rise, fall);
+        }
+        entry.configured = target.weight;
+        entry.weight = effective_weight(entry.configured, &entry.checks);
+        Some(self.event(now, id, Change::Replaced, None))
+    }
+
+    /// Starts a replaced target over from its new schedule's `initial` health (new checks
+    /// or a new address). At the same address its event is [`Change::Replaced`]; at a new
+    /// one, [`Change::Removed`] at the old address then [`Change::Added`] at the new.
+    pub(crate) fn restart(&mut self, now: Instant, id: TargetId, target: &Target) -> Vec<Event> {
+        let Some(entry) = self.targets.get_mut(id.0).filter(|e| !e.removed) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if entry.addr != target.addr {
+            // The removal names the old address and last state: issued before the reset.
+            out.push(self.event(now, id, Change::Removed, Some(Reason::Removed)));
+            self.targets[id.0] = Entry::new(target);
+            out.push(self.event(now, id, Change::Added, Some(Reason::Initial)));
+        } else {
+            *entry = Entry::new(target);
+            out.push(self.event(now, id, Change::Replaced, Some(Reason::Initial)));
+        }
+        out
     }
 
     /// Current health and effective weight of a live target.
@@ -121,10 +134,16 @@ impl Aggregate {
             Health::Up => None,
             Health::Down => reason,
         };
-        Some(self.event(now, target, reason))
+        Some(self.event(now, target, Change::Health, reason))
     }
 
-    fn event(&mut self, now: Instant, target: TargetId, reason: Option<Reason>) -> Event {
+    fn event(
+        &mut self,
+        now: Instant,
+        target: TargetId,
+        change: Change,
+        reason: Option<Reason>,
+    ) -> Event {
         let e = &self.targets[target.0];
         let event = Event {
             seq: self.seq,
@@ -132,6 +151,7 @@ impl Aggregate {
             target,
             name: e.name.clone(),
             addr: e.addr,
+            change,
             health: e.health,
             weight: e.weight,
             reason,
@@ -139,6 +159,40 @@ impl Aggregate {
         self.seq += 1;
         event
     }
+}
+
+impl Entry {
+    /// A target's entry at its schedule's starting health.
+    fn new(target: &Target) -> Self {
+        let s = &target.schedule;
+        let (rise, fall) = limits(target);
+        let checks = target
+            .checks
+            .iter()
+            .map(|_| CheckState {
+                threshold: Threshold::new(rise, fall, s.initial),
+                weight: Weight::Configured,
+            })
+            .collect();
+        Entry {
+            name: Arc::from(target.name.as_str()),
+            addr: target.addr,
+            configured: target.weight,
+            checks,
+            health: s.initial,
+            weight: target.weight,
+            removed: false,
+        }
+    }
+}
+
+/// A validated target's rise and fall (validation refuses 0).
+fn limits(target: &Target) -> (NonZeroU32, NonZeroU32) {
+    let s = &target.schedule;
+    (
+        NonZeroU32::new(s.rise).unwrap_or(NonZeroU32::MIN),
+        NonZeroU32::new(s.fall).unwrap_or(NonZeroU32::MIN),
+    )
 }
 
 /// The configured weight, replaced by the last [`Weight::Set`] and shifted by every

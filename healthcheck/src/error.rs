@@ -30,6 +30,9 @@ pub enum ConfigError {
     /// Two targets share a name.
     #[error("target name {0:?} is used twice")]
     DuplicateTarget(String),
+    /// The scheduler was started outside a tokio runtime.
+    #[error("the scheduler must be started inside a tokio runtime")]
+    NoRuntime,
     /// `max_in_flight` must be at least 1.
     #[error("max_in_flight {0} must be at least 1")]
     MaxInFlight(usize),

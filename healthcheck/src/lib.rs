@@ -14,9 +14,12 @@
 //!   (`sink::VrrpTrack`) or a pool's quorum (`sink::QuorumTrack`).
 //!
 //! Thousands of targets run as futures on the caller's tokio runtime, with no thread
-//! per check; targets can be added and removed while running ([`Running::add`],
-//! [`Running::remove`]), and re-probed at once ([`Running::recheck`], e.g. when a
-//! `FileWatch` sees a tracked file change). [`Schedule::keepalived`] gives keepalived's
+//! per check; targets can be added, removed and replaced while running, from any task,
+//! through a cloneable [`Control`] handle (or [`Running::add`] and [`Running::remove`]),
+//! and re-probed at once ([`Control::recheck`], e.g. when a `FileWatch` sees a tracked
+//! file change). Every change is an [`Event`] whose [`Change`] says what happened: a
+//! target joins ([`Change::Added`]) and leaves ([`Change::Removed`], never a fake "down"),
+//! and the sinks follow. [`Schedule::keepalived`] gives keepalived's
 //! semantics (`rise = fall = 1`, retries inside the probe, start up);
 //! [`Schedule::default`] a load-balancer profile (rise 2, fall 3, start down).
 //!
@@ -113,6 +116,56 @@
 //! # }
 //! ```
 //!
+//! # Changing targets while running
+//!
+//! [`Running::into_parts`] splits the scheduler into a [`Control`] handle (cloneable,
+//! usable from any task; each operation is applied when it returns) and the [`Events`]
+//! stream. [`Control::replace`] swaps a target's schedule, weight or checks under the same
+//! name and id: with the same address and the same checks (the same `Arc`s) it keeps its
+//! health, rise/fall streaks and dynamic weights ([`Replaced::Kept`]); new checks or a new
+//! address start it over at the new schedule's `initial` health ([`Replaced::Restarted`]).
+//!
+//! ```
+//! use healthcheck::checkers::TcpCheck;
+//! use healthcheck::{Change, Health, Replaced, Schedule, Scheduler, Target};
+//! use std::time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let addr = "192.0.2.21:80".parse()?;
+//! let schedule = Schedule::builder().initial(Health::Up).build()?;
+//! let web = Target::new("web", addr).schedule(schedule.clone()).check(TcpCheck::new(addr));
+//! let mut scheduler = Scheduler::new();
+//! scheduler.add(web.clone())?;
+//! let (control, mut events) = scheduler.start()?.into_parts();
+//! assert_eq!(events.next_event().await.change, Change::Added);
+//!
+//! // Elsewhere (a reload task): a new weight and interval, the same checks.
+//! let reload = tokio::spawn(async move {
+//!     let slower = schedule.into_builder().interval(Duration::from_secs(10)).build()?;
+//!     // A clone of the running target holds the same check `Arc`s: their state is kept.
+//!     let web = web.schedule(slower).weight(5);
+//!     let (id, how) = control.replace(web)?;
+//!     assert_eq!(how, Replaced::Kept);
+//!     control.remove(id)?;
+//!     Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+//! });
+//! reload.await?.map_err(|e| e.to_string())?;
+//!
+//! let replaced = events.next_event().await;
+//! assert_eq!((replaced.change, replaced.health, replaced.weight), (Change::Replaced, Health::Up, 5));
+//! // Removal is its own event: sinks drop the target whatever its last health.
+//! assert_eq!(events.next_event().await.change, Change::Removed);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! [`sink::BackendSet`] and [`sink::Pool`] follow these events (an added target joins in
+//! its initial health, a removed one leaves and quorum is re-evaluated); a pool can also be
+//! changed directly ([`sink::Pool::set_real`], [`sink::Pool::remove_real`],
+//! [`sink::Pool::reconfigure`]), and a [`sink::PoolSink`] then brings its backend to the
+//! new table with one sync, which for `sink::IpvsPool` sends only the difference.
+//!
 //! # Pingora
 //!
 //! There is no adapter for `pingora-load-balancing`'s `HealthCheck` trait, even behind
@@ -128,8 +181,11 @@
 mod aggregate;
 mod check;
 pub mod checkers;
+mod control;
+mod core;
 mod error;
 mod event;
+mod probe;
 mod reason;
 mod schedule;
 mod scheduler;
@@ -142,11 +198,12 @@ mod threshold;
 mod watch;
 
 pub use check::{Check, Outcome, Weight};
+pub use control::{Control, ControlError, Replaced};
 pub use error::ConfigError;
-pub use event::Event;
+pub use event::{Change, Event};
 pub use reason::Reason;
 pub use schedule::{Schedule, ScheduleBuilder};
-pub use scheduler::{Running, Scheduler};
+pub use scheduler::{Events, Running, Scheduler};
 pub use target::{Target, TargetId};
 pub use threshold::{Health, Threshold};
 #[cfg(feature = "file")]

@@ -12,7 +12,8 @@ pub enum Reason {
     /// The configured starting state (`alpha` starts down), before any probe ran.
     #[error("initial state")]
     Initial,
-    /// The target was removed from the scheduler (its last event).
+    /// The target was removed from the scheduler: the reason of its last event,
+    /// a [`crate::Change::Removed`] (not a failed probe).
     #[error("removed")]
     Removed,
     /// No verdict before the probe's deadline.

@@ -1,13 +1,14 @@
 //! Helpers for the embedder's tests (feature `test-util`): values that only the
 //! scheduler creates in production.
 
-use crate::{Event, Health, TargetId};
+use crate::{Change, Event, Health, TargetId};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::time::Instant;
 
 /// An [`Event`] as the scheduler would emit it, for feeding a sink under test:
-/// sequence number 0, now, no reason. Adjust the public fields as needed.
+/// a [`Change::Health`] with sequence number 0, now, no reason. Adjust the public fields as
+/// needed (e.g. `change` to [`Change::Removed`]).
 ///
 /// ```
 /// use healthcheck::sink::backend_set;
@@ -29,6 +30,7 @@ pub fn event(target: TargetId, name: &str, addr: SocketAddr, health: Health, wei
         target,
         name: Arc::from(name),
         addr,
+        change: Change::Health,
         health,
         weight,
         reason: None,

@@ -57,6 +57,13 @@ impl Threshold {
         self.state
     }
 
+    /// Takes new limits, keeping the state and the current streak (which counts toward
+    /// the new limit from the next result on).
+    pub(crate) fn set_limits(&mut self, rise: NonZeroU32, fall: NonZeroU32) {
+        self.rise = rise;
+        self.fall = fall;
+    }
+
     /// Feeds one probe result; returns the new state when it changes.
     pub fn observe(&mut self, passed: bool) -> Option<Health> {
         let (needed, target) = match (self.state, passed) {

@@ -5,14 +5,16 @@
 //! change the kernel's IPVS tables.
 #![allow(clippy::unwrap_used)]
 
+use async_trait::async_trait;
 use healthcheck::checkers::TcpCheck;
-use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink};
-use healthcheck::{Event, Reason, TargetId, test_util};
+use healthcheck::sink::{Dest, IpvsPool, Pool, PoolBackend, PoolConfig, PoolSink};
+use healthcheck::{Event, Reason, Replaced, TargetId, test_util};
 use healthcheck::{Health, Schedule, Scheduler, Target};
 use ipvs_sys::{
     Destination, ForwardMethod, IpvsHandle, Scheduler as IpvsScheduler, Service, ServiceKey,
 };
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use testbed::ipvs_vm::{self, VmRun, in_vm};
 use testbed::privileged;
@@ -309,4 +311,90 @@ async fn startup_creates_the_service_and_resync_repairs_external_changes() {
     ));
     sink.backend().delete_service().await.unwrap(); // already gone: still fine
     assert_eq!(ipvs.services().await.unwrap().len(), 1);
+}
+
+/// A [`PoolBackend`] that logs every operation before handing it to the kernel's pool.
+struct Logged {
+    inner: IpvsPool,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Logged {
+    fn note(&self, entry: String) {
+        self.log.lock().unwrap().push(entry);
+    }
+}
+
+#[async_trait]
+impl PoolBackend for Logged {
+    type Error = ipvs_sys::Error;
+    async fn add_dest(&mut self, d: Dest) -> Result<(), Self::Error> {
+        self.note(format!("add {}", d.addr.port()));
+        self.inner.add_dest(d).await
+    }
+    async fn set_weight(&mut self, d: Dest) -> Result<(), Self::Error> {
+        self.note(format!("weight {} w{}", d.addr.port(), d.weight));
+        self.inner.set_weight(d).await
+    }
+    async fn remove_dest(&mut self, a: SocketAddr) -> Result<(), Self::Error> {
+        self.note(format!("remove {}", a.port()));
+        self.inner.remove_dest(a).await
+    }
+    async fn sync(&mut self, dests: &[Dest]) -> Result<(), Self::Error> {
+        self.note("sync".to_owned());
+        self.inner.sync(dests).await
+    }
+}
+
+/// A reload through the control handle while the events drive the kernel table: one real
+/// server added, one removed, one re-weighted. The staying server's destination is only
+/// edited (one weight update), never deleted and re-added, so its connections stay.
+#[tokio::test]
+#[ignore = "runs inside the IPVS test VM, started by pool_suite_runs_in_vm"]
+async fn a_reload_edits_only_what_changed_in_the_kernel_table() {
+    let (ipvs, service) = fresh(83).await;
+    let key = service.key;
+    let _listeners = [
+        TcpListener::bind(at(8111)).await.unwrap(),
+        TcpListener::bind(at(8112)).await.unwrap(),
+        TcpListener::bind(at(8113)).await.unwrap(),
+    ];
+    let real = |port: u16| {
+        Target::new(format!("rs{port}"), at(port))
+            .schedule(schedule())
+            .check(TcpCheck::new(at(port)))
+    };
+    let stays = real(8111);
+    let mut sched = Scheduler::new().seed(3);
+    sched.add(stays.clone()).unwrap();
+    let leaves = sched.add(real(8112)).unwrap();
+    let reals = [8111, 8112].map(|port| (Dest::new(at(port), 1), Health::Up));
+    let pool = Pool::new(PoolConfig::default(), reals).unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let backend = Logged {
+        inner: IpvsPool::new(ipvs.clone(), service, ForwardMethod::Masquerade),
+        log: log.clone(),
+    };
+    let mut sink = PoolSink::new(pool, backend);
+    sink.startup().await.unwrap();
+    let (control, mut events) = sched.start().unwrap().into_parts();
+    tokio::spawn(async move {
+        loop {
+            let event = events.next_event().await;
+            sink.handle_event(&event).await.unwrap();
+        }
+    });
+    wait_for(&ipvs, &key, &[(at(8111), 1), (at(8112), 1)]).await;
+
+    control.remove(leaves).unwrap();
+    control.add(real(8113)).unwrap();
+    let (_, how) = control.replace(stays.weight(4)).unwrap();
+    assert_eq!(how, Replaced::Kept);
+    wait_for(&ipvs, &key, &[(at(8111), 4), (at(8113), 1)]).await;
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log[0], "sync");
+    let touching: Vec<_> = log.iter().filter(|e| e.contains("8111")).collect();
+    assert_eq!(touching, ["weight 8111 w4"], "{log:?}");
+    assert!(log.contains(&"remove 8112".to_owned()), "{log:?}");
+    assert!(log.contains(&"add 8113".to_owned()), "{log:?}");
 }

@@ -2,7 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 use async_trait::async_trait;
-use healthcheck::{Check, Health, Outcome, Reason, Running, Schedule, Scheduler, Target};
+use healthcheck::{
+    Change, Check, ControlError, Event, Health, Outcome, Reason, Replaced, Running, Schedule,
+    Scheduler, Target, TargetId,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -295,14 +298,17 @@ async fn targets_can_be_added_and_removed_while_running() {
     let id = run.add(target("b", schedule(1, 1, Health::Up), b)).unwrap();
     assert_eq!(run.id("b"), Some(id));
     let ev = run.next_event().await;
-    assert_eq!((ev.target, ev.reason), (id, Some(Reason::Initial)));
+    assert_eq!(
+        (ev.target, ev.change, ev.reason),
+        (id, Change::Added, Some(Reason::Initial))
+    );
     let ev = run.next_event().await;
     assert_eq!((ev.target, ev.health), (id, Health::Down));
     assert!(run.remove(id));
     let ev = run.next_event().await;
     assert_eq!(
-        (ev.target, ev.health, ev.reason),
-        (id, Health::Down, Some(Reason::Removed))
+        (ev.target, ev.change, ev.reason),
+        (id, Change::Removed, Some(Reason::Removed))
     );
     assert!(!run.remove(id), "already removed");
     assert_eq!(run.id("b"), None);
@@ -343,7 +349,7 @@ async fn recheck_probes_at_once_and_keeps_the_phase() {
     let mut run = start(vec![target("a", schedule(1, 1, Health::Up), check)]);
     run.next_event().await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert!(run.recheck(healthcheck::TargetId(0)));
+    assert!(run.recheck(TargetId(0)));
     tokio::time::sleep(Duration::from_millis(1000)).await;
     let starts: Vec<_> = calls
         .lock()
@@ -352,4 +358,184 @@ async fn recheck_probes_at_once_and_keeps_the_phase() {
         .map(|t| (*t - t0).as_millis())
         .collect();
     assert_eq!(starts, vec![0, 1000, 1300, 2000]);
+}
+
+/// `(change, name, health, weight)` of an event, for comparing sequences.
+fn summary(e: &Event) -> (Change, String, Health, u32) {
+    (e.change, e.name.to_string(), e.health, e.weight)
+}
+
+/// Another task reads the events into a channel while the test changes the targets through
+/// the control handle: adds and replaces are answered at once, removal is its own event
+/// (an up target is not reported down), and the sequence numbers stay in order.
+#[tokio::test(start_paused = true)]
+async fn control_changes_targets_while_events_are_read_elsewhere() {
+    let run = start(vec![target(
+        "a",
+        schedule(1, 1, Health::Up),
+        Scripted::new(vec![Outcome::UP]),
+    )]);
+    let (control, mut events) = run.into_parts();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let reader = tokio::spawn(async move {
+        loop {
+            let event = events.next_event().await;
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    let first = rx.recv().await.unwrap();
+    assert_eq!(summary(&first), (Change::Added, "a".into(), Health::Up, 1));
+
+    let a = control.id("a").unwrap();
+    control.remove(a).unwrap();
+    assert_eq!(control.id("a"), None);
+    let other = control.clone();
+    let b = tokio::spawn(async move {
+        let b = target(
+            "b",
+            schedule(1, 1, Health::Down),
+            Scripted::new(vec![Outcome::UP]),
+        );
+        other.add(b.weight(3))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(control.id("b"), Some(b));
+
+    let mut seen = Vec::new();
+    let mut last_seq = first.seq;
+    while seen.len() < 3 {
+        let e = rx.recv().await.unwrap();
+        assert!(e.seq > last_seq, "events in order");
+        last_seq = e.seq;
+        seen.push(summary(&e));
+    }
+    assert_eq!(
+        seen,
+        [
+            (Change::Removed, "a".into(), Health::Up, 1),
+            (Change::Added, "b".into(), Health::Down, 3),
+            (Change::Health, "b".into(), Health::Up, 3),
+        ]
+    );
+    assert_eq!(control.state(a), None);
+    assert_eq!(control.state(b), Some((Health::Up, 3)));
+
+    // Errors name what is wrong and change nothing.
+    assert!(matches!(control.remove(a), Err(ControlError::UnknownTarget(id)) if id == a));
+    let dup = target("b", Schedule::default(), Scripted::new(vec![Outcome::UP]));
+    assert_eq!(
+        control.add(dup).unwrap_err().to_string(),
+        "target name \"b\" is used twice"
+    );
+    let ghost = target(
+        "ghost",
+        Schedule::default(),
+        Scripted::new(vec![Outcome::UP]),
+    );
+    assert_eq!(
+        control.replace(ghost).unwrap_err().to_string(),
+        "no live target named \"ghost\""
+    );
+    let empty = Target::new("c", "127.0.0.1:80".parse().unwrap());
+    assert_eq!(
+        control.add(empty).unwrap_err().to_string(),
+        "target \"c\": target \"c\" has no checks"
+    );
+
+    // Dropping the event stream stops everything; the handle says so.
+    reader.abort();
+    let _ = reader.await;
+    assert!(matches!(control.recheck(b), Err(ControlError::Stopped)));
+}
+
+/// A target failing every probe, with fall = 3.
+fn failing(name: &str, interval_secs: u64, weight: u32) -> Target {
+    let s = schedule(1, 3, Health::Up)
+        .into_builder()
+        .interval(Duration::from_secs(interval_secs))
+        .build()
+        .unwrap();
+    target(name, s, Scripted::new(vec![down(Reason::Refused)])).weight(weight)
+}
+
+/// A replace with the same checks keeps the health and the fall streak: two failures
+/// before it and one after make three. Only the timing (and the weight) changed.
+#[tokio::test(start_paused = true)]
+async fn an_unchanged_replace_keeps_health_and_counters() {
+    let t0 = Instant::now();
+    let old = failing("a", 1, 1);
+    let run = start(vec![old.clone()]);
+    let (control, mut events) = run.into_parts();
+    assert_eq!(events.next_event().await.change, Change::Added);
+    // failures at 0 s and 1 s: two of three
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut new = failing("a", 10, 5);
+    new.checks = old.checks.clone();
+    let (id, how) = control.replace(new.clone()).unwrap();
+    assert_eq!((id, how), (TargetId(0), Replaced::Kept));
+    let ev = events.next_event().await;
+    assert_eq!(summary(&ev), (Change::Replaced, "a".into(), Health::Up, 5));
+    assert_eq!(ev.reason, None);
+    // The new schedule probes at once (warmup 0): the third failure in a row.
+    let ev = events.next_event().await;
+    assert_eq!(
+        (ev.change, ev.health, ev.at - t0),
+        (Change::Health, Health::Down, Duration::from_millis(1500))
+    );
+    assert_eq!(control.replace(new).unwrap().1, Replaced::Unchanged);
+}
+
+/// New checks start over at the new schedule's initial health: three more failures are
+/// needed, at the new interval.
+#[tokio::test(start_paused = true)]
+async fn a_replace_with_new_checks_starts_over() {
+    let t0 = Instant::now();
+    let run = start(vec![failing("a", 1, 1)]);
+    let (control, mut events) = run.into_parts();
+    events.next_event().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, how) = control.replace(failing("a", 2, 1)).unwrap();
+    assert_eq!(how, Replaced::Restarted);
+    let ev = events.next_event().await;
+    assert_eq!(
+        (ev.change, ev.health, ev.reason),
+        (Change::Replaced, Health::Up, Some(Reason::Initial))
+    );
+    // failures at 1.5, 3.5 and 5.5 s
+    let ev = events.next_event().await;
+    assert_eq!(
+        (ev.change, ev.health, ev.at - t0),
+        (Change::Health, Health::Down, Duration::from_millis(5500))
+    );
+}
+
+/// A new address is a removal at the old one and an addition at the new one, under the
+/// same name and id.
+#[tokio::test(start_paused = true)]
+async fn a_replace_with_a_new_address_moves_the_target() {
+    let a = target(
+        "a",
+        schedule(1, 1, Health::Up),
+        Scripted::new(vec![Outcome::UP]),
+    );
+    let mut run = start(vec![a.clone()]);
+    run.next_event().await;
+    let mut moved = a.clone();
+    moved.addr = "127.0.0.2:80".parse().unwrap();
+    let (id, how) = run.control().replace(moved).unwrap();
+    assert_eq!(how, Replaced::Restarted);
+    let gone = run.next_event().await;
+    let back = run.next_event().await;
+    assert_eq!(
+        (gone.change, gone.target, gone.addr),
+        (Change::Removed, id, a.addr)
+    );
+    assert_eq!(
+        (back.change, back.target, back.addr),
+        (Change::Added, id, "127.0.0.2:80".parse().unwrap())
+    );
 }

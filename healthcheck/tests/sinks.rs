@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use healthcheck::sink::{Dest, Pool, PoolBackend, PoolConfig, PoolOp, PoolSink, backend_set};
 use healthcheck::{
-    Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId, test_util,
+    Change, Check, Event, Health, Outcome, Reason, Schedule, Scheduler, Target, TargetId, test_util,
 };
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -428,6 +428,214 @@ async fn backend_set_tracks_healthy_members_and_notifies_changes() {
     assert!(watcher.changed().await.is_none());
 }
 
+fn changed(n: u8, change: Change, health: Health, weight: u32) -> Event {
+    let mut event = event(n, health, weight);
+    event.change = change;
+    event.reason = None;
+    event
+}
+
+/// keepalived on reload: a real server gone from the configuration leaves IPVS even with
+/// `inhibit_on_failure` (which only keeps *failed* servers at weight 0); quorum follows.
+#[test]
+fn a_removed_target_leaves_the_pool_even_when_inhibited() {
+    let config = PoolConfig::default().inhibit_on_failure(true).quorum(2);
+    let mut p = pool(config, &[(1, 1), (2, 1)]);
+    p.startup();
+    assert_eq!(
+        p.handle_event(&event(1, Health::Down, 1)),
+        [
+            PoolOp::QuorumDown { live_weight: 1 },
+            PoolOp::SetWeight(dest(1, 0))
+        ]
+    );
+    // Its last health was down: still a removal, not another "down".
+    assert_eq!(
+        p.handle_event(&changed(1, Change::Removed, Health::Down, 1)),
+        [PoolOp::Remove(addr(1))]
+    );
+    assert_eq!(p.real(addr(1)), None);
+    assert_eq!(
+        p.handle_event(&changed(2, Change::Removed, Health::Up, 1)),
+        [PoolOp::Remove(addr(2))]
+    );
+    assert_eq!(p.reals().count(), 0);
+    // Removing what is not there changes nothing.
+    assert_eq!(
+        p.handle_event(&changed(2, Change::Removed, Health::Up, 1)),
+        []
+    );
+}
+
+/// An added target joins in its initial health; quorum is re-evaluated; a replaced one
+/// updates in place; new settings apply at once.
+#[test]
+fn added_targets_join_in_their_initial_health() {
+    let config = PoolConfig::default().quorum(2).sorry_server(dest(100, 1));
+    let mut p = pool(config.clone(), &[(1, 1)]);
+    assert_eq!(
+        p.startup(),
+        [
+            PoolOp::QuorumDown { live_weight: 1 },
+            PoolOp::Add(dest(100, 1))
+        ]
+    );
+    // alpha: joins down, nothing changes
+    assert_eq!(
+        p.handle_event(&changed(2, Change::Added, Health::Down, 1)),
+        []
+    );
+    assert_eq!(p.real(addr(2)), Some((Health::Down, 1)));
+    assert_eq!(
+        p.handle_event(&changed(3, Change::Added, Health::Up, 4)),
+        [
+            PoolOp::QuorumUp { live_weight: 5 },
+            PoolOp::Add(dest(1, 1)),
+            PoolOp::Add(dest(3, 4)),
+            PoolOp::Remove(addr(100)),
+        ]
+    );
+    assert_eq!(
+        p.handle_event(&changed(3, Change::Replaced, Health::Up, 2)),
+        [PoolOp::SetWeight(dest(3, 2))]
+    );
+    // The sorry server's address cannot join.
+    assert_eq!(
+        p.handle_event(&changed(100, Change::Added, Health::Up, 1)),
+        []
+    );
+    assert_eq!(
+        p.set_real(dest(100, 1), Health::Up)
+            .unwrap_err()
+            .to_string(),
+        "sorry server 127.0.0.100:80 is also a real server"
+    );
+    // A higher quorum loses it again; a sorry server that is a real server is refused.
+    assert_eq!(
+        p.reconfigure(config.clone().quorum(4)).unwrap(),
+        [
+            PoolOp::QuorumDown { live_weight: 3 },
+            PoolOp::Add(dest(100, 1)),
+            PoolOp::Remove(addr(1)),
+            PoolOp::Remove(addr(3)),
+        ]
+    );
+    assert!(p.reconfigure(config.sorry_server(dest(1, 1))).is_err());
+    assert_eq!(p.config().quorum, 4, "a refused change changes nothing");
+}
+
+/// End to end under the paused clock: the control handle adds and removes targets while
+/// another task feeds the events to a backend set and a pool (quorum 2, sorry server).
+#[tokio::test(start_paused = true)]
+async fn backend_set_and_pool_follow_targets_added_and_removed_while_running() {
+    let schedule = Schedule::builder()
+        .interval(Duration::from_secs(1))
+        .timeout(Duration::from_millis(100))
+        .warmup(Duration::ZERO)
+        .rise(1)
+        .fall(1)
+        .initial(Health::Up)
+        .build()
+        .unwrap();
+    let up = Arc::new(AtomicBool::new(true));
+    let real = |n: u8| {
+        Target::new(format!("rs{n}"), addr(n))
+            .schedule(schedule.clone())
+            .check(Switch(up.clone()))
+    };
+    let mut sched = Scheduler::new().seed(5);
+    sched.add(real(1)).unwrap();
+    let rs2 = sched.add(real(2)).unwrap();
+    let (control, mut events) = sched.start().unwrap().into_parts();
+    let config = PoolConfig::default().quorum(2).sorry_server(dest(100, 1));
+    let pool = Pool::new(config, [(dest(1, 1), Health::Up), (dest(2, 1), Health::Up)]).unwrap();
+    let mut sink = PoolSink::new(pool, Recording::default());
+    sink.startup().await.unwrap();
+    let (mut writer, backends) = backend_set();
+    let (ops_tx, mut ops_rx) = tokio::sync::mpsc::unbounded_channel();
+    let feeder = tokio::spawn(async move {
+        // the two initial events, the removal and the addition
+        for _ in 0..4 {
+            let event = events.next_event().await;
+            writer.handle_event(&event);
+            let ops = sink.handle_event(&event).await.unwrap();
+            ops_tx.send((event.change, ops)).unwrap();
+        }
+        sink
+    });
+    for _ in 0..2 {
+        let (change, ops) = ops_rx.recv().await.unwrap();
+        assert_eq!((change, ops), (Change::Added, vec![]));
+    }
+    let mut watch = backends.clone();
+    control.remove(rs2).unwrap();
+    assert_eq!(
+        ops_rx.recv().await.unwrap(),
+        (
+            Change::Removed,
+            vec![
+                PoolOp::QuorumDown { live_weight: 1 },
+                PoolOp::Add(dest(100, 1)),
+                PoolOp::Remove(addr(1)),
+                PoolOp::Remove(addr(2)),
+            ]
+        )
+    );
+    let now = watch.changed().await.unwrap();
+    assert_eq!(now.iter().map(|b| b.addr).collect::<Vec<_>>(), [addr(1)]);
+    control.add(real(3).weight(2)).unwrap();
+    assert_eq!(
+        ops_rx.recv().await.unwrap(),
+        (
+            Change::Added,
+            vec![
+                PoolOp::QuorumUp { live_weight: 3 },
+                PoolOp::Add(dest(1, 1)),
+                PoolOp::Add(dest(3, 2)),
+                PoolOp::Remove(addr(100)),
+            ]
+        )
+    );
+    let now = watch.changed().await.unwrap();
+    assert_eq!(
+        now.iter().map(|b| (b.addr, b.weight)).collect::<Vec<_>>(),
+        [(addr(1), 1), (addr(3), 2)]
+    );
+    let sink = feeder.await.unwrap();
+    assert_eq!(sink.backend().dests(), [dest(1, 1), dest(3, 2)]);
+}
+
+/// A reload through `pool_mut`: the pool changes at once, the backend at the resync, in
+/// one sync to the new table.
+#[tokio::test]
+async fn pool_changes_through_the_sink_reach_the_backend_at_the_resync() {
+    let mut sink = PoolSink::new(
+        pool(PoolConfig::default(), &[(1, 1), (2, 1)]),
+        Recording::default(),
+    );
+    sink.startup().await.unwrap();
+    assert!(sink.pool_mut().remove_real(addr(1)) == [PoolOp::Remove(addr(1))]);
+    let ops = sink.pool_mut().set_real(dest(2, 5), Health::Up).unwrap();
+    assert_eq!(ops, [PoolOp::SetWeight(dest(2, 5))]);
+    assert!(!sink.in_sync());
+    sink.resync().await.unwrap();
+    assert!(sink.in_sync());
+    assert_eq!(
+        sink.backend().log,
+        ["sync 127.0.0.1:80=1 127.0.0.2:80=1", "sync 127.0.0.2:80=5"]
+    );
+}
+
+#[tokio::test]
+async fn backend_set_drops_removed_targets_whatever_their_health() {
+    let (mut writer, set) = backend_set();
+    assert!(writer.handle_event(&changed(1, Change::Added, Health::Up, 1)));
+    assert!(!writer.handle_event(&changed(2, Change::Added, Health::Down, 1)));
+    assert!(writer.handle_event(&changed(1, Change::Removed, Health::Up, 1)));
+    assert!(set.current().is_empty());
+    assert!(!writer.handle_event(&changed(2, Change::Removed, Health::Down, 1)));
+}
+
 /// The VRRP trackers (feature `vrrp`).
 #[cfg(feature = "vrrp")]
 mod vrrp_tracking {
@@ -454,6 +662,11 @@ mod vrrp_tracking {
         assert_eq!(
             track.handle_event(&event(1, Health::Down, 1)),
             Some(("chk_web".into(), TrackState::Down))
+        );
+        assert_eq!(
+            track.handle_event(&changed(1, Change::Removed, Health::Up, 1)),
+            None,
+            "a removal is not a verdict"
         );
     }
 

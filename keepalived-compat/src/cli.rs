@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// What `--help` prints.
 pub(crate) const USAGE: &str = "\
 usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P|-C] [-D] [-t] [--no-ipvs]
+       keepalived-compat --signum=STOP|RELOAD|DATA|STATS|STATS_CLEAR|JSON
        keepalived-compat --genhash -s SERVER -p PORT -u URL [-S] [-I] [-V VHOST] [-P 1.0|1.0C|1.1] [-t SECS]
   -f, --use-file FILE   configuration file (default /etc/keepalived/keepalived.conf)
   -n, --dont-fork       stay in the foreground
@@ -18,7 +19,10 @@ usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P|-C] [-D]
                         without programming IPVS
       --genhash         print the MD5 digest of a URL's body, like keepalived's genhash
   -D, --log-detail      accepted: every state change is logged in detail with -l anyway
-  -t, --config-test     check the configuration and exit
+  -t, --config-test     check the configuration as a start would (interfaces, core
+                        validation, scripts, regexes) and exit, non-zero on a problem
+      --signum=SIGFUNC  print the number of the signal for STOP, RELOAD, DATA, STATS,
+                        STATS_CLEAR or JSON, and exit
   -h, --help            this text";
 
 /// Parsed command line.
@@ -42,6 +46,8 @@ pub(crate) struct Options {
     pub(crate) check_only: bool,
     /// `--no-ipvs`.
     pub(crate) no_ipvs: bool,
+    /// `--signum=NAME`: print that signal's number and exit.
+    pub(crate) signum: Option<String>,
 }
 
 impl Options {
@@ -57,6 +63,7 @@ impl Options {
             vrrp_only: false,
             check_only: false,
             no_ipvs: false,
+            signum: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -78,6 +85,11 @@ impl Options {
                 "-P" | "--vrrp" => o.vrrp_only = true,
                 "-C" | "--check" => o.check_only = true,
                 "--no-ipvs" => o.no_ipvs = true,
+                "--signum" => {
+                    let name = value(&flag)
+                        .map_err(|_| "--signum needs a signal function name".to_owned())?;
+                    o.signum = Some(name);
+                }
                 "-D" | "--log-detail" => {}
                 "-n" | "--dont-fork" => o.foreground = true,
                 "-l" | "--log-console" => o.log_console = true,
@@ -122,6 +134,22 @@ mod tests {
         assert_eq!(o.pid_files, [PathBuf::from("/run/c.pid")]);
         assert!(parse("-P").unwrap().vrrp_only);
         assert_eq!(parse("-P -C").unwrap_err(), "-P and -C exclude each other");
+    }
+
+    #[test]
+    fn signum_takes_a_name() {
+        assert_eq!(
+            parse("--signum=JSON").unwrap().signum.as_deref(),
+            Some("JSON")
+        );
+        assert_eq!(
+            parse("--signum STOP").unwrap().signum.as_deref(),
+            Some("STOP")
+        );
+        assert_eq!(
+            parse("--signum").unwrap_err(),
+            "--signum needs a signal function name"
+        );
     }
 
     #[test]

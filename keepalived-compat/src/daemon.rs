@@ -1,26 +1,27 @@
 //! The daemon proper: reads a keepalived.conf, runs its VRRP instances on
 //! `vrrp_net::driver` (feature `vrrp`), runs `vrrp_script`s and notifies like keepalived, and
 //! health-checks its `virtual_server`s ([`crate::lvs`], feature `health`) with `healthcheck`,
-//! programming IPVS (feature `ipvs`) or only reporting (`--no-ipvs`).
+//! programming IPVS (feature `ipvs`) or only reporting (`--no-ipvs`). Signals are handled in
+//! one place ([`crate::signals`]) from the start on, so none that keepalived handles kills it.
 
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "vrrp")]
 use futures::StreamExt;
-use tokio::signal::unix::{Signal, SignalKind, signal};
 #[cfg(feature = "vrrp")]
-use vrrp_net::driver::{Driver, Event, Fault, primary_address};
+use vrrp_net::driver::{Driver, Event, Fault, Handle};
 
 use crate::cli::Options;
+#[cfg(feature = "vrrp")]
+use crate::dump::{self, Dumps};
 #[cfg(feature = "health")]
 use crate::lvs;
 #[cfg(feature = "vrrp")]
-use crate::mapping::{self, instance};
-#[cfg(feature = "vrrp")]
 use crate::notify::Notifier;
+use crate::signals::{Request, Signals};
 #[cfg(feature = "vrrp")]
-use crate::scripts;
+use crate::{reload, scripts};
 use keepalived_conf::KeepalivedConf;
 
 /// The nftables tables' name when `nftables NAME` does not give one: not keepalived's
@@ -130,8 +131,16 @@ pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
 /// `virtual_server`s (unless `-P`) and the VRRP instances (unless `-C`; graceful stop:
 /// priority 0 and VIPs removed). Must be called inside a tokio runtime.
 pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
+    // First, so that no signal keepalived handles can kill the daemon while it starts.
+    let mut signals = match Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("keepalived-compat: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     #[cfg(feature = "health")]
-    let checkers = if !options.vrrp_only && !conf.virtual_servers.is_empty() {
+    let mut checkers: LvsPart = if !options.vrrp_only && !conf.virtual_servers.is_empty() {
         let table = if options.no_ipvs {
             lvs::Table::Report
         } else {
@@ -147,17 +156,19 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     } else {
         None
     };
+    #[cfg(not(feature = "health"))]
+    let mut checkers: LvsPart = ();
     #[cfg(feature = "vrrp")]
     let code = if options.check_only || conf.instances.is_empty() {
-        run_checkers_only(&options).await
+        run_checkers_only(&options, &mut signals, &mut checkers).await
     } else {
-        run_vrrp(options, conf).await
+        run_vrrp(options, conf, &mut signals, &mut checkers).await
     };
     // `load` refused instances this build cannot run.
     #[cfg(not(feature = "vrrp"))]
     let code = {
         let _ = conf;
-        run_checkers_only(&options).await
+        run_checkers_only(&options, &mut signals, &mut checkers).await
     };
     #[cfg(feature = "health")]
     if let Some(checkers) = checkers {
@@ -166,35 +177,92 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     code
 }
 
-/// SIGTERM and SIGINT, the signals that stop the daemon; `None` (said on stderr) when they
-/// cannot be caught.
-fn stop_signals() -> Option<(Signal, Signal)> {
-    match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) {
-        (Ok(t), Ok(i)) => Some((t, i)),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("keepalived-compat: cannot install signal handlers: {e}");
-            None
+/// The health-checking part: the running checkers, if any (feature `health`).
+#[cfg(feature = "health")]
+type LvsPart = Option<lvs::Checkers>;
+/// The health-checking part: nothing in a build without the `health` feature.
+#[cfg(not(feature = "health"))]
+type LvsPart = ();
+
+/// Applies a reloaded `conf` to the virtual servers: the running checkers reconcile (a
+/// refused configuration leaves them as they are); if none ran and `conf` has virtual
+/// servers now, they start.
+async fn reload_lvs(options: &Options, checkers: &mut LvsPart, conf: &KeepalivedConf) {
+    #[cfg(feature = "health")]
+    match checkers {
+        Some(running) => {
+            if let Err(e) = running.reload(options, conf).await {
+                log(
+                    options,
+                    &format!("virtual servers: reload refused, unchanged: {e}"),
+                );
+            }
         }
+        None if !options.vrrp_only && !conf.virtual_servers.is_empty() => {
+            let table = if options.no_ipvs {
+                lvs::Table::Report
+            } else {
+                lvs::Table::Ipvs
+            };
+            match lvs::run(options, conf, table).await {
+                Ok(started) => *checkers = Some(started),
+                Err(e) => log(options, &format!("virtual servers: cannot start: {e}")),
+            }
+        }
+        None => {}
     }
+    #[cfg(not(feature = "health"))]
+    let _ = (options, checkers, conf);
 }
 
-/// Waits for SIGTERM or SIGINT with the pid files written.
-async fn run_checkers_only(options: &Options) -> ExitCode {
-    let Some((mut term, mut int)) = stop_signals() else {
-        return ExitCode::FAILURE;
+/// Logs what a request the running part cannot serve does (keepalived's parent process
+/// without a VRRP child passes SIGUSR2 and SIGJSON to nobody), or the reload hook's line.
+fn log_unserved(options: &Options, request: Request) {
+    let message = match request {
+        Request::Stop => return,
+        // Served by both loops; never passed here.
+        Request::Reload => return,
+        Request::DataDump => {
+            "Printing checker data on signal: not implemented (keepalived writes \
+             keepalived.check): nothing written"
+        }
+        Request::StatsDump { .. } | Request::JsonDump => {
+            "VRRP stats/JSON dump requested, but no VRRP instance runs: nothing written"
+        }
+        Request::CpuLimit => {
+            "process has used too much CPU time, its rlimit_rttime may need to be increased"
+        }
     };
+    log(options, message);
+}
+
+/// Serves signals with the pid files written, until SIGTERM or SIGINT.
+async fn run_checkers_only(
+    options: &Options,
+    signals: &mut Signals,
+    checkers: &mut LvsPart,
+) -> ExitCode {
     for pid in &options.pid_files {
         if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
             eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
             return ExitCode::FAILURE;
         }
     }
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    loop {
+        match signals.next().await {
+            Request::Stop => break,
+            Request::Reload => {
+                log(options, "Reloading");
+                match load(options) {
+                    Ok(conf) => reload_lvs(options, checkers, &conf).await,
+                    Err(e) => log(
+                        options,
+                        &format!("Reload failed, configuration unchanged: {e}"),
+                    ),
+                }
+            }
+            other => log_unserved(options, other),
+        }
     }
     log(options, "Stopped");
     for pid in &options.pid_files {
@@ -204,51 +272,60 @@ async fn run_checkers_only(options: &Options) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Writes the dump `kind` asks for, logging as keepalived does.
 #[cfg(feature = "vrrp")]
-async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
-    let mut builder = Driver::builder();
-    let mut needs_firewall = false;
-    for i in &conf.instances {
-        let primary = match mapping::configured_source(i) {
-            Some(a) => a,
-            None => match primary_address(&i.interface, mapping::family(i)).await {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!(
-                        "keepalived-compat: {}: vrrp_instance {}: interface {}: {e}",
-                        i.loc, i.name, i.interface
-                    );
-                    return ExitCode::FAILURE;
-                }
-            },
-        };
-        match instance(&conf, i, primary) {
-            Ok((inst, adjusted)) => {
-                for a in adjusted {
-                    log(&options, &format!("({}) {a}", i.name));
-                }
-                needs_firewall |= !inst.config.accept_mode || inst.vmac.is_some();
-                builder = builder.instance(inst);
-            }
-            Err(e) => {
-                eprintln!("keepalived-compat: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+async fn write_dump(options: &Options, dumps: &mut Dumps, handle: &Handle, kind: dump::Kind) {
+    let what = match kind {
+        dump::Kind::Data => "Printing VRRP data",
+        dump::Kind::Stats { clear: false } => "Printing VRRP stats",
+        dump::Kind::Stats { clear: true } => "Printing and clearing VRRP stats",
+        dump::Kind::Json => "Printing VRRP as json",
+    };
+    match dumps.write(kind, handle).await {
+        Ok(path) => log(
+            options,
+            &format!(
+                "{what} for process({}) on signal to {}",
+                std::process::id(),
+                path.display()
+            ),
+        ),
+        Err(e) => eprintln!("keepalived-compat: {what}: {e}"),
     }
-    for g in &conf.sync_groups {
-        builder = builder.sync_group(g.name.clone(), g.members.clone());
+}
+
+#[cfg(feature = "vrrp")]
+async fn run_vrrp(
+    options: Options,
+    conf: KeepalivedConf,
+    signals: &mut Signals,
+    checkers: &mut LvsPart,
+) -> ExitCode {
+    let plan = match reload::plan(&options, &conf).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("keepalived-compat: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut builder = Driver::builder();
+    for i in plan.desired.instances {
+        builder = builder.instance(i);
+    }
+    for (name, members) in plan.desired.sync_groups {
+        builder = builder.sync_group(name, members);
     }
     // As keepalived: no_accept (explicit, or strict mode's default) and use_vmac need the
     // firewall; its tables are named so they never collide with keepalived's own.
-    if needs_firewall && !vrrp_net::firewall::Nftables::available().await {
+    let mut firewall = false;
+    if plan.needs_firewall && !vrrp_net::firewall::Nftables::available().await {
         // keepalived's behaviour without a firewall: warn and run unenforced.
         log(
             &options,
             "Warning - firewall needed due to use_vmac or no_accept/strict but nft is not \
              installed: no_accept is not enforced and virtual MACs are not kept silent",
         );
-    } else if needs_firewall {
+    } else if plan.needs_firewall {
         let table = conf
             .global
             .nftables
@@ -259,8 +336,9 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
             &format!("use_vmac or no_accept/strict specified - using nftables table {table}"),
         );
         builder = builder.firewall(table);
+        firewall = true;
     }
-    let mut notifier = match Notifier::new(&conf) {
+    let notifier = match Notifier::new(&conf) {
         Ok(n) => n,
         Err(e) => {
             eprintln!("keepalived-compat: notify_fifo: {e}");
@@ -289,35 +367,61 @@ async fn run_vrrp(options: Options, conf: KeepalivedConf) -> ExitCode {
         ),
     );
     let driver_task = tokio::spawn(driver.run());
-    for script in &conf.scripts {
-        let used = conf
-            .instances
-            .iter()
-            .any(|i| i.track_scripts.iter().any(|t| t.name == script.name));
-        if used {
-            tokio::spawn(scripts::watch(script.clone(), handle.clone()));
-        }
-    }
-    let Some((mut term, mut int)) = stop_signals() else {
-        return ExitCode::FAILURE;
+    let mut scripts = scripts::Scripts::default();
+    scripts.sync(&conf, &handle);
+    let mut dumps = Dumps::new(&conf, plan.configured);
+    let mut vrrp = reload::Running {
+        handle: handle.clone(),
+        scripts,
+        notifier,
+        firewall,
     };
-    let stopper = handle.clone();
-    tokio::spawn(async move {
+    let mut stopping = false;
+    loop {
         tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-        // If the driver is already gone there is nothing left to stop.
-        let _ = stopper.shutdown().await;
-    });
-    while let Some(event) = events.next().await {
-        log(&options, &describe(&event));
-        notifier.on_event(&event);
-        if matches!(event, Event::Stopped) {
-            break;
+            event = events.next() => {
+                let Some(event) = event else { break };
+                log(&options, &describe(&event));
+                vrrp.notifier.on_event(&event);
+                dumps.on_event(&event);
+                if matches!(event, Event::Stopped) {
+                    break;
+                }
+            }
+            request = signals.next() => match request {
+                Request::Stop if !stopping => {
+                    stopping = true;
+                    let stopper = handle.clone();
+                    // If the driver is already gone there is nothing left to stop.
+                    tokio::spawn(async move { stopper.shutdown().await });
+                }
+                Request::Stop => {}
+                Request::Reload if !stopping => {
+                    log(&options, "Reloading");
+                    match vrrp.reload(&options).await {
+                        Ok(done) => {
+                            log(&options, &done.summary);
+                            reload_lvs(&options, checkers, &done.conf).await;
+                            dumps.reload(&done.conf, done.configured);
+                        }
+                        Err(e) => log(&options, &format!("Reload failed, configuration unchanged: {e}")),
+                    }
+                }
+                Request::Reload => {}
+                Request::DataDump => {
+                    write_dump(&options, &mut dumps, &handle, dump::Kind::Data).await;
+                }
+                Request::StatsDump { clear } => {
+                    write_dump(&options, &mut dumps, &handle, dump::Kind::Stats { clear }).await;
+                }
+                Request::JsonDump => {
+                    write_dump(&options, &mut dumps, &handle, dump::Kind::Json).await;
+                }
+                Request::CpuLimit => log_unserved(&options, Request::CpuLimit),
+            },
         }
     }
-    for (path, dropped) in notifier.drops() {
+    for (path, dropped) in vrrp.notifier.drops() {
         log(
             &options,
             &format!("{path}: {dropped} notification(s) dropped: nobody read the fifo"),

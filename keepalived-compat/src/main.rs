@@ -7,20 +7,32 @@
 //! ```text
 //! keepalived-compat -f /etc/keepalived/keepalived.conf -n -l --pid /run/kc.pid
 //! keepalived-compat -f lvs.conf -n -l --no-ipvs      # checkers only report, no IPVS
+//! keepalived-compat -t -f /etc/keepalived/keepalived.conf   # check as a start would
+//! kill -s $(keepalived-compat --signum=JSON) $(cat /run/kc.pid)  # /tmp/keepalived.json
 //! keepalived-compat --genhash -s 192.0.2.21 -p 80 -u /index.html
 //! ```
 //!
 //! Without `-n` it detaches (a new process group, output discarded) after checking the
 //! configuration. Config errors exit with status 1 and a message naming the file, line and
-//! keyword; SIGTERM / SIGINT stop gracefully (priority 0 adverts, VIPs removed).
+//! keyword; `-t` also builds every instance's core configuration, looks its interface up and
+//! checks scripts and regexes ([`check`]).
+//!
+//! Signals are keepalived 2.2.7's ([`signals`]): SIGTERM / SIGINT stop gracefully (priority
+//! 0 adverts, VIPs removed); SIGUSR1, SIGUSR2, SIGSTATS_CLEAR and SIGJSON write keepalived's
+//! `keepalived.data`, `.stats` and `.json` dumps to `$TMPDIR` or `/tmp` ([`dump`]); SIGHUP
+//! is accepted and logged (the reload itself is not implemented yet); none of them kills the
+//! daemon. `--signum=NAME` prints a signal's number as keepalived does.
 //!
 //! Features: `vrrp` (the VRRP instances), `health` (the `virtual_server` checkers and
 //! `--genhash`) and `ipvs` (programming IPVS from the checkers), all on by default.
 
 #![forbid(unsafe_code)]
 
+mod check;
 mod cli;
 mod daemon;
+#[cfg(feature = "vrrp")]
+mod dump;
 #[cfg(any(feature = "vrrp", feature = "health"))]
 mod fifo;
 #[cfg(feature = "health")]
@@ -32,7 +44,10 @@ mod mapping;
 #[cfg(any(feature = "vrrp", feature = "health"))]
 mod notify;
 #[cfg(feature = "vrrp")]
+mod reload;
+#[cfg(feature = "vrrp")]
 mod scripts;
+mod signals;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode, Stdio};
@@ -54,6 +69,9 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if let Some(name) = &options.signum {
+        return signum(name);
+    }
     let conf = match daemon::load(&options) {
         Ok(c) => c,
         Err(e) => {
@@ -62,13 +80,7 @@ fn main() -> ExitCode {
         }
     };
     if options.config_test {
-        println!(
-            "keepalived-compat: {} is valid ({} instances, {} virtual servers)",
-            options.config.display(),
-            conf.instances.len(),
-            conf.virtual_servers.len()
-        );
-        return ExitCode::SUCCESS;
+        return config_test(&options, &conf);
     }
     if !options.foreground {
         return detach();
@@ -77,6 +89,46 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     runtime.block_on(daemon::run(options, conf))
+}
+
+/// `--signum=NAME`: the signal's number on stdout, or keepalived's message and status 1.
+fn signum(name: &str) -> ExitCode {
+    match signals::signum(name) {
+        Some(number) => {
+            println!("{number}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprintln!("Unknown sigfunc {name}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `-t`: every problem a start would meet, located, and status 1 if there is one.
+fn config_test(options: &Options, conf: &keepalived_conf::KeepalivedConf) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let problems = runtime.block_on(check::run(options, conf));
+    for p in &problems {
+        eprintln!("keepalived-compat: {p}");
+    }
+    if !problems.is_empty() {
+        eprintln!(
+            "keepalived-compat: {}: {} problem(s)",
+            options.config.display(),
+            problems.len()
+        );
+        return ExitCode::FAILURE;
+    }
+    println!(
+        "keepalived-compat: {} is valid ({} instances, {} virtual servers)",
+        options.config.display(),
+        conf.instances.len(),
+        conf.virtual_servers.len()
+    );
+    ExitCode::SUCCESS
 }
 
 /// The daemon's single-threaded tokio runtime; `None` (said on stderr) if it cannot start.

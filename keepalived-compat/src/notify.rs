@@ -57,7 +57,46 @@ impl Notifier {
         {
             fifos.push(Fifo::open(path)?);
         }
-        Ok(Self {
+        Ok(Self::with_fifos(conf, fifos))
+    }
+
+    /// Takes the notification settings of a reloaded `conf`: FIFOs that stay keep their open
+    /// descriptor and queue (a reader sees no gap), new ones are opened, dropped ones closed;
+    /// sync groups that stay keep their last notified state. On error nothing changed.
+    pub(crate) fn reload(&mut self, conf: &KeepalivedConf) -> io::Result<()> {
+        let mut fifos = Vec::new();
+        for path in [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
+            .into_iter()
+            .flatten()
+        {
+            match self.fifos.iter().position(|f| f.path() == path.as_path()) {
+                Some(_) => {}
+                None => fifos.push(Fifo::open(path)?),
+            }
+        }
+        let mut kept: Vec<Fifo> = std::mem::take(&mut self.fifos)
+            .into_iter()
+            .filter(|f| {
+                [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p.as_path() == f.path())
+            })
+            .collect();
+        kept.extend(fifos);
+        let mut next = Self::with_fifos(conf, kept);
+        for group in &mut next.groups {
+            if let Some(old) = self.groups.iter().find(|g| g.name == group.name) {
+                group.state = old.state;
+            }
+        }
+        next.member_states = std::mem::take(&mut self.member_states);
+        *self = next;
+        Ok(())
+    }
+
+    fn with_fifos(conf: &KeepalivedConf, fifos: Vec<Fifo>) -> Self {
+        Self {
             instances: conf
                 .instances
                 .iter()
@@ -75,7 +114,7 @@ impl Notifier {
                 })
                 .collect(),
             fifos,
-        })
+        }
     }
 
     /// Each FIFO that dropped lines, with how many.

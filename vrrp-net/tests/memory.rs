@@ -551,7 +551,10 @@ mod reconfigure {
         let last = view.borrow_and_update().clone();
         assert_eq!(last.state, State::Initialize);
         assert!(last.addresses.is_empty());
-        assert!(view.changed().await.is_err(), "the watch ends with the instance");
+        assert!(
+            view.changed().await.is_err(),
+            "the watch ends with the instance"
+        );
         let seen = settle(&mut a).await;
         assert!(
             seen.iter()
@@ -691,7 +694,11 @@ mod reconfigure {
             .instance(two)
             .sync_group("G", ["VI_1", "VI_2"]);
         let done = a.handle.reconcile(desired).await.unwrap();
-        assert_eq!(done.added, vec!["VI_1".to_owned(), "VI_2".to_owned()], "{done}");
+        assert_eq!(
+            done.added,
+            vec!["VI_1".to_owned(), "VI_2".to_owned()],
+            "{done}"
+        );
         settle(&mut a).await;
         assert_eq!(present(&a), vec![addr(100), addr(110), addr(130)]);
         assert!(matches!(

@@ -5,34 +5,13 @@
 
 mod harness;
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use harness::{Daemon, Keepalived, Lab, RouterConf, require, wait_until};
-
-/// Creates the FIFO at `path` and collects what is written to it.
-fn fifo_reader(path: &Path) -> Arc<Mutex<Vec<String>>> {
-    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let (sink, path) = (Arc::clone(&lines), path.to_owned());
-    std::thread::spawn(move || {
-        // Opening read-write keeps the FIFO open across writers; reads block until data.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
-        for line in BufReader::new(file).lines() {
-            let Ok(line) = line else { return };
-            sink.lock().unwrap().push(line);
-        }
-    });
-    lines
-}
+use harness::{Daemon, Keepalived, Lab, RouterConf, fifo_reader, require, wait_until};
 
 fn conf(lab: &Lab, who: &str) -> (RouterConf, Arc<Mutex<Vec<String>>>, std::path::PathBuf) {
     let script = lab.path(&format!("{who}-notify.sh"));

@@ -1,7 +1,7 @@
 //! The in-process backend set: what a Rust proxy embeds to route only to healthy
 //! backends.
 
-use crate::{Event, Health, TargetId};
+use crate::{Change, Event, Health, TargetId};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,9 +40,13 @@ pub struct BackendSetWriter {
 impl BackendSetWriter {
     /// Applies one event; readers are notified only when the healthy set or a
     /// weight actually changed. Returns whether it did.
+    ///
+    /// A target joins when it is up (an added target joins in its initial health) and
+    /// leaves when it goes down or is removed ([`Change::Removed`]).
     pub fn handle_event(&mut self, event: &Event) -> bool {
-        let changed = match event.health {
-            Health::Up => {
+        let changed = match (event.change, event.health) {
+            (Change::Removed, _) | (_, Health::Down) => self.up.remove(&event.target).is_some(),
+            (_, Health::Up) => {
                 let backend = Backend {
                     name: event.name.clone(),
                     addr: event.addr,
@@ -50,7 +54,6 @@ impl BackendSetWriter {
                 };
                 self.up.insert(event.target, backend.clone()) != Some(backend)
             }
-            Health::Down => self.up.remove(&event.target).is_some(),
         };
         if changed {
             let snapshot: Arc<[Backend]> = self.up.values().cloned().collect();

@@ -35,6 +35,27 @@ impl IpvsPool {
         &self.service
     }
 
+    /// The forwarding method of the destinations.
+    pub fn forward(&self) -> ForwardMethod {
+        self.forward
+    }
+
+    /// Takes new service settings (scheduler, persistence, flags...) for the same key, and
+    /// a new forwarding method; both reach the kernel at the next sync (`PoolSink::resync`),
+    /// as an update of the service and of the destinations that differ. A different key is
+    /// another service: build another pool for it.
+    pub fn reconfigure(&mut self, service: Service, forward: ForwardMethod) {
+        self.service = service;
+        self.forward = forward;
+    }
+
+    /// What a sync to `dests` makes the kernel hold, handed to
+    /// [`IpvsHandle::apply_service`], which sends only the difference from the kernel's
+    /// copy ([`ipvs_sys::plan_service`]).
+    pub fn desired(&self, dests: &[Dest]) -> DesiredService {
+        desired(&self.service, self.forward, dests)
+    }
+
     /// Deletes the service and its destinations (a graceful stop); succeeds if it is
     /// already gone.
     pub async fn delete_service(&self) -> Result<(), Error> {
@@ -45,9 +66,20 @@ impl IpvsPool {
     }
 
     fn destination(&self, dest: Dest) -> Destination {
-        Destination::new(dest.addr)
-            .forward(self.forward)
-            .weight(dest.weight)
+        destination(self.forward, dest)
+    }
+}
+
+fn destination(forward: ForwardMethod, dest: Dest) -> Destination {
+    Destination::new(dest.addr)
+        .forward(forward)
+        .weight(dest.weight)
+}
+
+fn desired(service: &Service, forward: ForwardMethod, dests: &[Dest]) -> DesiredService {
+    DesiredService {
+        service: service.clone(),
+        destinations: dests.iter().map(|d| destination(forward, *d)).collect(),
     }
 }
 
@@ -81,10 +113,60 @@ impl PoolBackend for IpvsPool {
     }
 
     async fn sync(&mut self, dests: &[Dest]) -> Result<(), Error> {
-        let desired = DesiredService {
-            service: self.service.clone(),
-            destinations: dests.iter().map(|d| self.destination(*d)).collect(),
-        };
-        self.handle.apply_service(&desired).await.map(drop)
+        self.handle
+            .apply_service(&self.desired(dests))
+            .await
+            .map(drop)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::Health;
+    use crate::sink::{Pool, PoolConfig, PoolOp};
+    use ipvs_sys::{Command, Scheduler, ServiceKey, plan_service};
+
+    fn rs(n: u8) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, n], 80))
+    }
+
+    /// A reload (one real server added, one removed, one re-weighted) reaches the kernel
+    /// as exactly those three commands: the staying destination is not recreated.
+    #[test]
+    fn a_reload_changes_only_the_destinations_that_differ() {
+        let key = ServiceKey::tcp(SocketAddr::from(([192, 0, 2, 10], 80)));
+        let service = Service::new(key, Scheduler::WeightedRoundRobin);
+        let forward = ForwardMethod::Masquerade;
+        let reals = [(21, 1), (22, 1), (23, 1)].map(|(n, w)| (Dest::new(rs(n), w), Health::Up));
+        let mut pool = Pool::new(PoolConfig::default(), reals).unwrap();
+        pool.startup();
+        let before = desired(&service, forward, &pool.desired());
+        let kernel = (&service, before.destinations.as_slice());
+
+        let mut ops = pool.remove_real(rs(21));
+        ops.extend(pool.set_real(Dest::new(rs(23), 5), Health::Up).unwrap());
+        ops.extend(pool.set_real(Dest::new(rs(24), 1), Health::Down).unwrap());
+        ops.extend(pool.set_real(Dest::new(rs(25), 2), Health::Up).unwrap());
+        assert_eq!(
+            ops,
+            [
+                PoolOp::Remove(rs(21)),
+                PoolOp::SetWeight(Dest::new(rs(23), 5)),
+                PoolOp::Add(Dest::new(rs(25), 2)),
+            ],
+            "rs24 joins down: not in the table"
+        );
+        let after = desired(&service, forward, &pool.desired());
+        let commands = plan_service(Some(kernel), &after);
+        assert_eq!(
+            commands,
+            [
+                Command::DeleteDestination(key, rs(21)),
+                Command::UpdateDestination(key, destination(forward, Dest::new(rs(23), 5))),
+                Command::AddDestination(key, destination(forward, Dest::new(rs(25), 2))),
+            ]
+        );
     }
 }

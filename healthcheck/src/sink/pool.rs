@@ -4,7 +4,7 @@
 //! operations through a [`PoolBackend`] (IPVS via `ipvs-sys` with the `ipvs` feature,
 //! or anything else with the same shape).
 
-use crate::{ConfigError, Event, Health};
+use crate::{Change, ConfigError, Event, Health};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -159,15 +159,85 @@ impl Pool {
         self.update()
     }
 
-    /// Applies one scheduler event (matched by address; unknown addresses change
-    /// nothing).
+    /// Applies one scheduler event, matched by address: a [`Change::Added`] target joins
+    /// in its initial health (or updates the real server of that address), a
+    /// [`Change::Removed`] one leaves (its destination is removed, even with
+    /// `inhibit_on_failure`, as keepalived does for a real server gone from its
+    /// configuration), any other event updates a known real server's health and weight.
+    /// Quorum is re-evaluated after each.
+    ///
+    /// Feed a pool the events of its own service's targets only: other events for
+    /// addresses outside the pool change nothing, but an added target joins. An added
+    /// target at the sorry server's address is ignored.
     pub fn handle_event(&mut self, event: &Event) -> Vec<PoolOp> {
-        let Some(real) = self.reals.get_mut(&event.addr) else {
-            return Vec::new();
+        let dest = Dest::new(event.addr, event.weight);
+        match event.change {
+            Change::Removed => self.remove_real(event.addr),
+            Change::Added => self.set_real(dest, event.health).unwrap_or_default(),
+            _ => {
+                let Some(real) = self.reals.get_mut(&event.addr) else {
+                    return Vec::new();
+                };
+                real.health = event.health;
+                real.weight = event.weight;
+                self.update()
+            }
+        }
+    }
+
+    /// Adds a real server, or sets the weight and health of the one at `dest.addr`, and
+    /// returns the operations (quorum re-evaluated). Refused for the sorry server's address.
+    pub fn set_real(&mut self, dest: Dest, health: Health) -> Result<Vec<PoolOp>, ConfigError> {
+        if self
+            .config
+            .sorry_server
+            .is_some_and(|s| s.addr == dest.addr)
+        {
+            return Err(ConfigError::SorryIsReal(dest.addr));
+        }
+        let real = Real {
+            weight: dest.weight,
+            health,
         };
-        real.health = event.health;
-        real.weight = event.weight;
+        self.reals.insert(dest.addr, real);
+        Ok(self.update())
+    }
+
+    /// Removes a real server and returns the operations (its destination removed, quorum
+    /// re-evaluated); nothing for an address outside the pool.
+    pub fn remove_real(&mut self, addr: SocketAddr) -> Vec<PoolOp> {
+        if self.reals.remove(&addr).is_none() {
+            return Vec::new();
+        }
         self.update()
+    }
+
+    /// Takes new settings (quorum, hysteresis, sorry server, `inhibit_on_failure`) and
+    /// returns the operations they cause. Refused, changing nothing, if the new sorry
+    /// server is one of the real servers.
+    pub fn reconfigure(&mut self, config: PoolConfig) -> Result<Vec<PoolOp>, ConfigError> {
+        if let Some(sorry) = config.sorry_server
+            && self.reals.contains_key(&sorry.addr)
+        {
+            return Err(ConfigError::SorryIsReal(sorry.addr));
+        }
+        self.config = config;
+        Ok(self.update())
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// The health and weight of the real server at `addr`.
+    pub fn real(&self, addr: SocketAddr) -> Option<(Health, u32)> {
+        self.reals.get(&addr).map(|r| (r.health, r.weight))
+    }
+
+    /// The real servers' addresses, in order.
+    pub fn reals(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.reals.keys().copied()
     }
 
     /// Whether the service currently has quorum.
@@ -346,6 +416,23 @@ impl<B: PoolBackend> PoolSink<B> {
     /// The backend.
     pub fn backend(&self) -> &B {
         &self.backend
+    }
+
+    /// The pool, to change it ([`Pool::set_real`], [`Pool::remove_real`],
+    /// [`Pool::reconfigure`]: a reload). The sink counts as out of sync from here on: call
+    /// [`PoolSink::resync`] after the changes, which brings the backend to the new table
+    /// in one [`PoolBackend::sync`] (for `IpvsPool`, only the difference: destinations
+    /// that stay are left alone, a changed weight is an update).
+    pub fn pool_mut(&mut self) -> &mut Pool {
+        self.in_sync = false;
+        &mut self.pool
+    }
+
+    /// The backend, to change its settings (e.g. `IpvsPool::set_service` on a reload);
+    /// like [`PoolSink::pool_mut`], call [`PoolSink::resync`] next.
+    pub fn backend_mut(&mut self) -> &mut B {
+        self.in_sync = false;
+        &mut self.backend
     }
 
     async fn apply(&mut self, ops: &[PoolOp]) -> Result<(), B::Error> {

@@ -3,7 +3,7 @@
 //! tracked object, so a router's priority follows the service it fronts.
 
 use super::{Pool, PoolOp};
-use crate::{Event, Health};
+use crate::{Change, Event, Health};
 use std::collections::HashMap;
 pub use vrrp_core::TrackState;
 
@@ -43,8 +43,12 @@ impl VrrpTrack {
     }
 
     /// The update for one event, if its target is tracked and the object's state
-    /// changed (weight-only events never produce one).
+    /// changed (weight-only events never produce one). A removed target
+    /// ([`Change::Removed`]) leaves its object as it was: nothing probes it any more.
     pub fn handle_event(&mut self, event: &Event) -> Option<(String, TrackState)> {
+        if event.change == Change::Removed {
+            return None;
+        }
         let object = self.objects.get(&*event.name)?;
         let state = TrackState::from(event.health);
         if self.last.insert(object.clone(), state) == Some(state) {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use healthcheck::sink::{Pool, PoolOp};
-use healthcheck::{Event, Health, Reason, Scheduler, TargetId};
+use healthcheck::{Change, Event, Health, Reason, Scheduler, TargetId};
 
 use super::LvsError;
 use super::plan::ServicePlan;
@@ -19,47 +19,86 @@ pub(crate) struct Notice {
     pub(crate) script: Option<Vec<String>>,
 }
 
-struct Service {
-    plan: ServicePlan,
-    pool: Pool,
-    health: Vec<Health>,
+/// One virtual server as it runs.
+pub(super) struct Service {
+    /// Its configuration (the real servers' targets as given to the scheduler).
+    pub(super) plan: ServicePlan,
+    /// Its pool model.
+    pub(super) pool: Pool,
+    /// The last notified health of each real server, in plan order.
+    pub(super) health: Vec<Health>,
+    /// The scheduler's id of each real server's target, in plan order.
+    pub(super) ids: Vec<Option<TargetId>>,
+}
+
+/// The pool model of a plan, refused like a parse error.
+pub(super) fn pool(plan: &ServicePlan) -> Result<Pool, LvsError> {
+    Pool::new(
+        plan.pool.clone(),
+        plan.reals.iter().map(|r| (r.dest, r.initial)),
+    )
+    .map_err(|e| LvsError::new(&plan.loc, "virtual_server", e.to_string()))
 }
 
 /// The virtual servers' pools and the state needed to notify changes once.
 pub(crate) struct Lvs {
-    services: Vec<Service>,
-    targets: HashMap<TargetId, (usize, usize)>,
+    pub(super) services: Vec<Service>,
+    pub(super) targets: HashMap<TargetId, (usize, usize)>,
 }
 
 impl Lvs {
-    /// Builds the pools and moves every real server's target into a new [`Scheduler`].
-    pub(crate) fn new(mut plans: Vec<ServicePlan>) -> Result<(Self, Scheduler), LvsError> {
+    /// Builds the pools and gives every real server's target to a new [`Scheduler`].
+    pub(crate) fn new(plans: Vec<ServicePlan>) -> Result<(Self, Scheduler), LvsError> {
         let mut scheduler = Scheduler::new();
-        let mut targets = HashMap::new();
         let mut services = Vec::new();
-        for (s, plan) in plans.iter_mut().enumerate() {
-            for (r, real) in plan.reals.iter_mut().enumerate() {
-                if let Some(target) = real.target.take() {
-                    let id = scheduler
-                        .add(target)
-                        .map_err(|e| LvsError::new(&real.loc, "real_server", e.to_string()))?;
-                    targets.insert(id, (s, r));
-                }
-            }
-        }
         for plan in plans {
-            let pool = Pool::new(
-                plan.pool.clone(),
-                plan.reals.iter().map(|r| (r.dest, r.initial)),
-            )
-            .map_err(|e| LvsError::new(&plan.loc, "virtual_server", e.to_string()))?;
+            let mut ids = Vec::new();
+            for real in &plan.reals {
+                let id = match &real.target {
+                    Some(target) => Some(
+                        scheduler
+                            .add(target.clone())
+                            .map_err(|e| LvsError::new(&real.loc, "real_server", e.to_string()))?,
+                    ),
+                    None => None,
+                };
+                ids.push(id);
+            }
             services.push(Service {
                 health: plan.reals.iter().map(|r| r.initial).collect(),
+                pool: pool(&plan)?,
                 plan,
-                pool,
+                ids,
             });
         }
-        Ok((Lvs { services, targets }, scheduler))
+        let mut lvs = Lvs {
+            services,
+            targets: HashMap::new(),
+        };
+        lvs.index();
+        Ok((lvs, scheduler))
+    }
+
+    /// Rebuilds the target index from the services.
+    pub(super) fn index(&mut self) {
+        self.targets = self
+            .services
+            .iter()
+            .enumerate()
+            .flat_map(|(s, service)| {
+                service
+                    .ids
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(r, id)| id.map(|id| (id, (s, r))))
+            })
+            .collect();
+    }
+
+    /// The pool model of service `s`, which the kernel's copies follow.
+    #[cfg(feature = "ipvs")]
+    pub(crate) fn pool(&self, s: usize) -> Option<&Pool> {
+        self.services.get(s).map(|service| &service.pool)
     }
 
     /// The notifications of building the tables from empty (a quorum that is not there).
@@ -88,10 +127,11 @@ impl Lvs {
             return out;
         };
         let ops = service.pool.handle_event(event);
-        let changed = service
-            .health
-            .get_mut(r)
-            .filter(|h| **h != event.health && event.reason != Some(Reason::Initial));
+        let changed = service.health.get_mut(r).filter(|h| {
+            **h != event.health
+                && event.reason != Some(Reason::Initial)
+                && event.change != Change::Removed
+        });
         if let (Some(h), Some(real)) = (changed, service.plan.reals.get(r)) {
             *h = event.health;
             let (word, script) = match event.health {
@@ -108,7 +148,7 @@ impl Lvs {
     }
 }
 
-fn quorum_notices(plan: &ServicePlan, ops: &[PoolOp], out: &mut Vec<Notice>) {
+pub(super) fn quorum_notices(plan: &ServicePlan, ops: &[PoolOp], out: &mut Vec<Notice>) {
     for op in ops {
         let (word, script) = match op {
             PoolOp::QuorumUp { .. } => ("UP", &plan.quorum_up),

@@ -9,13 +9,14 @@ mod events;
 #[cfg(feature = "ipvs")]
 mod kernel;
 mod plan;
+mod reload;
 mod run;
 
 #[cfg(test)]
 use events::{Lvs, Notice};
 #[cfg(test)]
 use plan::services;
-pub(crate) use run::{Table, run};
+pub(crate) use run::{Checkers, Table, run};
 
 use keepalived_conf::Location;
 

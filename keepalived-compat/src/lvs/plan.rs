@@ -2,13 +2,15 @@
 //! each keyword.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use healthcheck::sink::{Dest, PoolConfig};
 use healthcheck::{Health, Schedule, ScheduleBuilder, Target};
 
 use super::{LvsError, checks};
 use keepalived_conf::{
-    CheckTiming, CheckerKind, ConfWarning, KeepalivedConf, Location, Protocol, RealServer,
+    CheckTiming, Checker, CheckerKind, ConfWarning, KeepalivedConf, Location, Protocol, RealServer,
     VirtualServer, VsAddress,
 };
 
@@ -25,6 +27,9 @@ pub(crate) struct RealPlan {
     pub(crate) initial: Health,
     /// Its checks; `None` when the real server has no checker (always up).
     pub(crate) target: Option<Target>,
+    /// Its checker blocks without locations and timing: a reload keeps the running checks
+    /// (and their state) when these are equal.
+    pub(crate) checkers: Vec<Checker>,
     /// `notify_up`.
     pub(crate) notify_up: Option<Vec<String>>,
     /// `notify_down`.
@@ -81,9 +86,7 @@ fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<Servic
         warnings.push(ConfWarning {
             loc: vs.loc.clone(),
             keyword: "omega".to_owned(),
-            message: "has no effect: this daemon does not reload, so a virtual server is never \
-                      removed while it runs"
-                .to_owned(),
+            message: "has no effect: this daemon sends no notifications when it stops".to_owned(),
         });
     }
     let mut reals = Vec::new();
@@ -175,9 +178,33 @@ fn real(
         },
         initial,
         target,
+        checkers: checker_key(rs),
         notify_up: rs.notify_up.clone(),
         notify_down: rs.notify_down.clone(),
     })
+}
+
+/// What decides whether a reload changed a real server's checks: its checker blocks with
+/// locations (a moved block is the same block) and timing (compared as a schedule) blanked.
+fn checker_key(rs: &RealServer) -> Vec<Checker> {
+    let nowhere = Location {
+        file: Arc::new(PathBuf::new()),
+        line: 0,
+    };
+    rs.checkers
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            c.loc = nowhere.clone();
+            c.timing = CheckTiming::default();
+            if let CheckerKind::Http { urls, .. } = &mut c.kind {
+                for u in urls {
+                    u.loc = nowhere.clone();
+                }
+            }
+            c
+        })
+        .collect()
 }
 
 /// keepalived's checker timing with its defaults: `delay_loop` 60 s, `connect_timeout` 5 s,

@@ -2,15 +2,17 @@
 
 use std::path::PathBuf;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::events::{Lvs, Notice};
-use super::plan;
+use super::plan::{self, ServicePlan};
+use super::reload::ReloadSummary;
 use crate::cli::Options;
 use crate::daemon::log;
 use crate::fifo::Fifo;
 use crate::notify::spawn;
+use healthcheck::Change;
 use keepalived_conf::KeepalivedConf;
 
 /// Where pool changes go.
@@ -22,14 +24,52 @@ pub(crate) enum Table {
     Ipvs,
 }
 
+/// A reload, sent to the loop: the new configuration, its plan, and where to answer.
+struct Reload {
+    conf: KeepalivedConf,
+    plans: Vec<ServicePlan>,
+    reply: oneshot::Sender<Result<ReloadSummary, String>>,
+}
+
 /// The running checkers.
 #[derive(Debug)]
 pub(crate) struct Checkers {
     task: JoinHandle<()>,
     stop: oneshot::Sender<()>,
+    reload: mpsc::Sender<Reload>,
 }
 
 impl Checkers {
+    /// Reconciles the running virtual servers with `conf`, a newly parsed configuration
+    /// (SIGHUP), without a flap: virtual and real servers added or removed, real servers
+    /// whose weight or checkers changed. A real server that stays keeps its IPVS
+    /// destination (and connections) and, with unchanged checkers, its checker state; only
+    /// a new weight is an edit. The returned summary is one log line (`Display`).
+    ///
+    /// A configuration the checkers refuse changes nothing and is the error. The FIFOs and
+    /// the table mode (`--no-ipvs`) stay as started.
+    pub(crate) async fn reload(
+        &mut self,
+        options: &Options,
+        conf: &KeepalivedConf,
+    ) -> Result<ReloadSummary, String> {
+        let (plans, warnings) = plan::services(conf).map_err(|e| e.to_string())?;
+        for w in &warnings {
+            eprintln!("keepalived-compat: warning: {w}");
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = Reload {
+            conf: conf.clone(),
+            plans,
+            reply,
+        };
+        let gone = || "the health checkers stopped".to_owned();
+        self.reload.send(request).await.map_err(|_| gone())?;
+        let summary = answer.await.map_err(|_| gone())??;
+        log(options, &summary.to_string());
+        Ok(summary)
+    }
+
     /// Stops the probes and, with IPVS, deletes the virtual services this daemon manages
     /// (as keepalived does when it stops).
     pub(crate) async fn stop(self) {
@@ -63,18 +103,18 @@ pub(crate) async fn run(
     for p in paths {
         fifos.push(Fifo::open(p).map_err(|e| e.to_string())?);
     }
-    #[cfg(feature = "ipvs")]
-    let mut kernel = match table {
-        Table::Ipvs => super::kernel::start(conf, &plans).await?,
-        Table::Report => Vec::new(),
-    };
     #[cfg(not(feature = "ipvs"))]
     if table == Table::Ipvs {
         return Err("this build has no ipvs support (feature ipvs): run with --no-ipvs".to_owned());
     }
     let count = plans.len();
     let (mut lvs, scheduler) = Lvs::new(plans).map_err(|e| e.to_string())?;
-    let mut running = scheduler.start().map_err(|e| e.to_string())?;
+    #[cfg(feature = "ipvs")]
+    let mut kernel = match table {
+        Table::Ipvs => Some(super::kernel::start(conf, &lvs).await?),
+        Table::Report => None,
+    };
+    let (control, mut events) = scheduler.start().map_err(|e| e.to_string())?.into_parts();
     let options = options.clone();
     log(
         &options,
@@ -88,32 +128,67 @@ pub(crate) async fn run(
         ),
     );
     let (stop, mut stopped) = oneshot::channel();
+    let (reload, mut reloads) = mpsc::channel::<Reload>(1);
     let task = tokio::spawn(async move {
         let startup = lvs.startup();
         deliver(&options, &fifos, &startup);
         loop {
             let event = tokio::select! {
-                event = running.next_event() => event,
+                event = events.next_event() => event,
+                Some(request) = reloads.recv() => {
+                    let result = lvs
+                        .reload(request.plans, &control)
+                        .map_err(|e| e.to_string());
+                    let result = match result {
+                        Ok((summary, notices, _origins)) => {
+                            deliver(&options, &fifos, &notices);
+                            #[cfg(feature = "ipvs")]
+                            if let Some(kernel) = &mut kernel {
+                                for e in kernel.reload(&request.conf, &lvs, &_origins).await {
+                                    eprintln!("keepalived-compat: reload: {e}");
+                                }
+                            }
+                            Ok(summary)
+                        }
+                        Err(e) => Err(e),
+                    };
+                    #[cfg(not(feature = "ipvs"))]
+                    let _ = &request.conf;
+                    // The caller may have given up waiting: nothing to answer then.
+                    let _ = request.reply.send(result);
+                    continue;
+                }
                 _ = &mut stopped => break,
             };
             let notices = lvs.handle_event(&event);
+            let what = match event.change {
+                Change::Added => "starts",
+                Change::Replaced => "is replaced,",
+                Change::Removed => {
+                    log(&options, &format!("check of {} removed", event.name));
+                    continue;
+                }
+                _ => "is",
+            };
             match &event.reason {
-                Some(healthcheck::Reason::Initial) => log(
+                Some(healthcheck::Reason::Initial) | None => log(
                     &options,
-                    &format!("check of {} starts {:?}", event.name, event.health),
+                    &format!("check of {} {what} {:?}", event.name, event.health),
                 ),
                 Some(reason) => log(
                     &options,
-                    &format!("check of {} is {:?}: {reason}", event.name, event.health),
-                ),
-                None => log(
-                    &options,
-                    &format!("check of {} is {:?}", event.name, event.health),
+                    &format!(
+                        "check of {} {what} {:?}: {reason}",
+                        event.name, event.health
+                    ),
                 ),
             }
             deliver(&options, &fifos, &notices);
             #[cfg(feature = "ipvs")]
-            if let Some(sinks) = lvs.service_of(event.target).and_then(|s| kernel.get_mut(s)) {
+            if let Some(sinks) = lvs
+                .service_of(event.target)
+                .and_then(|s| kernel.as_mut()?.tables_mut(s))
+            {
                 for sink in sinks {
                     if let Err(e) = sink.handle_event(&event).await {
                         eprintln!("keepalived-compat: ipvs: {e}");
@@ -132,13 +207,11 @@ pub(crate) async fn run(
             );
         }
         #[cfg(feature = "ipvs")]
-        for sink in kernel.iter().flatten() {
-            if let Err(e) = sink.backend().delete_service().await {
-                eprintln!("keepalived-compat: ipvs: {e}");
-            }
+        if let Some(kernel) = &kernel {
+            kernel.stop().await;
         }
     });
-    Ok(Checkers { task, stop })
+    Ok(Checkers { task, stop, reload })
 }
 
 fn deliver(options: &Options, fifos: &[Fifo], notices: &[Notice]) {

@@ -135,7 +135,8 @@ fn lines(notices: &[Notice]) -> Vec<&str> {
 
 #[test]
 fn health_changes_become_rs_then_vs_lines_in_order() {
-    let text = "virtual_server 192.0.2.15 80 {\n quorum 2\n quorum_down /bin/echo qd\n \
+    let text = "virtual_server 192.0.2.15 80 {\n delay_loop 3600\n quorum 2\n \
+                quorum_down /bin/echo qd\n \
                 real_server 192.0.2.21 80 {\n  notify_down /bin/echo d\n  TCP_CHECK\n }\n \
                 real_server 192.0.2.22 80 {\n  TCP_CHECK\n }\n}\n";
     let (plans, _) = services(&conf(text)).unwrap();
@@ -183,4 +184,183 @@ fn alpha_without_quorum_reports_the_service_down_at_startup() {
     let (plans, _) = services(&conf(text)).unwrap();
     let (mut lvs, _scheduler) = Lvs::new(plans).unwrap();
     assert_eq!(lines(&lvs.startup()), ["VS [G]:0 DOWN"]);
+}
+
+const BEFORE: &str = r#"
+virtual_server 192.0.2.15 80 {
+    delay_loop 3600
+    quorum 2
+    quorum_down /bin/echo qd
+    real_server 192.0.2.21 80 {
+        weight 1
+        TCP_CHECK {
+            delay_loop 5000
+        }
+    }
+    real_server 192.0.2.22 80 {
+        TCP_CHECK
+    }
+    real_server 192.0.2.23 80 {
+        weight 1
+    }
+    real_server 192.0.2.25 80 {
+        TCP_CHECK {
+            connect_port 81
+        }
+    }
+}
+virtual_server fwmark 5 {
+    delay_loop 3600
+    real_server 192.0.2.31 80 {
+        TCP_CHECK
+    }
+}
+"#;
+
+/// The same file edited: .21 re-weighted and re-timed (same checker), .22 removed, .23
+/// (no checker) re-weighted, .24 added, .25's checker changed; `fwmark 5` removed and
+/// 192.0.2.16 added.
+const AFTER: &str = r#"
+virtual_server 192.0.2.16 80 {
+    delay_loop 3600
+    real_server 192.0.2.41 80 {
+        TCP_CHECK
+    }
+}
+virtual_server 192.0.2.15 80 {
+    delay_loop 3600
+    quorum 2
+    quorum_down /bin/echo qd
+    real_server 192.0.2.25 80 {
+        TCP_CHECK {
+            connect_port 82
+        }
+    }
+    real_server 192.0.2.21 80 {
+        weight 3
+        TCP_CHECK {
+            delay_loop 7000
+        }
+    }
+    real_server 192.0.2.23 80 {
+        weight 2
+    }
+    real_server 192.0.2.24 80 {
+        TCP_CHECK
+    }
+}
+"#;
+
+/// The next `n` events that are not probe verdicts, fed to `lvs` like the loop does. The
+/// delays are long (the first probes fall within `delay_loop`) and the events asserted on
+/// are queued by the reload itself, so no verdict is expected; one that comes anyway
+/// (probes use the real network and clock) is skipped.
+async fn feed(lvs: &mut Lvs, events: &mut healthcheck::Events, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        let e = events.next_event().await;
+        if e.change == healthcheck::Change::Health {
+            continue;
+        }
+        assert!(lvs.handle_event(&e).is_empty(), "no notification expected");
+        out.push(format!("{:?} {} w{}", e.change, e.name, e.weight));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_reload_reconciles_services_and_real_servers_in_place() {
+    let (plans, _) = services(&conf(BEFORE)).unwrap();
+    let (mut lvs, scheduler) = Lvs::new(plans).unwrap();
+    let (control, mut events) = scheduler.start().unwrap().into_parts();
+    assert!(lvs.startup().is_empty());
+    feed(&mut lvs, &mut events, 4).await;
+    let kept = control
+        .id("[192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80")
+        .unwrap();
+    let restarted = control
+        .id("[192.0.2.25]:tcp:80 [192.0.2.15]:tcp:80")
+        .unwrap();
+
+    let (plans, _) = services(&conf(AFTER)).unwrap();
+    let (summary, notices, origins) = lvs.reload(plans, &control).unwrap();
+    assert_eq!(
+        summary.to_string(),
+        "reload: 1 virtual server(s) added: [192.0.2.16]:tcp:80; \
+         1 virtual server(s) removed: FWM 5; \
+         1 real server(s) added: [192.0.2.24]:tcp:80 of [192.0.2.15]:tcp:80; \
+         1 real server(s) removed: [192.0.2.22]:tcp:80 of [192.0.2.15]:tcp:80; \
+         3 real server(s) changed: [192.0.2.25]:tcp:80 of [192.0.2.15]:tcp:80 (checks), \
+         [192.0.2.21]:tcp:80 of [192.0.2.15]:tcp:80 (weight 1 -> 3, timing), \
+         [192.0.2.23]:tcp:80 of [192.0.2.15]:tcp:80 (weight 1 -> 2)"
+    );
+    assert!(notices.is_empty(), "quorum holds throughout");
+    assert_eq!(origins, [None, Some(0)]);
+    // The staying checkers keep their ids; the scheduler reports the changes in order.
+    assert_eq!(
+        control.id("[192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80"),
+        Some(kept)
+    );
+    assert_eq!(
+        control.id("[192.0.2.25]:tcp:80 [192.0.2.15]:tcp:80"),
+        Some(restarted)
+    );
+    assert_eq!(control.id("[192.0.2.22]:tcp:80 [192.0.2.15]:tcp:80"), None);
+    let mut seen = feed(&mut lvs, &mut events, 6).await;
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "Added [192.0.2.24]:tcp:80 [192.0.2.15]:tcp:80 w1",
+            "Added [192.0.2.41]:tcp:80 [192.0.2.16]:tcp:80 w1",
+            "Removed [192.0.2.22]:tcp:80 [192.0.2.15]:tcp:80 w1",
+            "Removed [192.0.2.31]:tcp:80 FWM 5 w1",
+            "Replaced [192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80 w3",
+            "Replaced [192.0.2.25]:tcp:80 [192.0.2.15]:tcp:80 w1",
+        ]
+    );
+    assert_eq!(lvs.service_of(kept), Some(1));
+    assert_eq!(lvs.service_of(restarted), Some(1));
+    let pool = &lvs.services[1].pool;
+    let reals: Vec<_> = pool.reals().map(|a| (a, pool.real(a).unwrap())).collect();
+    assert_eq!(
+        reals,
+        [
+            (sa("192.0.2.21:80"), (Health::Up, 3)),
+            (sa("192.0.2.23:80"), (Health::Up, 2)),
+            (sa("192.0.2.24:80"), (Health::Up, 1)),
+            (sa("192.0.2.25:80"), (Health::Up, 1)),
+        ]
+    );
+    // The same file again changes nothing.
+    let (plans, _) = services(&conf(AFTER)).unwrap();
+    let (summary, _, origins) = lvs.reload(plans, &control).unwrap();
+    assert_eq!(
+        summary.to_string(),
+        "reload: no virtual or real server changed"
+    );
+    assert_eq!(origins, [Some(0), Some(1)]);
+}
+
+#[tokio::test]
+async fn a_reload_that_loses_quorum_notifies() {
+    let (plans, _) = services(&conf(BEFORE)).unwrap();
+    let (mut lvs, scheduler) = Lvs::new(plans).unwrap();
+    let (control, mut events) = scheduler.start().unwrap().into_parts();
+    feed(&mut lvs, &mut events, 4).await;
+    let text = "virtual_server 192.0.2.15 80 {\n delay_loop 3600\n quorum 2\n \
+                quorum_down /bin/echo qd\n \
+                real_server 192.0.2.21 80 {\n  TCP_CHECK\n }\n}\n";
+    let (plans, _) = services(&conf(text)).unwrap();
+    let (summary, notices, _) = lvs.reload(plans, &control).unwrap();
+    assert_eq!(lines(&notices), ["VS [192.0.2.15]:tcp:80 DOWN"]);
+    assert_eq!(notices[0].script.as_deref().unwrap(), ["/bin/echo", "qd"]);
+    assert_eq!(summary.reals_removed.len(), 3);
+    // The one left keeps its checker.
+    assert!(
+        control
+            .id("[192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80")
+            .is_some()
+    );
+    assert_eq!(lvs.services.len(), 1);
 }

@@ -88,8 +88,8 @@ impl VirtualRouter {
             .collect();
         let advertised: Arc<[core::net::IpAddr]> =
             config.virtual_addresses.iter().map(|v| v.address).collect();
-        let readvertise = advertised != self.advertised
-            || config.advert_interval != self.config.advert_interval;
+        let readvertise =
+            advertised != self.advertised || config.advert_interval != self.config.advert_interval;
         let announce_changed = config.announce != self.config.announce;
         if config.priority != self.config.priority {
             self.base_priority = config.priority;
@@ -167,7 +167,8 @@ mod tests {
     }
 
     fn config(priority: u8, vips: &[&str]) -> RouterConfig {
-        let mut b = RouterConfig::builder("vi", 51, "192.0.2.2".parse().unwrap()).priority(priority);
+        let mut b =
+            RouterConfig::builder("vi", 51, "192.0.2.2".parse().unwrap()).priority(priority);
         for v in vips {
             b = b.virtual_address(addr(v));
         }
@@ -283,11 +284,15 @@ mod tests {
         r.handle(t0, Input::Startup);
         while r.poll().is_some() {}
         let down_at = r.poll_timeout();
-        r.reconfigure(t0 + Duration::from_millis(10), config(200, &["192.0.2.100"]))
-            .unwrap();
+        r.reconfigure(
+            t0 + Duration::from_millis(10),
+            config(200, &["192.0.2.100"]),
+        )
+        .unwrap();
         let out = outputs(&mut r);
         assert!(
-            out.iter().all(|o| matches!(o, Output::PriorityChanged { .. })),
+            out.iter()
+                .all(|o| matches!(o, Output::PriorityChanged { .. })),
             "{out:?}"
         );
         assert_eq!(r.priority(), Priority(200));
@@ -300,7 +305,13 @@ mod tests {
         let mut c = config(100, &["192.0.2.100"]);
         c.track = vec![TrackedObject::new("chk", -30)];
         let (mut r, now) = master(c.clone());
-        r.handle(now, Input::Track { name: "chk", state: TrackState::Down });
+        r.handle(
+            now,
+            Input::Track {
+                name: "chk",
+                state: TrackState::Down,
+            },
+        );
         while r.poll().is_some() {}
         assert_eq!(r.priority(), Priority(70));
         // Same object kept down; a new weight-0 object starting down faults the router.

@@ -104,10 +104,7 @@ impl DriverBuilder {
         }
     }
 
-    async fn assemble(
-        self,
-        wiring: &mut Wiring,
-    ) -> Result<(Driver, Handle, Events), DriverError> {
+    async fn assemble(self, wiring: &mut Wiring) -> Result<(Driver, Handle, Events), DriverError> {
         let routers = routers(&self.instances)?;
         if self.needs_kernel() {
             wiring.links = Some(Links::new()?);

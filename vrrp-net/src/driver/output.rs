@@ -95,7 +95,10 @@ impl Driver {
     async fn install(&mut self, now: Instant, slot: usize, addresses: &[VirtualAddress]) {
         let mut installed = Vec::with_capacity(addresses.len());
         for va in addresses {
-            let Some(vip) = self.slot(slot).and_then(|s| s.vips.get(&va.address).cloned()) else {
+            let Some(vip) = self
+                .slot(slot)
+                .and_then(|s| s.vips.get(&va.address).cloned())
+            else {
                 continue;
             };
             if let Err(error) = self.vips.add(&vip).await {
@@ -192,12 +195,9 @@ impl Driver {
             };
             let frame = match va.address {
                 IpAddr::V4(a) => gratuitous_arp(announcer.mac, a),
-                IpAddr::V6(a) => unsolicited_na(
-                    announcer.mac,
-                    announcer.link_local.unwrap_or(a),
-                    a,
-                    false,
-                ),
+                IpAddr::V6(a) => {
+                    unsolicited_na(announcer.mac, announcer.link_local.unwrap_or(a), a, false)
+                }
             };
             if let Err(error) = announcer.socket.send(&frame, va.address) {
                 let instance = s.router.config().name.clone();

@@ -246,7 +246,11 @@ impl Driver {
         let mut wired = match self.wiring.add(slot, &instance, router).await {
             Ok(s) => s,
             Err(e) => {
-                if let Err(undo) = self.wiring.release(slot, &instance, vrid, !foreign_vmac).await {
+                if let Err(undo) = self
+                    .wiring
+                    .release(slot, &instance, vrid, !foreign_vmac)
+                    .await
+                {
                     tracing::warn!(instance = %name, error = %undo, "cannot undo a failed add");
                 }
                 return Err(e);
@@ -369,11 +373,7 @@ impl Driver {
         s.dsts = destinations(&new, family_of(new.config.family));
         s.ttl = ttl(&new);
         s.instance = new;
-        let (rx_key, vrid, policy) = (
-            s.rx_key,
-            s.router.config().vrid.get(),
-            s.router.rx_policy(),
-        );
+        let (rx_key, vrid, policy) = (s.rx_key, s.router.config().vrid.get(), s.router.rx_policy());
         if let Some(demux) = self.wiring.demuxes.get_mut(&rx_key) {
             demux.update(vrid, policy);
         }
@@ -509,9 +509,11 @@ impl Driver {
 
         for instance in desired.instances {
             let name = instance.name().to_owned();
-            let membership = self.group_specs.iter().enumerate().find_map(|(g, (_, ms))| {
-                ms.iter().position(|m| *m == name).map(|m| (g, m))
-            });
+            let membership = self
+                .group_specs
+                .iter()
+                .enumerate()
+                .find_map(|(g, (_, ms))| ms.iter().position(|m| *m == name).map(|m| (g, m)));
             if self.slot_named(&name).is_some() {
                 match self.update_instance(now, instance).await {
                     Ok(Update::Unchanged) => done.unchanged.push(name),

@@ -199,6 +199,16 @@ impl Daemon {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Rewrites the configuration file with `conf` and sends SIGHUP (keepalived.service's
+    /// `ExecReload`).
+    pub fn reload(&self, conf: &RouterConf) {
+        let name = format!("ours-{}", self.host.ns);
+        std::fs::write(&self.conf, conf.text(&name)).unwrap();
+        if let Some(c) = &self.child {
+            hup(&c.id().to_string());
+        }
+    }
+
     /// SIGKILL: no priority 0, no cleanup; the VIP goes with the "crashed host" too.
     pub fn crash(&mut self, vips: &[&str]) {
         if let Some(mut c) = self.child.take() {
@@ -283,6 +293,16 @@ impl Keepalived {
         k
     }
 
+    /// Rewrites the configuration file with `conf` and sends SIGHUP to the parent, as
+    /// keepalived.service's `ExecReload` does.
+    pub fn reload(&self, conf: &RouterConf) {
+        let name = format!("ka-{}", self.host.ns);
+        std::fs::write(self.dir.join("keepalived.conf"), conf.text(&name)).unwrap();
+        if let Some(p) = &self.parent {
+            hup(&p.id().to_string());
+        }
+    }
+
     fn vrrp_pid(&self) -> Option<String> {
         std::fs::read_to_string(self.dir.join("v.pid"))
             .ok()
@@ -327,4 +347,10 @@ impl Drop for Keepalived {
             self.crash(&[]);
         }
     }
+}
+
+/// `kill -HUP PID`.
+fn hup(pid: &str) {
+    let sent = Command::new("kill").args(["-HUP", pid]).status().unwrap();
+    assert!(sent.success(), "kill -HUP {pid} failed");
 }
