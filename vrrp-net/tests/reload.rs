@@ -107,7 +107,7 @@ fn prober(lab: &Lab) -> Child {
 }
 
 /// Stops `ping` with SIGINT and returns (transmitted, received).
-fn probes(mut ping: Child) -> (u64, u64) {
+fn probes(ping: Child) -> (u64, u64) {
     let _ = Command::new("kill")
         .args(["-INT", &ping.id().to_string()])
         .status();
