@@ -4,8 +4,9 @@
 //! options run: each `vrrp_instance` is built through the daemon's own mapping into a
 //! validated core configuration (which needs the interface's address: a missing interface
 //! is reported as keepalived 2.2.7's `-t` does, and that instance's core checks are
-//! skipped), every script the daemon would run must exist and be executable, and every
-//! `regex` of an `HTTP_GET` / `SSL_GET` must compile. Each problem names file, line and
+//! skipped), the LVS plan of the `virtual_server`s is built as a start builds it, every
+//! script the daemon would run must exist and be executable, and every `regex` of an
+//! `HTTP_GET` / `SSL_GET` must compile. Each problem names file, line and
 //! keyword, like a parse error.
 
 use std::os::unix::fs::PermissionsExt;
@@ -133,10 +134,20 @@ async fn vrrp(conf: &KeepalivedConf, problems: &mut Vec<Problem>) {
     }
 }
 
-/// The scripts of the `virtual_server`s, and their `regex`es.
+/// The `virtual_server`s: the LVS plan a start builds, their scripts and `regex`es.
 #[cfg(feature = "health")]
 fn virtual_servers(conf: &KeepalivedConf, problems: &mut Vec<Problem>) {
     use keepalived_conf::CheckerKind;
+
+    // The plan `lvs::run` would start from: what the checkers and pools refuse.
+    match crate::lvs::services(conf) {
+        Ok((_, warnings)) => {
+            for w in &warnings {
+                eprintln!("keepalived-compat: warning: {w}");
+            }
+        }
+        Err(e) => problems.push(Problem::new(&e.loc, &e.keyword, e.message)),
+    }
 
     for vs in &conf.virtual_servers {
         for (argv, keyword) in [

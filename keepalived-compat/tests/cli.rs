@@ -150,3 +150,20 @@ fn config_test_accepts_a_good_configuration() {
         "{out}"
     );
 }
+
+#[test]
+fn config_test_builds_the_lvs_plan_as_a_start_does() {
+    // A misc_timeout of 0 parses, but the checker schedule a start builds refuses it.
+    let path = conf(
+        "plan.conf",
+        "virtual_server 192.0.2.100 80 {\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 192.0.2.2 80 {\n        MISC_CHECK {\n            misc_path /bin/true\n            \
+         misc_timeout 0\n        }\n    }\n}\n",
+    );
+    let (code, err) = config_test(&path);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("{}:4: real_server: ", path.display())),
+        "{err}"
+    );
+}

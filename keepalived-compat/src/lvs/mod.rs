@@ -14,8 +14,7 @@ mod run;
 
 #[cfg(test)]
 use events::{Lvs, Notice};
-#[cfg(test)]
-use plan::services;
+pub(crate) use plan::services;
 pub(crate) use run::{Checkers, Table, run};
 
 use keepalived_conf::Location;
