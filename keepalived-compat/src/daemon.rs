@@ -99,7 +99,8 @@ fn describe(event: &Event) -> String {
             }
         }
         Event::Stopped => "Stopped".to_owned(),
-        other => format!("{other:?}"),
+        // Addresses installed or removed, instances added or removed: the one-line form.
+        other => other.to_string(),
     }
 }
 

@@ -110,6 +110,18 @@ impl Faults {
     }
 }
 
+/// What `config` advertises (its virtual addresses) and installs (those and the excluded ones).
+fn addresses(config: &RouterConfig) -> (Arc<[IpAddr]>, Arc<[VirtualAddress]>) {
+    let advertised = config.virtual_addresses.iter().map(|v| v.address).collect();
+    let installed = config
+        .virtual_addresses
+        .iter()
+        .chain(&config.excluded_addresses)
+        .copied()
+        .collect();
+    (advertised, installed)
+}
+
 /// One VRRP virtual router: a pure state machine. Time comes in with every call.
 #[derive(Debug, Clone)]
 pub struct VirtualRouter {
@@ -144,14 +156,7 @@ impl VirtualRouter {
     pub fn new(config: RouterConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let track = TrackSet::new(&config.track)?;
-        let advertised: Arc<[IpAddr]> =
-            config.virtual_addresses.iter().map(|v| v.address).collect();
-        let installed: Arc<[VirtualAddress]> = config
-            .virtual_addresses
-            .iter()
-            .chain(&config.excluded_addresses)
-            .copied()
-            .collect();
+        let (advertised, installed) = addresses(&config);
         let priority = track.effective_priority(config.priority);
         Ok(VirtualRouter {
             advertised,

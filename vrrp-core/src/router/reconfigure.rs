@@ -69,12 +69,7 @@ impl VirtualRouter {
         let mut track = TrackSet::new(&config.track)?;
         track.inherit(&self.track);
 
-        let installed: Arc<[VirtualAddress]> = config
-            .virtual_addresses
-            .iter()
-            .chain(&config.excluded_addresses)
-            .copied()
-            .collect();
+        let (advertised, installed) = super::addresses(&config);
         let added: Vec<VirtualAddress> = installed
             .iter()
             .filter(|a| !self.installed.contains(a))
@@ -86,8 +81,6 @@ impl VirtualRouter {
             .filter(|a| !installed.contains(a))
             .copied()
             .collect();
-        let advertised: Arc<[core::net::IpAddr]> =
-            config.virtual_addresses.iter().map(|v| v.address).collect();
         let readvertise =
             advertised != self.advertised || config.advert_interval != self.config.advert_interval;
         let announce_changed = config.announce != self.config.announce;

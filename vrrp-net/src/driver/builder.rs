@@ -13,7 +13,7 @@ use super::clock::Clock;
 use super::event::Events;
 use super::handle::Handle;
 use super::instance::Instance;
-use super::reconfigure::router_for;
+use super::reconfigure::{Desired, router_for};
 use super::wiring::{Iface, Wiring};
 use super::{Driver, Group, Slot};
 use crate::error::{DriverError, LinkError};
@@ -28,8 +28,8 @@ const RX_QUEUE: usize = 1024;
 /// Collects instances, sync groups and optional replacements for the kernel backends.
 #[derive(Default)]
 pub struct DriverBuilder {
-    instances: Vec<Instance>,
-    groups: Vec<(String, Vec<String>)>,
+    /// The instances and sync groups to start with.
+    desired: Desired,
     vips: Option<Arc<dyn VipBackend>>,
     transports: HashMap<String, Vec<Arc<dyn Transport>>>,
     firewall: Option<String>,
@@ -39,7 +39,7 @@ pub struct DriverBuilder {
 impl DriverBuilder {
     /// Adds an instance.
     pub fn instance(mut self, instance: Instance) -> Self {
-        self.instances.push(instance);
+        self.desired = self.desired.instance(instance);
         self
     }
 
@@ -49,8 +49,7 @@ impl DriverBuilder {
         name: impl Into<String>,
         members: impl IntoIterator<Item = impl Into<String>>,
     ) -> Self {
-        self.groups
-            .push((name.into(), members.into_iter().map(Into::into).collect()));
+        self.desired = self.desired.sync_group(name, members);
         self
     }
 
@@ -105,7 +104,7 @@ impl DriverBuilder {
     }
 
     async fn assemble(self, wiring: &mut Wiring) -> Result<(Driver, Handle, Events), DriverError> {
-        let routers = routers(&self.instances)?;
+        let routers = routers(&self.desired.instances)?;
         if self.needs_kernel() {
             wiring.links = Some(Links::new()?);
         }
@@ -133,11 +132,15 @@ impl DriverBuilder {
             vips = Arc::new(NoAcceptVips::new(vips, Arc::clone(&firewall)));
             wiring.firewall = Some(firewall);
         }
-        let mut slots = Vec::with_capacity(self.instances.len());
-        for (slot, (instance, router)) in self.instances.iter().zip(routers).enumerate() {
+        let mut slots = Vec::with_capacity(self.desired.instances.len());
+        for (slot, (instance, router)) in self.desired.instances.iter().zip(routers).enumerate() {
             slots.push(Some(wiring.add(slot, instance, router).await?));
         }
-        let groups = groups(&self.groups, &self.instances, &mut slots)?;
+        let groups = groups(
+            &self.desired.sync_groups,
+            &self.desired.instances,
+            &mut slots,
+        )?;
         let timer = super::clock::Timer::new(self.clock).map_err(DriverError::Timer)?;
 
         let (rx_tx, rx) = mpsc::channel(RX_QUEUE);
@@ -145,6 +148,7 @@ impl DriverBuilder {
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let vip_notices = vips.take_notices();
         let tracked: HashSet<String> = self
+            .desired
             .instances
             .iter()
             .flat_map(|i| i.config.track.iter().map(|t| t.name.clone()))
@@ -160,7 +164,7 @@ impl DriverBuilder {
             vip_notices,
             link_stream: None,
             groups,
-            group_specs: self.groups,
+            group_specs: self.desired.sync_groups,
             commands,
             events: ev_tx,
             tracked: Arc::clone(&tracked),
@@ -183,7 +187,7 @@ impl DriverBuilder {
     /// Whether anything must be looked up in (or created through) the kernel.
     fn needs_kernel(&self) -> bool {
         let custom = |name: &String| self.transports.contains_key(name);
-        self.instances.iter().any(|i| {
+        self.desired.instances.iter().any(|i| {
             !custom(&i.interface)
                 || i.vmac.is_some()
                 || !i.track_interfaces.is_empty()
