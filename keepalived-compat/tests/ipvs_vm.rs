@@ -4,12 +4,14 @@
 //! when installed, keepalived 2.2.7, and re-runs this binary inside with `--ignored`; the
 //! `lvs_reload_*` tests are the in-VM scenarios, run one after the other in that boot.
 //!
-//! Guest: the real servers are echo servers run by this test process on 192.0.2.21-23
-//! (added to dummy0); a client in the same process connects to the NAT virtual server
-//! 192.0.2.100 (IPVS takes locally originated connections in its LOCAL_OUT hook and delivers
-//! them to the local real servers). Scenarios: a reload adding, removing and re-weighting
-//! real servers while the client holds connections; a reload with a configuration that does
-//! not parse; the first scenario on keepalived 2.2.7 (printed, not asserted).
+//! Guest (the director): the virtual server 192.0.2.100 and the real servers, echo servers
+//! run by this test process on 192.0.2.21-23, are addresses of dummy0; the client is this
+//! process too, its sockets made in network namespace `kc-client` (198.51.100.2, a veth to
+//! the director's 198.51.100.1), so it comes in from outside as in production (a connection
+//! made in the director's own namespace to this NAT service with local real servers timed
+//! out in the VM's kernel). Scenarios: a reload adding, removing and re-weighting real
+//! servers while the client holds connections; a reload with a configuration that does not
+//! parse; the first scenario on keepalived 2.2.7 (printed, not asserted).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use testbed::ipvs_vm::{self, VmRun, in_vm};
@@ -25,6 +28,12 @@ use testbed::privileged;
 
 /// keepalived 2.2.7's path inside the VM, when the host has it.
 const KEEPALIVED_ENV: &str = "IPVS_KC_KEEPALIVED";
+/// iproute2's `ip` inside the VM (busybox's cannot do namespaces or veth).
+const IP_ENV: &str = "IPVS_KC_IP";
+/// The client's network namespace, and its address and the director's on their veth.
+const CLIENT_NS: &str = "kc-client";
+const CLIENT_ADDR: &str = "198.51.100.2";
+const DIRECTOR_ADDR: &str = "198.51.100.1";
 /// The virtual server's address (its port differs per scenario).
 const VIP: &str = "192.0.2.100";
 /// The real servers' addresses (on dummy0 in the guest).
@@ -44,13 +53,19 @@ fn lvs_reload_runs_in_vm() {
     if in_vm() {
         return; // the guest's copy of this binary runs only the --ignored scenarios
     }
-    if let Some(reason) = ipvs_vm::unavailable(&[]) {
+    if let Some(reason) = ipvs_vm::unavailable(&["ip"]) {
         privileged::skip(&reason);
         return;
     }
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let mut vm = VmRun::new().file(daemon_binary()).file(exe);
+    let ip = which("ip").unwrap();
+    let mut vm = VmRun::new()
+        .module("veth")
+        .file(&format!("{ip}:/opt/iproute2/ip"))
+        .env(IP_ENV, "/opt/iproute2/ip")
+        .file(daemon_binary())
+        .file(exe);
     let keepalived = which("keepalived");
     let (filter, scenarios) = match &keepalived {
         Some(path) => {
@@ -100,17 +115,46 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// A fresh guest for a scenario: no IPVS service, the real servers' addresses on dummy0.
+/// A fresh guest for a scenario: no IPVS service, the virtual and real servers' addresses
+/// on dummy0, the client's namespace (made once per boot).
 fn prepare() -> PathBuf {
     ipvs_vm::require_vm();
     run("ipvsadm", &["-C"]);
-    let have = run("ip", &["-o", "addr", "show", "dev", "dummy0"]);
-    for addr in REALS {
+    let ip = std::env::var(IP_ENV).unwrap();
+    let have = run(&ip, &["-o", "addr", "show", "dev", "dummy0"]);
+    for addr in REALS.iter().chain([&VIP]) {
         if !have.contains(&format!("inet {addr}/")) {
             run(
-                "ip",
+                &ip,
                 &["addr", "add", &format!("{addr}/32"), "dev", "dummy0"],
             );
+        }
+    }
+    if !Path::new("/run/netns").join(CLIENT_NS).exists() {
+        std::fs::create_dir_all("/run/netns").unwrap();
+        let (client, director) = (format!("{CLIENT_ADDR}/24"), format!("{DIRECTOR_ADDR}/24"));
+        let commands: [&[&str]; 8] = [
+            &["netns", "add", CLIENT_NS],
+            &[
+                "link", "add", "kc-c", "type", "veth", "peer", "name", "eth0", "netns", CLIENT_NS,
+            ],
+            &["addr", "add", &director, "dev", "kc-c"],
+            &["link", "set", "kc-c", "up"],
+            &["-n", CLIENT_NS, "addr", "add", &client, "dev", "eth0"],
+            &["-n", CLIENT_NS, "link", "set", "eth0", "up"],
+            &["-n", CLIENT_NS, "link", "set", "lo", "up"],
+            &[
+                "-n",
+                CLIENT_NS,
+                "route",
+                "add",
+                "default",
+                "via",
+                DIRECTOR_ADDR,
+            ],
+        ];
+        for args in commands {
+            run(&ip, args);
         }
     }
     let dir = std::env::temp_dir().join("kc-reload");
@@ -171,6 +215,19 @@ fn conn_counts(dest: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// The Conns column (connections scheduled since the destination was created) of
+/// destination `dest` in `ipvsadm -L -n --stats`.
+fn scheduled_conns(dest: &str) -> Option<u64> {
+    run("ipvsadm", &["-L", "-n", "--stats"])
+        .lines()
+        .find_map(
+            |l| match l.split_whitespace().collect::<Vec<_>>().as_slice() {
+                ["->", addr, conns, ..] if *addr == dest => conns.parse().ok(),
+                _ => None,
+            },
+        )
+}
+
 /// The `ipvsadm -L -n -c` entries of client `client`: (state, destination).
 fn conn_entries(client: SocketAddr) -> Vec<(String, String)> {
     let client = client.to_string();
@@ -221,9 +278,16 @@ struct Client {
 }
 
 impl Client {
+    /// Connects from the client's namespace (a socket stays in the namespace it was made in).
     fn connect(vip: SocketAddr) -> Client {
-        let stream = TcpStream::connect_timeout(&vip, Duration::from_secs(5))
-            .unwrap_or_else(|e| panic!("connect to {vip}: {e}"));
+        let stream = std::thread::spawn(move || {
+            let ns = std::fs::File::open(Path::new("/run/netns").join(CLIENT_NS)).unwrap();
+            setns(ns, CloneFlags::CLONE_NEWNET).unwrap();
+            TcpStream::connect_timeout(&vip, Duration::from_secs(5))
+        })
+        .join()
+        .unwrap()
+        .unwrap_or_else(|e| panic!("connect to {vip} from {CLIENT_NS}: {e}"));
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
@@ -368,6 +432,9 @@ struct Observed {
     /// ActiveConn of the staying real server before and after the reload.
     active_before: u32,
     active_after: u32,
+    /// Its Conns statistic before and after (a destination made anew starts from 0).
+    scheduled_before: Option<u64>,
+    scheduled_after: Option<u64>,
     /// The table after the reload settled (or at the deadline).
     table_after: Vec<String>,
     /// Whether the table became the expected one.
@@ -429,6 +496,20 @@ fn reload_with_connections(
         conn_counts(&rs22)
     );
 
+    // The kernel's estimator folds the per-CPU counters into the statistics every 2 s.
+    let deadline = Instant::now() + WAIT;
+    let scheduled_before = loop {
+        let conns = scheduled_conns(&rs21);
+        if conns == Some(on21 as u64) || Instant::now() >= deadline {
+            break conns;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        scheduled_before,
+        Some(on21 as u64),
+        "the Conns statistic of {rs21} before the reload"
+    );
     std::fs::write(conf, config(port, rport, &[(REALS[0], 3), (REALS[2], 1)])).unwrap();
     daemon.signal(Signal::SIGHUP);
     daemon.wait_log("of the reload", WAIT, &reload_marker);
@@ -438,6 +519,7 @@ fn reload_with_connections(
         Err(now) => (false, now),
     };
     let active_after = conn_counts(&rs21).map_or(0, |(a, _)| a);
+    let scheduled_after = scheduled_conns(&rs21);
     let mut staying = Vec::new();
     let mut removed = Vec::new();
     for c in &mut clients {
@@ -452,6 +534,8 @@ fn reload_with_connections(
     Observed {
         active_before,
         active_after,
+        scheduled_before,
+        scheduled_after,
         table_after,
         table_ok,
         staying,
@@ -483,8 +567,8 @@ fn lvs_reload_keeps_the_staying_real_servers_connections() {
     println!("keepalived-compat log:\n{log}");
     let rs21 = format!("{}:{rport}", REALS[0]);
     println!(
-        "ActiveConn {rs21}: {} before, {} after the reload",
-        seen.active_before, seen.active_after
+        "ActiveConn {rs21}: {} before, {} after the reload; Conns {:?} before, {:?} after",
+        seen.active_before, seen.active_after, seen.scheduled_before, seen.scheduled_after
     );
     println!("removed real server's connections: {:?}", seen.removed);
 
@@ -499,6 +583,10 @@ fn lvs_reload_keeps_the_staying_real_servers_connections() {
     assert_eq!(
         seen.active_after, seen.active_before,
         "ActiveConn of {rs21} changed across the reload"
+    );
+    assert_eq!(
+        seen.scheduled_after, seen.scheduled_before,
+        "the Conns statistic of {rs21} changed across the reload: its destination was remade"
     );
     assert!(!seen.staying.is_empty());
     for (answer, entries) in &seen.staying {
@@ -663,8 +751,9 @@ fn lvs_reload_on_keepalived_2_2_7() {
         seen.table_after
     );
     println!(
-        "keepalived 2.2.7: ActiveConn {rs21}: {} before, {} after the reload",
-        seen.active_before, seen.active_after
+        "keepalived 2.2.7: ActiveConn {rs21}: {} before, {} after the reload; Conns {:?} \
+         before, {:?} after",
+        seen.active_before, seen.active_after, seen.scheduled_before, seen.scheduled_after
     );
     println!(
         "keepalived 2.2.7: staying real server's connections: {:?}",
