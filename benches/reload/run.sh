@@ -5,6 +5,7 @@
 #
 #   benches/reload/run.sh                     # ROUNDS=5, WINDOW=6 s
 #   ROUNDS=9 WINDOW=3 benches/reload/run.sh
+#   INSTANCES=64 CHANGED=32 OUT=/tmp/64.md benches/reload/run.sh   # how it scales
 #   KEEPALIVED_COMPAT=/path/to/keepalived-compat benches/reload/run.sh   # a prebuilt daemon
 #   benches/reload/run.sh --build-only        # only build the daemon (CI: the bench cannot rot)
 #
@@ -36,7 +37,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-5}
 WINDOW=${WINDOW:-6}
-INSTANCES=255
+INSTANCES=${INSTANCES:-255}
 CHANGED=${CHANGED:-128}
 WAIT_FOR_TESTS=${WAIT_FOR_TESTS:-1}
 WORK=${WORK:-/tmp/rl-bench}
@@ -68,6 +69,7 @@ fi
 
 [ "$(id -u)" = 0 ] || die "needs root"
 for t in ip tcpdump keepalived python3; do command -v "$t" >/dev/null || die "$t is not installed"; done
+[ "$INSTANCES" -ge 1 ] && [ "$INSTANCES" -le 255 ] || die "INSTANCES must be 1..255"
 [ "$CHANGED" -ge 1 ] && [ "$CHANGED" -le "$INSTANCES" ] || die "CHANGED must be 1..$INSTANCES"
 
 PIDS=()          # every process this script started, killed by pid on exit
@@ -175,7 +177,7 @@ reload() {
     TZ=UTC ip -n "$ns" -ts monitor address dev eth0 >"$r/mon" 2>&1 &
     local mon=$!; PIDS+=($mon)
     local end=$((SECONDS + 5))
-    until grep -q "listening on" "$r/cap.err"; do [ $SECONDS -lt $end ] || die "tcpdump did not start"; sleep 0.01; done
+    until grep -qs "listening on" "$r/cap.err"; do [ $SECONDS -lt $end ] || die "tcpdump did not start"; sleep 0.01; done
     conf "$next" >"$d/keepalived.conf.new" && mv "$d/keepalived.conf.new" "$d/keepalived.conf"
     echo "$next" >"$d/variant"
     local c0 c1 c2 t_hup t_poll lines
@@ -193,9 +195,12 @@ reload() {
     t_poll=$EPOCHREALTIME
     sleep "$(python3 -c "import time; print(max(0, $t_hup + $WINDOW - time.time()))")"
     c2=$(ticks "$impl")
+    sleep 1 # tcpdump lags on a loaded machine: packets it has not printed yet die with it
     kill "$cap" "$mon" 2>/dev/null; wait "$cap" "$mon" 2>/dev/null || true
     tail -n +"$((lines + 1))" "$d/log" >"$r/log"
-    grep -q " 0 packets dropped by kernel" "$r/cap.err" || echo "reload bench: tcpdump dropped packets ($impl, round $round)" >&2
+    grep -q "^0 packets dropped by kernel" "$r/cap.err" || echo "reload bench: tcpdump dropped packets ($impl, round $round)" >&2
+    [ "$(awk '/packets captured/ {print $1}' "$r/cap.err")" = "$(awk '/received by filter/ {print $1}' "$r/cap.err")" ] ||
+        echo "reload bench: tcpdump stopped with packets unprinted ($impl, round $round): $(tr '\n' ' ' <"$r/cap.err")" >&2
     python3 - "$impl" "$t_hup" "$t_poll" "$WINDOW" "$((c1 - c0))" "$((c2 - c1))" "$(getconf CLK_TCK)" \
         "$old" "$new" "$(ip_of "$impl")" "$r" >>"$WORK/$impl.rows" <<'PY'
 import sys, re, datetime, json
@@ -299,7 +304,7 @@ for key, name, prec in figures:
     out.append(f"| {name} | {o} | {k} | {ratio} |")
 out.append("")
 for impl in ("ours", "keepalived"):
-    lines = sorted({r["logtext"].split(" ", 1)[-1] for r in rows[impl] if r["logtext"]})
+    lines = sorted({r["logtext"].split(": ", 1)[-1] for r in rows[impl] if r["logtext"]})
     out.append(f"{impl}'s reload-done line: " + ("; ".join(f"`{l}`" for l in lines) or "none seen"))
 mo, mk = med["poll"]
 goal = (med["transitions"][0] == 0 and med["garp_other"][0] == 0 and mo is not None and mk

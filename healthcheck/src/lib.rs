@@ -40,7 +40,7 @@
 //! | `smtp` | `checkers::SmtpCheck` (`SMTP_CHECK`) | |
 //! | `udp` | `checkers::UdpCheck` (`UDP_CHECK`) | |
 //! | `icmp` | `checkers::IcmpCheck` (`PING_CHECK`) | socket2 |
-//! | `program` | `checkers::ProgramCheck` (`MISC_CHECK`) | nix |
+//! | `program` | `checkers::ProgramCheck` (`MISC_CHECK`), `process::Program` (the script runner: process group, deadline, user) | nix |
 //! | `file` | `checkers::FileCheck` (`FILE_CHECK`), `FileWatch` (inotify) | nix |
 //! | `ipvs` | `sink::IpvsPool` | ipvs-sys |
 //! | `vrrp` | `sink::VrrpTrack`, `sink::QuorumTrack` | vrrp-core |
@@ -186,6 +186,8 @@ mod core;
 mod error;
 mod event;
 mod probe;
+#[cfg(feature = "program")]
+pub mod process;
 mod reason;
 mod schedule;
 mod scheduler;

@@ -107,9 +107,19 @@ fn describe(event: &Event) -> String {
 /// Reads and checks the configuration, printing warnings; `Err` carries the message. A part
 /// the options ask to run but this build left out (feature `vrrp` or `health`) is an error.
 pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
-    let conf = keepalived_conf::read(&options.config).map_err(|e| e.to_string())?;
+    let mut conf = keepalived_conf::read(&options.config).map_err(|e| e.to_string())?;
     for warning in &conf.warnings {
         eprintln!("keepalived-compat: warning: {warning}");
+    }
+    // keepalived 2.2.7's script security: users resolved (unknown ones are errors), unsafe
+    // or missing scripts disabled, logged as keepalived logs it. `-t` keeps the scripts as
+    // written so that its own checks report the missing ones.
+    let mut secured = conf.clone();
+    for line in crate::security::apply(&mut secured)? {
+        eprintln!("keepalived-compat: {line}");
+    }
+    if !options.config_test {
+        conf = secured;
     }
     if !cfg!(feature = "vrrp") && !options.check_only && !conf.instances.is_empty() {
         return Err(format!(
@@ -266,6 +276,7 @@ async fn run_checkers_only(
         }
     }
     log(options, "Stopped");
+    crate::notify::finish(crate::notify::STOP_GRACE).await;
     for pid in &options.pid_files {
         // Already gone is fine: the file only has to be absent once we are.
         let _ = std::fs::remove_file(pid);
@@ -376,10 +387,38 @@ async fn run_vrrp(
         scripts,
         notifier,
         firewall,
+        conf: conf.clone(),
+        waiting: plan.waiting.clone(),
     };
+    for w in &plan.waiting {
+        log(
+            &options,
+            &format!(
+                "({}) WARNING - {}: FAULT until it appears",
+                w.name, w.reason
+            ),
+        );
+        vrrp.notifier.fault(&w.name, w.priority);
+    }
+    // Instances waiting for their interface are planned again every second.
+    let mut retry = tokio::time::interval(std::time::Duration::from_secs(1));
+    retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut stopping = false;
     loop {
         tokio::select! {
+            _ = retry.tick(), if !vrrp.waiting.is_empty() && !stopping => {
+                match vrrp.retry(&options).await {
+                    Some(Ok(done)) => {
+                        log(&options, &done.summary);
+                        for w in &done.newly_waiting {
+                            vrrp.notifier.fault(&w.name, w.priority);
+                        }
+                        dumps.reload(&done.conf, done.configured);
+                    }
+                    Some(Err(e)) => log(&options, &format!("cannot start a waiting instance: {e}")),
+                    None => {}
+                }
+            }
             event = events.next() => {
                 let Some(event) = event else { break };
                 log(&options, &describe(&event));
@@ -402,6 +441,10 @@ async fn run_vrrp(
                     match vrrp.reload(&options).await {
                         Ok(done) => {
                             log(&options, &done.summary);
+                            for w in &done.newly_waiting {
+                                log(&options, &format!("({}) WARNING - {}: FAULT until it appears", w.name, w.reason));
+                                vrrp.notifier.fault(&w.name, w.priority);
+                            }
                             reload_lvs(&options, checkers, &done.conf).await;
                             dumps.reload(&done.conf, done.configured);
                         }
@@ -428,6 +471,9 @@ async fn run_vrrp(
             &format!("{path}: {dropped} notification(s) dropped: nobody read the fifo"),
         );
     }
+    // notify_stop and any other notify script still running: a short grace, then their
+    // process groups are killed.
+    crate::notify::finish(crate::notify::STOP_GRACE).await;
     for pid in &options.pid_files {
         // Already gone is fine: the file only has to be absent once we are.
         let _ = std::fs::remove_file(pid);

@@ -47,6 +47,7 @@ mod notify;
 mod reload;
 #[cfg(feature = "vrrp")]
 mod scripts;
+mod security;
 mod signals;
 
 use std::os::unix::process::CommandExt;

@@ -165,15 +165,21 @@ pub(crate) fn instance(
         b = b.track(TrackedObject::new(t.name.clone(), t.weight.unwrap_or(0)));
     }
     for t in &i.track_scripts {
-        let script_weight = conf
-            .scripts
-            .iter()
-            .find(|s| s.name == t.name)
-            .map_or(0, |s| s.weight);
-        b = b.track(TrackedObject::new(
-            t.name.clone(),
-            t.weight.unwrap_or(script_weight),
-        ));
+        let script = conf.scripts.iter().find(|s| s.name == t.name);
+        let weight = t.weight.unwrap_or(script.map_or(0, |s| s.weight));
+        let reverse = t
+            .reverse
+            .unwrap_or(script.is_some_and(|s| s.weight_reverse));
+        // keepalived's `reverse` multiplies the script's effect by -1 (with weight 0: a
+        // success is a fault). That is the opposite state with the opposite weight: the
+        // script watcher tells this object the opposite state (`scripts::reversed_name`).
+        b = b.track(if reverse {
+            let mut object = TrackedObject::new(crate::scripts::reversed_name(&t.name), -weight);
+            object.initial = vrrp_core::TrackState::Down;
+            object
+        } else {
+            TrackedObject::new(t.name.clone(), weight)
+        });
     }
     if conf.sync_groups.iter().any(|g| g.members.contains(&i.name)) {
         b = b.sync_group(true);

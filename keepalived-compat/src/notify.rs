@@ -4,8 +4,13 @@
 
 #[cfg(feature = "vrrp")]
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use healthcheck::process::{Exit, Program, RunAs};
 #[cfg(feature = "vrrp")]
 use std::io;
+use tokio::task::JoinSet;
 
 #[cfg(feature = "vrrp")]
 use crate::fifo::Fifo;
@@ -142,7 +147,18 @@ impl Notifier {
         let Some(state) = state_name(*to, *reason) else {
             return;
         };
-        self.notify("INSTANCE", instance, state, priority.get());
+        self.instance_state(instance, state, priority.get());
+    }
+
+    /// `instance` is in FAULT without having run: its interface (or address) is missing.
+    pub(crate) fn fault(&mut self, instance: &str, priority: u8) {
+        self.instance_state(instance, "FAULT", priority);
+    }
+
+    /// Notifies `instance`'s new `state`, then its sync group's if that changed.
+    fn instance_state(&mut self, instance: &str, state: &'static str, priority: u8) {
+        let instance = &instance.to_owned();
+        self.notify("INSTANCE", instance, state, priority);
         self.member_states.insert(instance.clone(), state);
         let mut changed = Vec::new();
         for g in &mut self.groups {
@@ -192,31 +208,94 @@ impl Notifier {
 #[cfg(feature = "vrrp")]
 fn run_scripts(notify: &Notify, kind: &str, name: &str, state: &str, priority: u8) {
     let specific = match state {
-        "MASTER" => &notify.master,
-        "BACKUP" => &notify.backup,
-        "FAULT" => &notify.fault,
-        "STOP" => &notify.stop,
-        _ => &None,
+        "MASTER" => ("notify_master", &notify.master),
+        "BACKUP" => ("notify_backup", &notify.backup),
+        "FAULT" => ("notify_fault", &notify.fault),
+        "STOP" => ("notify_stop", &notify.stop),
+        _ => ("", &None),
     };
-    if let Some(argv) = specific {
-        spawn(argv, &[]);
+    if let (keyword, Some(argv)) = specific {
+        let user = crate::security::run_as(notify.users.get(keyword));
+        run(argv, &[], user);
     }
     if let Some(argv) = &notify.any {
-        spawn(argv, &[kind, name, state, &priority.to_string()]);
+        let user = crate::security::run_as(notify.users.get("notify"));
+        run(argv, &[kind, name, state, &priority.to_string()], user);
     }
 }
 
+/// How long a notify script may run before its process group is killed. keepalived 2.2.7
+/// sets none (its notify scripts only die with it, by `PR_SET_PDEATHSIG`); a deadline keeps
+/// a hung script from living forever.
+pub(crate) const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a stopping daemon waits for notify scripts still running (`notify_stop`
+/// among them) before killing their process groups.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// The notify scripts still running, so a stopping daemon can wait for them.
+static RUNNING: Mutex<Option<JoinSet<()>>> = Mutex::new(None);
+
+/// Runs a notify script with the default script user (the LVS scripts: `notify_up`,
+/// `notify_down`, `quorum_up`, `quorum_down`).
+#[cfg(feature = "health")]
 pub(super) fn spawn(argv: &[String], extra: &[&str]) {
+    run(argv, extra, crate::security::default_user());
+}
+
+/// Runs `argv` + `extra` as `user` in the background: no shell, its own process group,
+/// killed with its group after [`NOTIFY_TIMEOUT`], always reaped. keepalived does not wait
+/// for notify scripts, and neither does the caller.
+fn run(argv: &[String], extra: &[&str], user: Option<RunAs>) {
     let Some((program, args)) = argv.split_first() else {
         return;
     };
-    // keepalived does not wait for notify scripts; tokio reaps the child in the background.
-    match tokio::process::Command::new(program)
-        .args(args)
-        .args(extra)
-        .spawn()
-    {
-        Ok(_child) => {}
-        Err(e) => eprintln!("keepalived-compat: cannot run {program}: {e}"),
+    let Some(user) = user else {
+        eprintln!("keepalived-compat: {program}: no user to run it as, not run");
+        return;
+    };
+    let program = Program::new(
+        program,
+        args.iter().map(String::as_str).chain(extra.iter().copied()),
+    )
+    .run_as(user);
+    let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+    let set = running.get_or_insert_with(JoinSet::new);
+    // Reap the finished ones so the set does not grow.
+    while set.try_join_next().is_some() {}
+    set.spawn(async move {
+        let run = program
+            .run(tokio::time::Instant::now() + NOTIFY_TIMEOUT)
+            .await;
+        let path = program.program().display();
+        match run.exit {
+            Exit::Status(_) => {}
+            Exit::TimedOut => eprintln!(
+                "keepalived-compat: {path}: still running after {}s, killed",
+                NOTIFY_TIMEOUT.as_secs()
+            ),
+            Exit::Spawn(e) | Exit::Wait(e) => {
+                eprintln!("keepalived-compat: cannot run {path}: {e}")
+            }
+            _ => {}
+        }
+    });
+}
+
+/// Waits up to `grace` for the notify scripts still running, then kills their process
+/// groups (and reaps them).
+pub(crate) async fn finish(grace: Duration) {
+    let taken = RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    let Some(mut set) = taken else {
+        return;
+    };
+    let all = async { while set.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, all).await.is_err() {
+        // Dropping a run kills its group; wait for the aborted tasks to be dropped.
+        set.abort_all();
+        while set.join_next().await.is_some() {}
     }
 }

@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 
 use keepalived_conf::KeepalivedConf;
+use vrrp_net::LinkError;
 use vrrp_net::driver::{Desired, Handle, Reconciled, primary_address};
 
 use crate::cli::Options;
@@ -19,10 +20,23 @@ use crate::mapping::{self, instance};
 use crate::notify::Notifier;
 use crate::scripts::Scripts;
 
+/// An instance whose interface (or its address) is missing: in FAULT until it appears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Waiting {
+    /// The instance.
+    pub(crate) name: String,
+    /// Its base priority, for the FAULT notification.
+    pub(crate) priority: u8,
+    /// What is missing, as keepalived words it.
+    pub(crate) reason: String,
+}
+
 /// The driver's view of a configuration.
 pub(crate) struct Plan {
-    /// Every instance and sync group.
+    /// Every instance and sync group that can run now.
     pub(crate) desired: Desired,
+    /// Instances left out until their interface (or address) appears.
+    pub(crate) waiting: Vec<Waiting>,
     /// The static data of each instance, for the dumps.
     pub(crate) configured: Vec<Configured>,
     /// Whether some instance needs the firewall (no_accept, use_vmac).
@@ -33,19 +47,31 @@ pub(crate) struct Plan {
 /// adjusted as keepalived does. `Err` names the instance and what is wrong.
 pub(crate) async fn plan(options: &Options, conf: &KeepalivedConf) -> Result<Plan, String> {
     let mut desired = Desired::new();
+    let mut waiting = Vec::new();
     let mut configured = Vec::with_capacity(conf.instances.len());
     let mut needs_firewall = false;
     for i in &conf.instances {
         let primary = match mapping::configured_source(i) {
             Some(a) => a,
-            None => primary_address(&i.interface, mapping::family(i))
-                .await
-                .map_err(|e| {
-                    format!(
+            None => match primary_address(&i.interface, mapping::family(i)).await {
+                Ok(a) => a,
+                // keepalived 2.2.7 with `dynamic_interfaces`: the instance is in FAULT until
+                // the interface (and an address on it) appears; here without the keyword.
+                Err(e @ (LinkError::NoSuchInterface(_) | LinkError::NoAddress { .. })) => {
+                    waiting.push(Waiting {
+                        name: i.name.clone(),
+                        priority: i.priority,
+                        reason: format!("interface {}: {e}", i.interface),
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    return Err(format!(
                         "{}: vrrp_instance {}: interface {}: {e}",
                         i.loc, i.name, i.interface
-                    )
-                })?,
+                    ));
+                }
+            },
         };
         let (inst, adjusted) = instance(conf, i, primary).map_err(|e| e.to_string())?;
         for a in adjusted {
@@ -65,10 +91,32 @@ pub(crate) async fn plan(options: &Options, conf: &KeepalivedConf) -> Result<Pla
         desired = desired.instance(inst);
     }
     for g in &conf.sync_groups {
+        // A group waits whole: its members move together, so none runs without the others.
+        if g.members
+            .iter()
+            .any(|m| waiting.iter().any(|w| w.name == *m))
+        {
+            let members: Vec<String> = g.members.clone();
+            desired
+                .instances
+                .retain(|i| !members.iter().any(|m| m == i.name()));
+            for i in conf.instances.iter().filter(|i| members.contains(&i.name)) {
+                if !waiting.iter().any(|w| w.name == i.name) {
+                    waiting.push(Waiting {
+                        name: i.name.clone(),
+                        priority: i.priority,
+                        reason: format!("sync group {} waits for a member's interface", g.name),
+                    });
+                }
+            }
+            continue;
+        }
         desired = desired.sync_group(g.name.clone(), g.members.clone());
     }
+    configured.retain(|c| !waiting.iter().any(|w| w.name == c.conf.name));
     Ok(Plan {
         desired,
+        waiting,
         configured,
         needs_firewall,
     })
@@ -81,6 +129,10 @@ pub(crate) struct Running {
     pub(crate) notifier: Notifier,
     /// Whether the driver was built with the firewall (it cannot be added later).
     pub(crate) firewall: bool,
+    /// The configuration in force.
+    pub(crate) conf: KeepalivedConf,
+    /// Its instances waiting for their interface.
+    pub(crate) waiting: Vec<Waiting>,
 }
 
 impl Running {
@@ -89,6 +141,24 @@ impl Running {
     /// running configuration stays in force, as with keepalived.
     pub(crate) async fn reload(&mut self, options: &Options) -> Result<Reloaded, String> {
         let conf = crate::daemon::load(options)?;
+        self.apply(options, conf).await
+    }
+
+    /// Plans the configuration in force again, if some instance waits for its interface:
+    /// when what waits changed (an interface appeared, or vanished), applies the new plan.
+    pub(crate) async fn retry(&mut self, options: &Options) -> Option<Result<Reloaded, String>> {
+        if self.waiting.is_empty() {
+            return None;
+        }
+        let planned = plan(options, &self.conf).await;
+        if planned.as_ref().is_ok_and(|p| p.waiting == self.waiting) {
+            return None;
+        }
+        Some(self.apply(options, self.conf.clone()).await)
+    }
+
+    /// Applies `conf`; see [`Running::reload`].
+    async fn apply(&mut self, options: &Options, conf: KeepalivedConf) -> Result<Reloaded, String> {
         let plan = plan(options, &conf).await?;
         if plan.needs_firewall && !self.firewall {
             log(
@@ -118,10 +188,19 @@ impl Running {
         for (name, e) in &done.failed {
             log(options, &format!("({name}) reload failed: {e}"));
         }
+        let newly_waiting: Vec<Waiting> = plan
+            .waiting
+            .iter()
+            .filter(|w| !self.waiting.iter().any(|o| o.name == w.name))
+            .cloned()
+            .collect();
+        self.waiting = plan.waiting;
+        self.conf = conf.clone();
         Ok(Reloaded {
             conf,
             configured: plan.configured,
             summary: line,
+            newly_waiting,
         })
     }
 }
@@ -134,4 +213,7 @@ pub(crate) struct Reloaded {
     pub(crate) configured: Vec<Configured>,
     /// One line: what was added, removed, updated, left alone, and what failed.
     pub(crate) summary: String,
+    /// Instances that now wait for their interface and did not before (to be notified
+    /// FAULT).
+    pub(crate) newly_waiting: Vec<Waiting>,
 }

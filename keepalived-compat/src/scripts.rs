@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::process::Command;
+use healthcheck::process::{Exit, Program};
 use tokio::task::JoinHandle;
 use vrrp_core::TrackState;
 use vrrp_net::DriverError;
@@ -53,27 +53,91 @@ impl Threshold {
     }
 }
 
+/// The name under which instances that track `script` reversed (`weight W reverse`) know
+/// it: they are told the opposite state (see `mapping`). A space cannot be in a name read
+/// from keepalived.conf, so it never collides.
+pub(crate) fn reversed_name(script: &str) -> String {
+    format!("{script} reverse")
+}
+
+/// How instances track a script: plainly, reversed, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Trackers {
+    plain: bool,
+    reversed: bool,
+}
+
+impl Trackers {
+    fn of(conf: &KeepalivedConf, script: &VrrpScript) -> Self {
+        let mut t = Trackers::default();
+        for tracked in conf.instances.iter().flat_map(|i| &i.track_scripts) {
+            if tracked.name == script.name {
+                if tracked.reverse.unwrap_or(script.weight_reverse) {
+                    t.reversed = true;
+                } else {
+                    t.plain = true;
+                }
+            }
+        }
+        t
+    }
+
+    /// The (name, state) pairs to tell the driver for a script in `state`.
+    fn reports(self, name: &str, state: TrackState) -> Vec<(String, TrackState)> {
+        let mut out = Vec::new();
+        if self.plain {
+            out.push((name.to_owned(), state));
+        }
+        if self.reversed {
+            let opposite = match state {
+                TrackState::Up => TrackState::Down,
+                TrackState::Down => TrackState::Up,
+            };
+            out.push((reversed_name(name), opposite));
+        }
+        out
+    }
+}
+
+/// Runs the script once, as its user, in its own process group, killed with its group at
+/// `timeout`; true on exit status 0.
 async fn run_once(script: &VrrpScript) -> bool {
     let Some((program, args)) = script.script.split_first() else {
         return false;
     };
-    let child = Command::new(program).args(args).kill_on_drop(true).status();
-    match tokio::time::timeout(script.timeout, child).await {
-        Ok(Ok(status)) => status.success(),
-        Ok(Err(e)) => {
+    let Some(user) = crate::security::run_as(script.user.as_ref()) else {
+        eprintln!(
+            "keepalived-compat: vrrp_script {}: no user to run it as",
+            script.name
+        );
+        return false;
+    };
+    let run = Program::new(program, args)
+        .run_as(user)
+        .run(tokio::time::Instant::now() + script.timeout)
+        .await;
+    match run.exit {
+        Exit::Status(status) => status.success(),
+        Exit::TimedOut => false,
+        Exit::Spawn(e) | Exit::Wait(e) => {
             eprintln!(
                 "keepalived-compat: vrrp_script {}: cannot run {program}: {e}",
                 script.name
             );
             false
         }
-        Err(_) => false,
+        _ => false,
     }
 }
 
 /// Runs `script` forever, recording its state in `state` and reporting changes through
 /// `handle`; ends when the driver has stopped.
-async fn watch(script: VrrpScript, handle: Handle, state: Arc<Mutex<TrackState>>) {
+async fn watch(
+    script: VrrpScript,
+    trackers: Trackers,
+    handle: Handle,
+    state: Arc<Mutex<TrackState>>,
+) {
     let mut threshold = Threshold::new(script.rise, script.fall);
     let mut ticker = tokio::time::interval(script.interval.max(Duration::from_millis(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -86,11 +150,13 @@ async fn watch(script: VrrpScript, handle: Handle, state: Arc<Mutex<TrackState>>
                 script.name, next
             );
             *state.lock().unwrap_or_else(PoisonError::into_inner) = next;
-            match handle.set_track_state(&script.name, next) {
-                // No instance tracks it at the moment (a reload is under way): the state is
-                // kept and told again by `Scripts::sync`.
-                Ok(()) | Err(DriverError::UnknownTrack(_)) => {}
-                Err(_) => return,
+            for (name, told) in trackers.reports(&script.name, next) {
+                match handle.set_track_state(&name, told) {
+                    // No instance tracks it at the moment (a reload is under way): the
+                    // state is kept and told again by `Scripts::sync`.
+                    Ok(()) | Err(DriverError::UnknownTrack(_)) => {}
+                    Err(_) => return,
+                }
             }
         }
     }
@@ -99,6 +165,7 @@ async fn watch(script: VrrpScript, handle: Handle, state: Arc<Mutex<TrackState>>
 /// One running `vrrp_script`.
 struct Watcher {
     script: VrrpScript,
+    trackers: Trackers,
     state: Arc<Mutex<TrackState>>,
     task: JoinHandle<()>,
 }
@@ -131,7 +198,9 @@ impl Scripts {
             .collect();
         let mut stopped = Vec::new();
         self.running.retain(|name, w| {
-            let keep = used.iter().any(|s| **s == w.script);
+            let keep = used
+                .iter()
+                .any(|s| **s == w.script && Trackers::of(conf, s) == w.trackers);
             if !keep {
                 w.task.abort();
                 stopped.push(name.clone());
@@ -144,11 +213,18 @@ impl Scripts {
                 continue;
             }
             let state = Arc::new(Mutex::new(TrackState::Up));
-            let task = tokio::spawn(watch(script.clone(), handle.clone(), Arc::clone(&state)));
+            let trackers = Trackers::of(conf, script);
+            let task = tokio::spawn(watch(
+                script.clone(),
+                trackers,
+                handle.clone(),
+                Arc::clone(&state),
+            ));
             self.running.insert(
                 script.name.clone(),
                 Watcher {
                     script: script.clone(),
+                    trackers,
                     state,
                     task,
                 },
@@ -157,9 +233,13 @@ impl Scripts {
         }
         for (name, w) in &self.running {
             let state = *w.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if state == TrackState::Down {
-                // An instance of `conf` tracks it; if its add failed, nobody is told: fine.
-                let _ = handle.set_track_state(name, state);
+            for (name, told) in w.trackers.reports(name, state) {
+                // Instances start a plain script up and a reversed one down: only a
+                // different state needs telling (an instance already told ignores the
+                // repeat). If an instance's add failed, nobody is told: fine.
+                if (name.ends_with(" reverse")) == (told == TrackState::Up) {
+                    let _ = handle.set_track_state(&name, told);
+                }
             }
         }
         started.sort();
@@ -170,6 +250,8 @@ impl Scripts {
 
 impl Drop for Scripts {
     fn drop(&mut self) {
+        // Aborting a watcher drops its running script, which kills the script's process
+        // group (tokio reaps the child).
         for w in self.running.values() {
             w.task.abort();
         }
@@ -178,7 +260,29 @@ impl Drop for Scripts {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn reversed_trackers_are_told_the_opposite_state() {
+        let conf = keepalived_conf::parse_str(
+            "k.conf",
+            "vrrp_script chk {\n script /bin/true\n weight 10 reverse\n}\n\
+             vrrp_instance A {\ninterface eth0\nvirtual_router_id 7\n\
+             virtual_ipaddress {\n192.0.2.7\n}\ntrack_script {\nchk\n}\n}\n\
+             vrrp_instance B {\ninterface eth0\nvirtual_router_id 8\n\
+             virtual_ipaddress {\n192.0.2.8\n}\ntrack_script {\nchk weight 5 noreverse\n}\n}\n",
+        )
+        .unwrap();
+        let t = Trackers::of(&conf, &conf.scripts[0]);
+        assert_eq!(
+            t.reports("chk", TrackState::Up),
+            [
+                ("chk".to_owned(), TrackState::Up),
+                ("chk reverse".to_owned(), TrackState::Down)
+            ]
+        );
+    }
 
     #[test]
     fn fall_then_rise_count_consecutive_results() {

@@ -40,8 +40,8 @@ use std::path::Path;
 
 pub use error::{ConfError, ConfWarning, Location};
 pub use model::{
-    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, SyncGroup, Tracked, VipSpec,
-    VrrpInstance, VrrpScript,
+    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, ScriptUser, SyncGroup,
+    Tracked, VipSpec, VrrpInstance, VrrpScript,
 };
 pub use virtual_server::{
     CheckTiming, Checker, CheckerKind, HttpProtocol, LbKind, Protocol, RealServer, TrackFile,

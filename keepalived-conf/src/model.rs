@@ -1,5 +1,6 @@
 //! A keepalived.conf, typed: the whole file and its VRRP part.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,6 +71,24 @@ pub struct GlobalDefs {
     pub vrrp_notify_fifo: Option<PathBuf>,
     /// `lvs_notify_fifo`.
     pub lvs_notify_fifo: Option<PathBuf>,
+    /// `script_user USER [GROUP]`: who runs scripts that name no user (keepalived's
+    /// default: `keepalived_script` if that user exists, else the daemon's own user).
+    pub script_user: Option<ScriptUser>,
+    /// `enable_script_security`: scripts run as root whose path a non-root user could
+    /// change are not run.
+    pub script_security: bool,
+}
+
+/// `USER [GROUP]` of `script_user`, a `vrrp_script`'s / `MISC_CHECK`'s `user`, or the
+/// words after a notify command. Names only: the daemon resolves them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptUser {
+    /// The user name.
+    pub user: String,
+    /// The group name (default: the user's primary group).
+    pub group: Option<String>,
+    /// Where it is written.
+    pub loc: Location,
 }
 
 impl Default for GlobalDefs {
@@ -93,6 +112,8 @@ impl Default for GlobalDefs {
             notify_fifo: None,
             vrrp_notify_fifo: None,
             lvs_notify_fifo: None,
+            script_user: None,
+            script_security: false,
         }
     }
 }
@@ -116,6 +137,14 @@ pub struct VrrpScript {
     pub rise: u32,
     /// `fall` (default 1).
     pub fall: u32,
+    /// `weight W reverse`: the tracking instances' default is reversed (a success lowers
+    /// the priority, or with weight 0 a success is a fault).
+    pub weight_reverse: bool,
+    /// `user USER [GROUP]`.
+    pub user: Option<ScriptUser>,
+    /// `init_fail`. Read, but as in keepalived 2.2.7 without effect: a `track_script`
+    /// naming the script resets its initial state (`alloc_track_script`).
+    pub init_fail: bool,
 }
 
 /// `state` of a `vrrp_instance`.
@@ -151,6 +180,9 @@ pub struct Tracked {
     pub name: String,
     /// `weight N`, if given.
     pub weight: Option<i32>,
+    /// `weight N reverse` (`Some(true)`) or `weight N noreverse` (`Some(false)`); `None`:
+    /// the `vrrp_script`'s own `weight ... reverse` (scripts only).
+    pub reverse: Option<bool>,
     /// Where it is written.
     pub loc: Location,
 }
@@ -168,6 +200,9 @@ pub struct Notify {
     pub stop: Option<Vec<String>>,
     /// `notify`: called with TYPE NAME STATE PRIORITY.
     pub any: Option<Vec<String>>,
+    /// The `USER [GROUP]` written after a command, by keyword (`notify_master`, ...,
+    /// `notify`).
+    pub users: BTreeMap<String, ScriptUser>,
 }
 
 /// Per-instance gratuitous ARP overrides (the `garp_*` keywords).

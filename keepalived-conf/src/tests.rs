@@ -126,7 +126,8 @@ fn things_not_acted_upon_are_reported() {
         c.virtual_servers[0].timing.delay_loop,
         Some(Duration::from_secs(6))
     );
-    assert!(kws.contains(&"enable_script_security"), "{kws:?}");
+    assert!(!kws.contains(&"enable_script_security"), "{kws:?}");
+    assert!(c.global.script_security);
     let c = parse_str("k.conf", "global_defs {\n  vrrp_frobnicate 1\n}\n").unwrap();
     assert_eq!(
         c.warnings[0].to_string(),
@@ -308,4 +309,55 @@ fn nftables_table_names_follow_the_firewall_rule() {
     // Without a name, the daemon's default table.
     let c = parse_str("k.conf", "global_defs {\n  nftables\n}\n").unwrap();
     assert_eq!(c.global.nftables, None);
+}
+
+#[test]
+fn script_users_reverse_and_init_fail_are_read_like_keepalived() {
+    let c = parse_str(
+        "k.conf",
+        "global_defs {\n  script_user nobody nogroup\n  enable_script_security\n}\n\
+         vrrp_script chk {\n  script \"/bin/true\"\n  weight 10 reverse\n  user daemon\n  init_fail\n}\n\
+         vrrp_instance VI_1 {\ninterface eth0\nvirtual_router_id 51\n\
+         virtual_ipaddress {\n192.0.2.100/24\n}\n\
+         notify_master \"/bin/echo a b\" nobody\n\
+         notify /bin/true\n\
+         track_script {\n  chk weight -5 noreverse\n}\n}\n",
+    )
+    .unwrap();
+    let g = c.global.script_user.as_ref().unwrap();
+    assert_eq!(
+        (g.user.as_str(), g.group.as_deref()),
+        ("nobody", Some("nogroup"))
+    );
+    assert_eq!(g.loc.line, 2);
+    assert!(c.global.script_security);
+    let s = &c.scripts[0];
+    assert!(s.weight_reverse && s.init_fail);
+    assert_eq!(
+        (s.weight, s.user.as_ref().unwrap().user.as_str()),
+        (10, "daemon")
+    );
+    let i = &c.instances[0];
+    assert_eq!(i.notify.master.as_deref().unwrap(), ["/bin/echo", "a", "b"]);
+    assert_eq!(i.notify.users["notify_master"].user, "nobody");
+    assert!(!i.notify.users.contains_key("notify"));
+    assert_eq!(
+        (i.track_scripts[0].weight, i.track_scripts[0].reverse),
+        (Some(-5), Some(false))
+    );
+    let kws: Vec<&str> = c.warnings.iter().map(|w| w.keyword.as_str()).collect();
+    assert_eq!(kws, ["init_fail"]);
+}
+
+#[test]
+fn bad_script_users_and_weight_options_are_located() {
+    let e = err("global_defs {\n  script_user\n}\n");
+    assert_eq!(e, "k.conf:2: script_user: expects USER [GROUP]");
+    let e = err("vrrp_script chk {\n script /bin/true\n weight 3 sideways\n}\n");
+    assert!(
+        e.starts_with("k.conf:3: weight: unknown weight option"),
+        "{e}"
+    );
+    let e = err(&instance(&format!("{BASE}\nnotify_backup /bin/true a b c")));
+    assert!(e.starts_with("k.conf:7: notify_backup: unexpected"), "{e}");
 }

@@ -155,6 +155,8 @@ pub struct Checker {
     pub timing: CheckTiming,
     /// The checker and its own options.
     pub kind: CheckerKind,
+    /// `user USER [GROUP]` (`MISC_CHECK` only): who runs `misc_path`.
+    pub user: Option<super::model::ScriptUser>,
 }
 
 /// `url { ... }` of `HTTP_GET` / `SSL_GET`.

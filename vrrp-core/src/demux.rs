@@ -124,6 +124,11 @@ impl Demux {
         }
     }
 
+    /// Whether no router is registered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.iter().all(Option::is_none)
+    }
+
     /// The slot registered under `vrid`, if any.
     pub fn slot_of(&self, vrid: u8) -> Option<usize> {
         self.entries

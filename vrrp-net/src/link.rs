@@ -25,13 +25,30 @@ pub struct Interface {
     pub running: bool,
 }
 
-/// A link went up or down.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A link appeared, changed, or went away.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LinkChange {
     /// The interface index.
     pub ifindex: u32,
+    /// The interface name (empty when the kernel did not say).
+    pub name: String,
     /// Whether it is now up and running.
     pub running: bool,
+    /// Whether the interface was deleted (RTM_DELLINK).
+    pub removed: bool,
+}
+
+impl LinkChange {
+    /// Interface `ifindex` is now up and running, or not.
+    pub fn new(ifindex: u32, running: bool) -> Self {
+        Self {
+            ifindex,
+            name: String::new(),
+            running,
+            removed: false,
+        }
+    }
 }
 
 /// Queries about interfaces over one rtnetlink connection.
@@ -217,11 +234,15 @@ pub fn link_changes() -> Result<impl Stream<Item = LinkChange> + Send + Unpin + 
         let change = match message.payload {
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(msg)) => Some(LinkChange {
                 ifindex: msg.header.index,
+                name: interface(&msg).name,
                 running: running(&msg),
+                removed: false,
             }),
             NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(msg)) => Some(LinkChange {
                 ifindex: msg.header.index,
+                name: interface(&msg).name,
                 running: false,
+                removed: true,
             }),
             _ => None,
         };

@@ -272,3 +272,117 @@ fn a_tracked_interface_going_down_lowers_priority_by_its_weight() {
         a.log_text()
     );
 }
+
+/// An instance whose interface is missing at start is in FAULT (the others run), starts when
+/// the interface appears, and recovers when it is deleted and created again (keepalived's
+/// `dynamic_interfaces`, without the keyword). keepalived 2.2.7 under the same steps is
+/// reported beside it.
+#[test]
+fn a_missing_interface_faults_its_instance_until_it_appears_and_a_recreated_one_recovers() {
+    if !require(
+        "a_missing_interface_faults_its_instance_until_it_appears_and_a_recreated_one_recovers",
+        &["ip", "mkfifo"],
+    ) {
+        return;
+    }
+    let ours = run_dynamic(true, &[]).unwrap_or_else(|log| panic!("ours did not start:\n{log}"));
+    assert_eq!(
+        ours.vi2,
+        ["FAULT", "BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER"],
+        "VI_2 notifications (repeats folded): {ours:?}"
+    );
+    assert_eq!(
+        ours.vi1,
+        ["BACKUP", "MASTER"],
+        "VI_1 notifications: {ours:?}"
+    );
+    assert!(
+        ours.held_after_appearing && ours.held_after_recreation,
+        "{ours:?}"
+    );
+    if which("keepalived") {
+        match run_dynamic(false, &[]) {
+            Ok(theirs) => println!("keepalived 2.2.7 under the same steps: {theirs:?}"),
+            Err(log) => println!("keepalived 2.2.7 does not start:\n{log}"),
+        }
+        match run_dynamic(false, &["dynamic_interfaces"]) {
+            Ok(theirs) => println!("keepalived 2.2.7 with dynamic_interfaces: {theirs:?}"),
+            Err(log) => println!("keepalived 2.2.7 with dynamic_interfaces does not start:\n{log}"),
+        }
+    } else {
+        println!("keepalived not installed: its behaviour is not reported");
+    }
+}
+
+/// What one daemon did with VI_2 on the missing interface `dyn0`.
+#[derive(Debug)]
+struct Dynamic {
+    vi1: Vec<String>,
+    vi2: Vec<String>,
+    held_after_appearing: bool,
+    held_after_recreation: bool,
+}
+
+fn which(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Creates `dyn0` (a veth, up, with 198.51.100.1/24) in `h`.
+fn create_dyn0(h: &harness::Host) {
+    h.ip(&[
+        "link", "add", "dyn0", "type", "veth", "peer", "name", "dyn0p",
+    ]);
+    h.ip(&["addr", "add", "198.51.100.1/24", "dev", "dyn0"]);
+    h.ip(&["link", "set", "dyn0p", "up"]);
+    h.ip(&["link", "set", "dyn0", "up"]);
+}
+
+/// Runs the steps on ours or keepalived with these `global_defs` lines; `Err`: the daemon's
+/// log when it did not start.
+fn run_dynamic(ours: bool, global: &[&str]) -> Result<Dynamic, String> {
+    let lab = Lab::new(1);
+    let h = &lab.hosts[0];
+    let fifo = lab.path("notify.fifo");
+    let lines = harness::fifo_reader(&fifo);
+    let mut c = RouterConf::v3(200);
+    c.notify_fifo = Some(fifo);
+    c.second_instance = Some((52, "198.51.100.100/24".into(), Vec::new()));
+    c.second_interface = Some("dyn0".into());
+    c.global_extra = global.iter().map(|l| (*l).to_owned()).collect();
+    let _daemon: Box<dyn std::any::Any> = if ours {
+        Box::new(Daemon::start(&lab, h, &c))
+    } else {
+        Box::new(harness::Keepalived::try_start(&lab, h, &c)?)
+    };
+    let vip2 = "198.51.100.100";
+    assert!(wait_until(LIMIT, || h.has_addr(VIP)), "VI_1 did not start");
+    std::thread::sleep(Duration::from_secs(1));
+    create_dyn0(h);
+    let held_after_appearing = wait_until(LIMIT, || h.has_addr_on("dyn0", vip2));
+    h.ip(&["link", "del", "dyn0"]);
+    std::thread::sleep(Duration::from_secs(1));
+    create_dyn0(h);
+    let held_after_recreation = wait_until(LIMIT, || h.has_addr_on("dyn0", vip2));
+    std::thread::sleep(Duration::from_millis(500));
+    // The states notified for `name`, a repeat of the same state folded into one.
+    let states = |name: &str| -> Vec<String> {
+        let mut seen: Vec<String> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(&format!("\"{name}\"")))
+            .filter_map(|l| l.split_whitespace().nth(2).map(str::to_owned))
+            .collect();
+        seen.dedup();
+        seen
+    };
+    Ok(Dynamic {
+        vi1: states("VI_1"),
+        vi2: states("VI_2"),
+        held_after_appearing,
+        held_after_recreation,
+    })
+}

@@ -1,31 +1,23 @@
 //! keepalived's `MISC_CHECK`: run a program; exit 0 is up, 1 is down, and with
 //! `misc_dynamic` 2..=255 is up with weight `status - 2`.
 
+use crate::process::{Exit, Program, RunAs};
 use crate::{Check, Outcome, Reason, Weight};
 use async_trait::async_trait;
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::pin::pin;
-use std::process::{ExitStatus, Stdio};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::process::Command;
-use tokio::time::{Instant, sleep_until};
-
-/// Bytes of each of stdout and stderr kept for the log; the rest is read and dropped
-/// so a chatty program never blocks on a full pipe.
-const KEPT_OUTPUT: usize = 512;
+use std::process::ExitStatus;
+use tokio::time::Instant;
 
 /// Runs an external program without a shell, in its own process group.
 ///
 /// At the deadline (or if the probe is cancelled) the whole group is killed with
-/// SIGKILL, so children of children die too; the program is always reaped.
+/// SIGKILL, so children of children die too; the program is always reaped. The runner is
+/// [`process::Program`](crate::process::Program), usable on its own.
 #[derive(Debug, Clone)]
 pub struct ProgramCheck {
-    program: PathBuf,
-    args: Vec<OsString>,
+    program: Program,
     dynamic: bool,
 }
 
@@ -36,8 +28,7 @@ impl ProgramCheck {
         args: impl IntoIterator<Item = impl Into<OsString>>,
     ) -> Self {
         ProgramCheck {
-            program: program.into(),
-            args: args.into_iter().map(Into::into).collect(),
+            program: Program::new(program, args),
             dynamic: false,
         }
     }
@@ -48,49 +39,26 @@ impl ProgramCheck {
         self
     }
 
+    /// keepalived's MISC_CHECK `user USER [GROUP]`: runs the program as `user`.
+    pub fn run_as(mut self, user: RunAs) -> Self {
+        self.program = self.program.run_as(user);
+        self
+    }
+
     async fn run(&self, deadline: Instant) -> Outcome {
-        let mut command = Command::new(&self.program);
-        command
-            .args(&self.args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = match command.spawn() {
-            Ok(child) => child,
-            Err(e) => return Outcome::Down(Reason::Spawn(e.kind())),
+        let run = self.program.run(deadline).await;
+        let outcome = match &run.exit {
+            Exit::Status(status) => self.verdict(*status),
+            Exit::TimedOut => Outcome::Down(Reason::Timeout),
+            Exit::Spawn(e) => Outcome::Down(Reason::Spawn(e.kind())),
+            Exit::Wait(e) => Outcome::Down(Reason::from_io(e)),
         };
-        // The child leads its own group; the guard kills the group unless the child
-        // was reaped first (after which its id could be reused).
-        let mut group = GroupGuard(child.id().and_then(|id| i32::try_from(id).ok()));
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
-        let mut capture = pin!(async { tokio::join!(drain(stdout), drain(stderr)) });
-        let mut captured = None;
-        let status = loop {
-            tokio::select! {
-                status = child.wait() => break status,
-                output = &mut capture, if captured.is_none() => captured = Some(output),
-                () = sleep_until(deadline) => {
-                    group.kill();
-                    let _ = child.wait().await;
-                    group.disarm();
-                    return Outcome::Down(Reason::Timeout);
-                }
-            }
-        };
-        group.disarm();
-        let status = match status {
-            Ok(status) => status,
-            Err(e) => return Outcome::Down(Reason::from_io(&e)),
-        };
-        let outcome = self.verdict(status);
-        if let (Outcome::Down(reason), Some((out, err))) = (&outcome, &captured) {
+        if let (Outcome::Down(reason), Exit::Status(_)) = (&outcome, &run.exit) {
             tracing::debug!(
-                program = %self.program.display(),
+                program = %self.program.program().display(),
                 %reason,
-                stdout = %String::from_utf8_lossy(out),
-                stderr = %String::from_utf8_lossy(err),
+                stdout = %String::from_utf8_lossy(&run.stdout),
+                stderr = %String::from_utf8_lossy(&run.stderr),
                 "program check failed"
             );
         }
@@ -107,43 +75,6 @@ impl ProgramCheck {
             (None, Some(signal)) => Outcome::Down(Reason::Signal(signal)),
             (None, None) => Outcome::Down(Reason::Exit(-1)),
         }
-    }
-}
-
-/// Reads a pipe to its end, keeping the first [`KEPT_OUTPUT`] bytes.
-async fn drain(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
-    let mut kept = Vec::new();
-    let Some(mut pipe) = pipe else {
-        return kept;
-    };
-    let mut buf = [0u8; 4096];
-    while let Ok(n @ 1..) = pipe.read(&mut buf).await {
-        let room = KEPT_OUTPUT - kept.len();
-        kept.extend_from_slice(&buf[..n.min(room)]);
-    }
-    kept
-}
-
-/// Kills a process group on drop unless disarmed.
-struct GroupGuard(Option<i32>);
-
-impl GroupGuard {
-    fn kill(&self) {
-        if let Some(pgid) = self.0 {
-            // ESRCH (already gone) is fine.
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
-        }
-    }
-
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        // Cancelled mid-run: kill the group; tokio reaps the dropped child.
-        self.kill();
     }
 }
 

@@ -38,6 +38,7 @@ pub(super) fn checker(
         bind_to: None,
         bind_port: None,
         timing: CheckTiming::default(),
+        user: None,
         kind: match section.as_str() {
             "HTTP_GET" | "SSL_GET" => CheckerKind::Http {
                 tls: section == "SSL_GET",
@@ -85,6 +86,9 @@ pub(super) fn checker(
             "connect_port" => c.connect_port = Some(port(n, arg(n)?)?),
             "bindto" | "bind_to" => c.bind_to = Some(ip(n, arg(n)?)?),
             "bind_port" => c.bind_port = Some(port(n, arg(n)?)?),
+            "user" if matches!(c.kind, CheckerKind::Misc { .. }) => {
+                c.user = Some(super::script_user(n, n.args())?)
+            }
             kw if NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
             _ => {
                 if !own_option(ctx, n, &mut c.kind, &mut file_weight_given)? {
@@ -155,7 +159,6 @@ fn own_option(
             *timeout = Some(seconds(n, arg(n)?)?)
         }
         (CheckerKind::Misc { dynamic, .. }, "misc_dynamic") => *dynamic = flag(n)?,
-        (CheckerKind::Misc { .. }, "user") => ctx.warn(n, "has no effect in this daemon"),
         (CheckerKind::File { track_file, .. }, "track_file" | "file") => {
             *track_file = arg(n)?.to_owned()
         }

@@ -79,9 +79,9 @@ fn vip(ctx: &mut Ctx, node: &Node) -> Result<VipSpec, ConfError> {
 }
 
 fn tracked(node: &Node) -> Result<Tracked, ConfError> {
-    let weight = match node.args() {
-        [] => None,
-        [w, value] if w == "weight" => {
+    let (weight, reverse) = match node.args() {
+        [] => (None, None),
+        [w, value, rest @ ..] if w == "weight" && rest.len() <= 1 => {
             let weight: i32 = number(node, value, "a weight")?;
             if !(-253..=253).contains(&weight) {
                 return Err(ConfError::invalid(
@@ -90,7 +90,19 @@ fn tracked(node: &Node) -> Result<Tracked, ConfError> {
                     format!("weight {weight} is outside -253..253"),
                 ));
             }
-            Some(weight)
+            let reverse = match rest.first().map(String::as_str) {
+                None => None,
+                Some("reverse") => Some(true),
+                Some("noreverse") => Some(false),
+                Some(other) => {
+                    return Err(ConfError::invalid(
+                        &node.loc,
+                        node.keyword(),
+                        format!("unknown weight option {other:?} (reverse or noreverse)"),
+                    ));
+                }
+            };
+            (Some(weight), reverse)
         }
         other => {
             return Err(ConfError::invalid(
@@ -103,6 +115,7 @@ fn tracked(node: &Node) -> Result<Tracked, ConfError> {
     Ok(Tracked {
         name: node.keyword().to_owned(),
         weight,
+        reverse,
         loc: node.loc.clone(),
     })
 }

@@ -8,10 +8,12 @@ mod virtual_server;
 use std::time::Duration;
 
 use super::error::{ConfError, ConfWarning};
-use super::model::{GlobalDefs, KeepalivedConf, Notify, SyncGroup, VrrpInstance, VrrpScript};
+use super::model::{
+    GlobalDefs, KeepalivedConf, Notify, ScriptUser, SyncGroup, VrrpInstance, VrrpScript,
+};
 use super::tree::Node;
 use super::virtual_server::{VirtualServer, VsAddress, VsGroup};
-use values::{arg, block, command, flag, name, number, seconds, version};
+use values::{arg, block, command, command_line, flag, name, number, seconds, version};
 
 /// Whether `name` can name the daemon's nftables tables: a letter, then letters, digits or
 /// `_`, at most 64 bytes (what the firewall accepts without quoting).
@@ -43,8 +45,6 @@ const GLOBAL_NO_EFFECT: &[&str] = &[
     "smtp_server",
     "smtp_connect_timeout",
     "smtp_alert",
-    "enable_script_security",
-    "script_user",
     "max_auto_priority",
     "vrrp_no_swap",
     "checker_no_swap",
@@ -187,6 +187,8 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             "notify_fifo" => g.notify_fifo = Some(arg(n)?.into()),
             "vrrp_notify_fifo" => g.vrrp_notify_fifo = Some(arg(n)?.into()),
             "lvs_notify_fifo" => g.lvs_notify_fifo = Some(arg(n)?.into()),
+            "script_user" => g.script_user = Some(script_user(n, n.args())?),
+            "enable_script_security" => g.script_security = flag(n)?,
             kw if GLOBAL_NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
             _ => ctx.unknown(n, "global_defs"),
         }
@@ -200,6 +202,7 @@ fn vrrp_script(ctx: &mut Ctx, node: &Node) -> Result<VrrpScript, ConfError> {
     let mut interval = Duration::from_secs(1);
     let mut timeout = None;
     let (mut weight, mut rise, mut fall) = (0, 1, 1);
+    let (mut weight_reverse, mut user, mut init_fail) = (false, None, false);
     for n in block(node)? {
         match n.keyword() {
             "script" => script = Some(command(n)?),
@@ -207,7 +210,18 @@ fn vrrp_script(ctx: &mut Ctx, node: &Node) -> Result<VrrpScript, ConfError> {
             "timeout" => timeout = Some(seconds(n, arg(n)?)?),
             "weight" => {
                 weight = match n.args() {
-                    [w] | [w, _] => number(n, w, "a weight")?,
+                    [w] => number(n, w, "a weight")?,
+                    [w, r] if r == "reverse" => {
+                        weight_reverse = true;
+                        number(n, w, "a weight")?
+                    }
+                    [_, r] => {
+                        return Err(ConfError::invalid(
+                            &n.loc,
+                            "weight",
+                            format!("unknown weight option {r:?} (only reverse)"),
+                        ));
+                    }
                     _ => return Err(ConfError::invalid(&n.loc, "weight", "expects a weight")),
                 };
                 if !(-253..=253).contains(&weight) {
@@ -220,7 +234,15 @@ fn vrrp_script(ctx: &mut Ctx, node: &Node) -> Result<VrrpScript, ConfError> {
             }
             "rise" => rise = number(n, arg(n)?, "a count")?,
             "fall" => fall = number(n, arg(n)?, "a count")?,
-            "user" | "init_fail" => ctx.warn(n, "has no effect in this daemon"),
+            "user" => user = Some(script_user(n, n.args())?),
+            "init_fail" => {
+                init_fail = flag(n)?;
+                ctx.warn(
+                    n,
+                    "has no effect, as in keepalived 2.2.7 (a track_script resets the \
+                     script's initial state)",
+                );
+            }
             _ => ctx.unknown(n, "vrrp_script"),
         }
     }
@@ -250,9 +272,42 @@ fn vrrp_script(ctx: &mut Ctx, node: &Node) -> Result<VrrpScript, ConfError> {
         weight,
         rise,
         fall,
+        weight_reverse,
+        user,
+        init_fail,
     })
 }
 
+/// `USER [GROUP]` (keepalived's `set_script_uid_gid`): the names only, resolved by the
+/// daemon.
+pub(super) fn script_user(n: &Node, words: &[String]) -> Result<ScriptUser, ConfError> {
+    match words {
+        [user] => Ok(ScriptUser {
+            user: user.clone(),
+            group: None,
+            loc: n.loc.clone(),
+        }),
+        [user, group] => Ok(ScriptUser {
+            user: user.clone(),
+            group: Some(group.clone()),
+            loc: n.loc.clone(),
+        }),
+        [] => Err(ConfError::invalid(
+            &n.loc,
+            n.keyword(),
+            "expects USER [GROUP]",
+        )),
+        [_, _, extra @ ..] => Err(ConfError::invalid(
+            &n.loc,
+            n.keyword(),
+            format!("unexpected {:?} after USER GROUP", extra.join(" ")),
+        )),
+    }
+}
+
+/// A notify keyword: `notify_master CMD [USER [GROUP]]`, as keepalived 2.2.7 reads it
+/// (`notify_script_init`): the first word is the command line (quote it to give arguments),
+/// the next ones name the user and group.
 fn notify(n: &Node, notify: &mut Notify) -> Result<bool, ConfError> {
     let slot = match n.keyword() {
         "notify_master" => &mut notify.master,
@@ -262,7 +317,17 @@ fn notify(n: &Node, notify: &mut Notify) -> Result<bool, ConfError> {
         "notify" => &mut notify.any,
         _ => return Ok(false),
     };
-    *slot = Some(command(n)?);
+    let Some((line, user)) = n.args().split_first() else {
+        return Err(ConfError::invalid(&n.loc, n.keyword(), "missing command"));
+    };
+    *slot = Some(command_line(n, line)?);
+    if user.is_empty() {
+        notify.users.remove(n.keyword());
+    } else {
+        notify
+            .users
+            .insert(n.keyword().to_owned(), script_user(n, user)?);
+    }
     Ok(true)
 }
 

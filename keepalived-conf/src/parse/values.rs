@@ -123,6 +123,21 @@ pub(super) fn command(node: &Node) -> Result<Vec<String>, ConfError> {
     Ok(words)
 }
 
+/// The words of one command line (one configuration word, quoted in the file when it has
+/// spaces).
+pub(super) fn command_line(node: &Node, line: &str) -> Result<Vec<String>, ConfError> {
+    let words = split_words(line)
+        .map_err(|m| ConfError::invalid(&node.loc, node.keyword(), format!("{line:?}: {m}")))?;
+    if words.is_empty() {
+        return Err(ConfError::invalid(
+            &node.loc,
+            node.keyword(),
+            "missing command",
+        ));
+    }
+    Ok(words)
+}
+
 fn split_words(line: &str) -> Result<Vec<String>, &'static str> {
     let mut words = Vec::new();
     let mut word: Option<String> = None;

@@ -48,6 +48,12 @@ pub enum Fault {
         /// Why.
         error: Arc<TransportError>,
     },
+    /// The instance's interface was recreated and wiring the instance on it again failed:
+    /// the instance is gone until it is added again.
+    Rewire {
+        /// Why.
+        error: Arc<crate::error::DriverError>,
+    },
     /// A gratuitous ARP / neighbour advertisement could not be sent.
     Announce {
         /// Why.

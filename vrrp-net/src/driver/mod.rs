@@ -501,16 +501,106 @@ impl Driver {
     }
 
     async fn link_change(&mut self, now: Instant, change: LinkChange) {
-        self.apply_link(now, change);
+        let rewired = if !change.removed && !change.name.is_empty() {
+            self.follow_recreated(now, &change).await
+        } else {
+            Vec::new()
+        };
+        self.apply_link(now, change, &rewired);
         self.drain(now).await;
     }
 
-    fn apply_link(&mut self, now: Instant, change: LinkChange) {
+    /// An interface of a known name under a new index was deleted and created again
+    /// (keepalived's `dynamic_interfaces`): instances running on it are wired afresh (their
+    /// sockets and virtual MACs went with the old interface), tracked interfaces of that name
+    /// follow the new index.
+    ///
+    /// Returns the slots wired afresh: they read the interface's state just now, so `change`
+    /// (possibly older) is not applied to them.
+    async fn follow_recreated(&mut self, now: Instant, change: &LinkChange) -> Vec<usize> {
+        let moved: Vec<(String, u32)> = self
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|s| match s.own_link {
+                Some((index, _))
+                    if s.instance.interface == change.name && index != change.ifindex =>
+                {
+                    Some((s.router.config().name.clone(), index))
+                }
+                _ => None,
+            })
+            .collect();
+        let mut rewired = Vec::new();
+        for (name, old) in moved {
+            let Some(slot) = self.slot_named(&name) else {
+                continue;
+            };
+            let Some(s) = self.slot(slot) else { continue };
+            let (instance, group) = (s.instance.clone(), s.group);
+            tracing::info!(%name, interface = %change.name, "interface recreated, wiring the instance again");
+            // In Fault since its interface went: nothing to announce, no state to report.
+            let quiet = s.router.state() == vrrp_core::State::Fault;
+            if let Err(e) = self.detach(now, slot, !quiet).await {
+                // What went with the old interface (its virtual MAC) cannot be removed again.
+                tracing::debug!(%name, error = %e, "releasing the old interface");
+            }
+            // Its sockets are bound to a device that no longer exists.
+            for key in self.wiring.forget_index(old) {
+                if let Some(task) = self.rx_tasks.remove(&key) {
+                    task.abort();
+                }
+            }
+            match self
+                .add_with_link(now, instance, group, Some(change.running))
+                .await
+            {
+                Ok(()) => {
+                    if let Some(slot) = self.slot_named(&name) {
+                        rewired.push(slot);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%name, error = %e, "cannot wire the instance on the recreated interface");
+                    self.emit(Event::Fault {
+                        instance: Some(name),
+                        fault: Fault::Rewire { error: Arc::new(e) },
+                    });
+                }
+            }
+        }
+        let mut retracked = Vec::new();
+        for (index, uses) in &mut self.wiring.link_uses {
+            if *index == change.ifindex {
+                continue;
+            }
+            uses.retain(|(slot, what)| match what {
+                LinkUse::Track(name) if *name == change.name => {
+                    retracked.push((*slot, what.clone()));
+                    false
+                }
+                _ => true,
+            });
+        }
+        if !retracked.is_empty() {
+            self.wiring
+                .link_uses
+                .entry(change.ifindex)
+                .or_default()
+                .extend(retracked);
+        }
+        self.wiring.link_uses.retain(|_, uses| !uses.is_empty());
+        rewired
+    }
+
+    /// Feeds `change` to the slots using that interface, but the `skip`ped ones' own link.
+    fn apply_link(&mut self, now: Instant, change: LinkChange, skip: &[usize]) {
         let Some(uses) = self.wiring.link_uses.get(&change.ifindex).cloned() else {
             return;
         };
         for (slot, what) in uses {
             match what {
+                LinkUse::Own if skip.contains(&slot) => {}
                 LinkUse::Own => self.feed(now, slot, Input::Link { up: change.running }),
                 LinkUse::Track(name) => {
                     let state = if change.running {

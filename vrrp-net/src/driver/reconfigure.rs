@@ -224,6 +224,19 @@ impl Driver {
         instance: Instance,
         group: Option<(usize, usize)>,
     ) -> Result<(), DriverError> {
+        self.add_with_link(now, instance, group, None).await
+    }
+
+    /// [`Driver::add_instance`], with the own interface's link state taken from `link`
+    /// instead of the kernel's answer (the link event being handled: later events then
+    /// apply in order).
+    pub(super) async fn add_with_link(
+        &mut self,
+        now: Instant,
+        instance: Instance,
+        group: Option<(usize, usize)>,
+        link: Option<bool>,
+    ) -> Result<(), DriverError> {
         let name = instance.name().to_owned();
         if self.slot_named(&name).is_some() {
             return Err(DriverError::DuplicateInstance(name));
@@ -257,6 +270,9 @@ impl Driver {
             }
         };
         wired.group = group;
+        if let (Some(running), Some((_, own))) = (link, wired.own_link.as_mut()) {
+            *own = running;
+        }
         if slot == self.slots.len() {
             self.slots.push(Some(wired));
         } else {
@@ -292,18 +308,31 @@ impl Driver {
         if !in_group && self.slot(slot).is_some_and(|s| s.group.is_some()) {
             return Err(DriverError::SyncGroupMember(name.to_owned()));
         }
-        self.feed(now, slot, vrrp_core::Input::Shutdown);
-        self.drain(now).await;
-        let Some(gone) = self.slots[slot].take() else {
-            return Err(DriverError::UnknownInstance(name.to_owned()));
+        self.detach(now, slot, true).await
+    }
+
+    /// Takes `slot` out of the driver, after a graceful stop of its router when `shutdown`
+    /// (without one, nothing is sent and no state change reported: for a router in Fault
+    /// whose interface is gone).
+    pub(super) async fn detach(
+        &mut self,
+        now: Instant,
+        slot: usize,
+        shutdown: bool,
+    ) -> Result<(), DriverError> {
+        if shutdown {
+            self.feed(now, slot, vrrp_core::Input::Shutdown);
+            self.drain(now).await;
+        }
+        let Some(gone) = self.slots.get_mut(slot).and_then(Option::take) else {
+            return Err(DriverError::UnknownInstance(String::new()));
         };
+        let name = gone.router.config().name.clone();
         let vrid = gone.router.config().vrid.get();
         let released = self.wiring.release(slot, &gone.instance, vrid, true).await;
         self.refresh_tracked();
         tracing::info!(instance = %name, "instance removed");
-        self.emit(Event::InstanceRemoved {
-            instance: name.to_owned(),
-        });
+        self.emit(Event::InstanceRemoved { instance: name });
         released
     }
 

@@ -214,6 +214,19 @@ impl Wiring {
         }
     }
 
+    /// Drops the raw sockets, empty demuxes and announcer of interface `index` (deleted);
+    /// returns the keys whose sockets were dropped. Custom transports stay.
+    pub(super) fn forget_index(&mut self, index: u32) -> Vec<Key> {
+        let keys: Vec<Key> = self.raws.keys().filter(|k| k.0 == index).copied().collect();
+        for key in &keys {
+            self.raws.remove(key);
+            self.transports.remove(key);
+        }
+        self.demuxes.retain(|k, d| k.0 != index || !d.is_empty());
+        self.announcers.remove(&index);
+        keys
+    }
+
     /// The interface named `name`: a custom transport's, or looked up in the kernel now (so a
     /// link state or index is never stale).
     pub(super) async fn resolve(&mut self, name: &str) -> Result<Iface, DriverError> {

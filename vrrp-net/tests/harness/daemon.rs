@@ -32,6 +32,8 @@ pub struct RouterConf {
     pub prelude: String,
     /// A second instance VI_2: (vrid, VIP/prefix, extra lines).
     pub second_instance: Option<(u8, String, Vec<String>)>,
+    /// VI_2's interface (and its VIP's), if not eth0.
+    pub second_interface: Option<String>,
     /// Put VI_1 and VI_2 in `vrrp_sync_group G1`.
     pub sync_group: bool,
 }
@@ -55,6 +57,7 @@ impl RouterConf {
             global_extra: Vec::new(),
             prelude: String::new(),
             second_instance: None,
+            second_interface: None,
             sync_group: false,
         }
     }
@@ -114,9 +117,10 @@ impl RouterConf {
         }
         let _ = writeln!(s, "    }}\n}}");
         if let Some((vrid, vip, extra)) = &self.second_instance {
+            let dev = self.second_interface.as_deref().unwrap_or("eth0");
             let _ = writeln!(
                 s,
-                "vrrp_instance VI_2 {{\n    state BACKUP\n    interface eth0"
+                "vrrp_instance VI_2 {{\n    state BACKUP\n    interface {dev}"
             );
             let _ = writeln!(
                 s,
@@ -128,7 +132,7 @@ impl RouterConf {
             }
             let _ = writeln!(
                 s,
-                "    virtual_ipaddress {{\n        {vip} dev eth0\n    }}\n}}"
+                "    virtual_ipaddress {{\n        {vip} dev {dev}\n    }}\n}}"
             );
         }
         if self.sync_group {
@@ -253,6 +257,12 @@ pub struct Keepalived {
 
 impl Keepalived {
     pub fn start(lab: &Lab, host: &Host, conf: &RouterConf) -> Keepalived {
+        Self::try_start(lab, host, conf)
+            .unwrap_or_else(|log| panic!("keepalived did not start:\n{log}"))
+    }
+
+    /// Starts keepalived; `Err` carries its log when it did not reach a state within 10 s.
+    pub fn try_start(lab: &Lab, host: &Host, conf: &RouterConf) -> Result<Keepalived, String> {
         let name = format!("ka-{}", host.ns);
         let dir = lab.path(&name);
         std::fs::create_dir_all(&dir).unwrap();
@@ -284,13 +294,13 @@ impl Keepalived {
             dir,
             log,
         };
-        assert!(
-            wait_until(Duration::from_secs(10), || k.vrrp_pid().is_some()
-                && k.log_text().contains("Entering")),
-            "keepalived did not start:\n{}",
-            k.log_text()
-        );
-        k
+        if wait_until(Duration::from_secs(10), || {
+            k.vrrp_pid().is_some() && k.log_text().contains("Entering")
+        }) {
+            Ok(k)
+        } else {
+            Err(k.log_text())
+        }
     }
 
     /// Rewrites the configuration file with `conf` and sends SIGHUP to the parent, as
