@@ -107,6 +107,10 @@ fn describe(event: &Event) -> String {
 /// Reads and checks the configuration, printing warnings; `Err` carries the message. A part
 /// the options ask to run but this build left out (feature `vrrp` or `health`) is an error.
 pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
+    #[cfg_attr(
+        not(any(feature = "vrrp", feature = "health")),
+        expect(unused_mut, reason = "only script security changes it")
+    )]
     let mut conf = keepalived_conf::read(&options.config).map_err(|e| e.to_string())?;
     for warning in &conf.warnings {
         eprintln!("keepalived-compat: warning: {warning}");
@@ -114,12 +118,15 @@ pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
     // keepalived 2.2.7's script security: users resolved (unknown ones are errors), unsafe
     // or missing scripts disabled, logged as keepalived logs it. `-t` keeps the scripts as
     // written so that its own checks report the missing ones.
-    let mut secured = conf.clone();
-    for line in crate::security::apply(&mut secured)? {
-        eprintln!("keepalived-compat: {line}");
-    }
-    if !options.config_test {
-        conf = secured;
+    #[cfg(any(feature = "vrrp", feature = "health"))]
+    {
+        let mut secured = conf.clone();
+        for line in crate::security::apply(&mut secured)? {
+            eprintln!("keepalived-compat: {line}");
+        }
+        if !options.config_test {
+            conf = secured;
+        }
     }
     if !cfg!(feature = "vrrp") && !options.check_only && !conf.instances.is_empty() {
         return Err(format!(
@@ -276,6 +283,7 @@ async fn run_checkers_only(
         }
     }
     log(options, "Stopped");
+    #[cfg(any(feature = "vrrp", feature = "health"))]
     crate::notify::finish(crate::notify::STOP_GRACE).await;
     for pid in &options.pid_files {
         // Already gone is fine: the file only has to be absent once we are.

@@ -47,6 +47,7 @@ mod notify;
 mod reload;
 #[cfg(feature = "vrrp")]
 mod scripts;
+#[cfg(any(feature = "vrrp", feature = "health"))]
 mod security;
 mod signals;
 

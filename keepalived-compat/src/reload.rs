@@ -10,8 +10,13 @@
 use std::fmt::Write as _;
 
 use keepalived_conf::KeepalivedConf;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use vrrp_core::Family;
 use vrrp_net::LinkError;
-use vrrp_net::driver::{Desired, Handle, Reconciled, primary_address};
+use vrrp_net::driver::{Desired, Handle, Reconciled};
+use vrrp_net::link::Links;
 
 use crate::cli::Options;
 use crate::daemon::log;
@@ -50,10 +55,13 @@ pub(crate) async fn plan(options: &Options, conf: &KeepalivedConf) -> Result<Pla
     let mut waiting = Vec::new();
     let mut configured = Vec::with_capacity(conf.instances.len());
     let mut needs_firewall = false;
+    // One netlink connection and one lookup per interface and family, whatever the number
+    // of instances (a reload of hundreds of instances on one interface is one lookup).
+    let mut primaries = Primaries::default();
     for i in &conf.instances {
         let primary = match mapping::configured_source(i) {
             Some(a) => a,
-            None => match primary_address(&i.interface, mapping::family(i)).await {
+            None => match primaries.get(&i.interface, mapping::family(i)).await {
                 Ok(a) => a,
                 // keepalived 2.2.7 with `dynamic_interfaces`: the instance is in FAULT until
                 // the interface (and an address on it) appears; here without the keyword.
@@ -120,6 +128,29 @@ pub(crate) async fn plan(options: &Options, conf: &KeepalivedConf) -> Result<Pla
         configured,
         needs_firewall,
     })
+}
+
+/// Primary addresses by interface and family, looked up once each over one connection.
+#[derive(Default)]
+struct Primaries {
+    links: Option<Links>,
+    found: HashMap<(String, Family), IpAddr>,
+}
+
+impl Primaries {
+    async fn get(&mut self, ifname: &str, family: Family) -> Result<IpAddr, LinkError> {
+        let key = (ifname.to_owned(), family);
+        if let Some(a) = self.found.get(&key) {
+            return Ok(*a);
+        }
+        let links = match &self.links {
+            Some(l) => l,
+            None => self.links.insert(Links::new()?),
+        };
+        let found = links.primary_address(ifname, family).await?;
+        self.found.insert(key, found);
+        Ok(found)
+    }
 }
 
 /// What a running daemon's VRRP side keeps between reloads.

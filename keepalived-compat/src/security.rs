@@ -406,7 +406,6 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
 }
 
 /// The user a script with `own` user runs as under the configuration last applied.
-#[cfg(feature = "vrrp")]
 pub(crate) fn run_as(own: Option<&ScriptUser>) -> Option<RunAs> {
     match own {
         Some(u) => resolve(u).ok(),

@@ -156,6 +156,28 @@ impl Links {
         Ok(out)
     }
 
+    /// The address a router on `ifname` should use as its primary address: the first IPv4
+    /// address, or the first IPv6 link-local address (RFC 9568 §5.1.2.1).
+    pub async fn primary_address(
+        &self,
+        ifname: &str,
+        family: vrrp_core::Family,
+    ) -> Result<IpAddr, LinkError> {
+        let iface = self.by_name(ifname).await?;
+        let named = |e: LinkError| match e {
+            LinkError::NoAddress { what, .. } => LinkError::NoAddress {
+                ifname: ifname.to_owned(),
+                what,
+            },
+            other => other,
+        };
+        match family {
+            vrrp_core::Family::V4 => self.primary_v4(iface.index, &[]).await.map(IpAddr::V4),
+            vrrp_core::Family::V6 => self.link_local_v6(iface.index).await.map(IpAddr::V6),
+        }
+        .map_err(named)
+    }
+
     /// The primary IPv4 address of `ifindex`, skipping `except` (our own VIPs).
     pub async fn primary_v4(&self, ifindex: u32, except: &[IpAddr]) -> Result<Ipv4Addr, LinkError> {
         self.addresses(ifindex)

@@ -111,7 +111,11 @@ pub(super) fn check(rs: &RealServer, c: &Checker) -> Result<Arc<dyn Check>, LvsE
             let (program, args) = path
                 .split_first()
                 .ok_or_else(|| LvsError::new(&c.loc, "misc_path", "missing command"))?;
-            let p = ProgramCheck::new(program, args);
+            // As keepalived: MISC_CHECK's own `user`, else the default script user.
+            let mut p = ProgramCheck::new(program, args);
+            if let Some(user) = crate::security::run_as(c.user.as_ref()) {
+                p = p.run_as(user);
+            }
             Arc::new(if *dynamic { p.dynamic() } else { p })
         }
         CheckerKind::File { path, weight, .. } => {

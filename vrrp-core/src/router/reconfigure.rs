@@ -137,7 +137,18 @@ impl VirtualRouter {
                 addresses: Arc::clone(&addresses),
                 accept_mode: self.config.accept_mode,
             });
-            self.outputs.push_back(Output::Announce { addresses });
+            // The first round of the announce schedule, for the new addresses only (keepalived
+            // sends its `garp_master_repeat` for an address added by a reload); spaced rounds
+            // are not repeated.
+            let repeat = match self.config.announce.interval.is_zero() {
+                true => self.config.announce.repeat.max(1),
+                false => 1,
+            };
+            for _ in 0..repeat {
+                self.outputs.push_back(Output::Announce {
+                    addresses: Arc::clone(&addresses),
+                });
+            }
         }
     }
 }

@@ -238,12 +238,9 @@ fn groups(
 }
 
 /// The address a router on `ifname` should use as its primary address: the first IPv4
-/// address, or the first IPv6 link-local address (RFC 9568 §5.1.2.1).
+/// address, or the first IPv6 link-local address (RFC 9568 §5.1.2.1). Opens a netlink
+/// connection per call: for many instances, use one [`Links`] and
+/// [`Links::primary_address`].
 pub async fn primary_address(ifname: &str, family: Family) -> Result<IpAddr, LinkError> {
-    let links = Links::new()?;
-    let iface = links.by_name(ifname).await?;
-    match family {
-        Family::V4 => links.primary_v4(iface.index, &[]).await.map(IpAddr::V4),
-        Family::V6 => links.link_local_v6(iface.index).await.map(IpAddr::V6),
-    }
+    Links::new()?.primary_address(ifname, family).await
 }
