@@ -144,8 +144,9 @@ impl Dumps {
     /// transition, masterships released, cleared counters), new ones start now.
     pub(crate) fn reload(&mut self, conf: &KeepalivedConf, instances: Vec<Configured>) {
         let now = SystemTime::now();
-        self.history
-            .retain(|name, _| instances.iter().any(|i| i.conf.name == *name));
+        let names: std::collections::HashSet<&str> =
+            instances.iter().map(|i| i.conf.name.as_str()).collect();
+        self.history.retain(|name, _| names.contains(name.as_str()));
         for i in &instances {
             self.history.entry(i.conf.name.clone()).or_insert(History {
                 last_transition: now,

@@ -154,8 +154,16 @@ impl DriverBuilder {
             .flat_map(|i| i.config.track.iter().map(|t| t.name.clone()))
             .collect();
         let tracked = Arc::new(RwLock::new(tracked));
+        let by_name = self
+            .desired
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(slot, i)| (i.name().to_owned(), slot))
+            .collect();
         let mut driver = Driver {
             slots,
+            by_name,
             wiring: std::mem::take(wiring),
             rx_tasks: HashMap::new(),
             rx_tx,

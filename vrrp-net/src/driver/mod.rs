@@ -120,6 +120,8 @@ pub struct Driver {
     group_specs: Vec<(String, Vec<String>)>,
     commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<Event>,
+    /// Slot of each instance, by name.
+    by_name: HashMap<String, usize>,
     /// Names of the objects some instance tracks, shared with every [`Handle`].
     tracked: Arc<RwLock<HashSet<String>>>,
     /// Slots that may have outputs to drain.
@@ -463,9 +465,7 @@ impl Driver {
     }
 
     fn slot_named(&self, name: &str) -> Option<usize> {
-        self.slots
-            .iter()
-            .position(|s| s.as_ref().is_some_and(|s| s.router.config().name == name))
+        self.by_name.get(name).copied()
     }
 
     async fn vip_notice(&mut self, now: Instant, notice: VipNotice) {

@@ -3,7 +3,7 @@
 //! keepalived's reload). What did not change is not touched: no transition, no advert, no
 //! address removed and put back.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -278,6 +278,7 @@ impl Driver {
         } else {
             self.slots[slot] = Some(wired);
         }
+        self.by_name.insert(name.clone(), slot);
         if let Some((g, m)) = group
             && let Some(member) = self.groups.get_mut(g).and_then(|g| g.members.get_mut(m))
         {
@@ -328,6 +329,7 @@ impl Driver {
             return Err(DriverError::UnknownInstance(String::new()));
         };
         let name = gone.router.config().name.clone();
+        self.by_name.remove(&name);
         let vrid = gone.router.config().vrid.get();
         let released = self.wiring.release(slot, &gone.instance, vrid, true).await;
         self.refresh_tracked();
@@ -458,20 +460,15 @@ impl Driver {
         desired: Desired,
     ) -> Result<Reconciled, DriverError> {
         // Validate the whole set before touching anything.
-        for (i, instance) in desired.instances.iter().enumerate() {
-            if desired.instances[..i]
-                .iter()
-                .any(|o| o.name() == instance.name())
-            {
+        let mut wanted: HashSet<&str> = HashSet::with_capacity(desired.instances.len());
+        for instance in &desired.instances {
+            if !wanted.insert(instance.name()) {
                 return Err(DriverError::DuplicateInstance(instance.name().to_owned()));
             }
             router_for(instance)?;
         }
         for (_, members) in &desired.sync_groups {
-            if let Some(m) = members
-                .iter()
-                .find(|m| !desired.instances.iter().any(|i| i.name() == m.as_str()))
-            {
+            if let Some(m) = members.iter().find(|m| !wanted.contains(m.as_str())) {
                 return Err(DriverError::UnknownInstance(m.clone()));
             }
         }
@@ -495,7 +492,7 @@ impl Driver {
             .map(|s| s.router.config().name.clone())
             .collect();
         for name in &running {
-            let wanted = desired.instances.iter().any(|i| i.name() == name);
+            let wanted = wanted.contains(name.as_str());
             if wanted && !regrouped.contains(name) {
                 continue;
             }
