@@ -24,26 +24,9 @@ P=fb
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-die() { echo "failover bench: $*" >&2; exit 1; }
-BUILD_ONLY=false
-case "${1:-}" in
-    --build-only) BUILD_ONLY=true ;;
-    "") ;;
-    *) die "unknown argument $1 (settings are environment variables; see the header)" ;;
-esac
-
-if [ -n "${KEEPALIVED_COMPAT:-}" ]; then
-    OURS=$KEEPALIVED_COMPAT
-else
-    (cd "$ROOT" && cargo build --release -q -p keepalived-compat)
-    OURS=${CARGO_TARGET_DIR:-$ROOT/target}/release/keepalived-compat
-fi
-[ -x "$OURS" ] || die "no daemon binary at $OURS"
-"$OURS" --help >/dev/null || die "$OURS --help failed"
-if $BUILD_ONLY; then
-    echo "failover bench: built $OURS"
-    exit 0
-fi
+BENCH=failover
+# shellcheck source=../daemon.sh
+. "$HERE/../daemon.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root"
 for t in ip tcpdump keepalived python3; do command -v "$t" >/dev/null || die "$t is not installed"; done

@@ -232,6 +232,32 @@ fn cmd_str(argv: &[String]) -> String {
 /// group is `Err`, located), disables what keepalived would disable (see the module) and
 /// replaces each script's program by its resolved path. Returns keepalived's log lines.
 /// Sets the default user used by [`default_user`].
+/// Checks the notify script in `slot`, to run as `user` (`None`: no user could be set, as
+/// keepalived says): keeps it, with its resolved path, when it may run, else empties the
+/// slot; returns what the check found.
+fn secure_notify(
+    slot: &mut Option<Vec<String>>,
+    user: Option<RunAs>,
+    security: bool,
+    log: &mut Vec<String>,
+) -> u32 {
+    let Some(argv) = slot else { return 0 };
+    let Some(user) = user else {
+        log.push(format!(
+            "Failed to set default user for notify script {} - ignoring",
+            argv[0]
+        ));
+        *slot = None;
+        return 0;
+    };
+    let (flags, path) = check_script(&argv[0], user, security, log);
+    match path {
+        Some(path) if runs(flags) => argv[0] = path,
+        _ => *slot = None,
+    }
+    flags
+}
+
 pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
     let security = conf.global.script_security;
     let mut log = Vec::new();
@@ -313,20 +339,9 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
             ("notify_stop", &mut n.stop),
             ("notify", &mut n.any),
         ] {
-            let Some(argv) = slot else { continue };
-            let Some(user) = user_of(n.users.get(keyword), &mut log)? else {
-                log.push(format!(
-                    "Failed to set default user for notify script {} - ignoring",
-                    argv[0]
-                ));
-                *slot = None;
-                continue;
-            };
-            let (flags, path) = check_script(&argv[0], user, security, &mut log);
-            all |= flags;
-            match path {
-                Some(path) if runs(flags) => argv[0] = path,
-                _ => *slot = None,
+            if slot.is_some() {
+                let user = user_of(n.users.get(keyword), &mut log)?;
+                all |= secure_notify(slot, user, security, &mut log);
             }
         }
     }
@@ -340,20 +355,9 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
             slots.push(&mut rs.notify_down);
         }
         for slot in slots {
-            let Some(argv) = slot else { continue };
-            let Some(user) = user_of(None, &mut log)? else {
-                log.push(format!(
-                    "Failed to set default user for notify script {} - ignoring",
-                    argv[0]
-                ));
-                *slot = None;
-                continue;
-            };
-            let (flags, path) = check_script(&argv[0], user, security, &mut log);
-            all |= flags;
-            match path {
-                Some(path) if runs(flags) => argv[0] = path,
-                _ => *slot = None,
+            if slot.is_some() {
+                let user = user_of(None, &mut log)?;
+                all |= secure_notify(slot, user, security, &mut log);
             }
         }
         for rs in &mut vs.real_servers {
