@@ -181,16 +181,27 @@ impl Running {
         if self.waiting.is_empty() {
             return None;
         }
-        let planned = plan(options, &self.conf).await;
-        if planned.as_ref().is_ok_and(|p| p.waiting == self.waiting) {
-            return None;
-        }
-        Some(self.apply(options, self.conf.clone()).await)
+        let planned = match plan(options, &self.conf).await {
+            Ok(p) if p.waiting == self.waiting => return None,
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(self.apply_plan(options, self.conf.clone(), planned).await)
     }
 
     /// Applies `conf`; see [`Running::reload`].
     async fn apply(&mut self, options: &Options, conf: KeepalivedConf) -> Result<Reloaded, String> {
         let plan = plan(options, &conf).await?;
+        self.apply_plan(options, conf, plan).await
+    }
+
+    /// Applies `conf`, already planned as `plan`.
+    async fn apply_plan(
+        &mut self,
+        options: &Options,
+        conf: KeepalivedConf,
+        plan: Plan,
+    ) -> Result<Reloaded, String> {
         if plan.needs_firewall && !self.firewall {
             log(
                 options,
