@@ -87,13 +87,12 @@ impl Handle {
         instance: &str,
         priority: Priority,
     ) -> Result<(), DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::SetPriority {
+        self.ask(|reply| Command::SetPriority {
             instance: instance.to_owned(),
             priority: priority.get(),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// Reports the state of tracked object `name` to every instance tracking it; a name no
@@ -114,12 +113,11 @@ impl Handle {
 
     /// State and counters of `instance`.
     pub async fn status(&self, instance: &str) -> Result<InstanceStatus, DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Status {
+        self.ask(|reply| Command::Status {
             instance: instance.to_owned(),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// A receiver of `instance`'s [`InstanceView`] (state, priority, installed addresses),
@@ -130,19 +128,16 @@ impl Handle {
         &self,
         instance: &str,
     ) -> Result<watch::Receiver<InstanceView>, DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Watch {
+        self.ask(|reply| Command::Watch {
             instance: instance.to_owned(),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// The names of the running instances, in slot order.
     pub async fn instances(&self) -> Result<Vec<String>, DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Instances { reply })?;
-        rx.await.map_err(|_| DriverError::Stopped)
+        self.ask(|reply| Command::Instances { reply }).await
     }
 
     /// Adds and starts an instance (wired as at build: interfaces, sockets, virtual MAC);
@@ -150,24 +145,22 @@ impl Handle {
     /// sync-group member [`DriverError::SyncGroupMember`] (groups change through
     /// [`Handle::reconcile`]); on error nothing was changed.
     pub async fn add_instance(&self, instance: Instance) -> Result<(), DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Add {
+        self.ask(|reply| Command::Add {
             instance: Box::new(instance),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// Stops and removes `instance` as a graceful stop of that instance alone would: a master
     /// sends priority 0 and removes its addresses (RFC 9568 §6.4.3); its virtual MAC is
     /// deleted. A sync-group member is [`DriverError::SyncGroupMember`].
     pub async fn remove_instance(&self, instance: &str) -> Result<(), DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Remove {
+        self.ask(|reply| Command::Remove {
             instance: instance.to_owned(),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// Changes the instance of the same name. When interface, family, VRID, version and
@@ -177,12 +170,11 @@ impl Handle {
     /// added again, and the result says why ([`Update::Replaced`]). On error (invalid
     /// configuration, an interface that does not exist) nothing was changed.
     pub async fn update_instance(&self, instance: Instance) -> Result<Update, DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Update {
+        self.ask(|reply| Command::Update {
             instance: Box::new(instance),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// Makes the running set of instances and sync groups `desired`: instances not in it are
@@ -193,12 +185,11 @@ impl Handle {
     /// applying (an interface that vanished) do not stop the others and are listed in
     /// [`Reconciled::failed`]. The library form of keepalived's reload.
     pub async fn reconcile(&self, desired: Desired) -> Result<Reconciled, DriverError> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Command::Reconcile {
+        self.ask(|reply| Command::Reconcile {
             desired: Box::new(desired),
             reply,
-        })?;
-        rx.await.map_err(|_| DriverError::Stopped)?
+        })
+        .await?
     }
 
     /// A planned handover without a gap: if `instance` is master, lowers its priority to 1
@@ -231,8 +222,16 @@ impl Handle {
     /// Stops gracefully: masters send priority 0 and remove their VIPs, virtual MACs are
     /// removed; returns when that is done.
     pub async fn shutdown(&self) -> Result<(), DriverError> {
+        self.ask(|reply| Command::Shutdown { reply }).await
+    }
+
+    /// Sends the command `make` builds around a reply channel and waits for the answer.
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, DriverError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Command::Shutdown { reply })?;
+        self.send(make(reply))?;
         rx.await.map_err(|_| DriverError::Stopped)
     }
 
