@@ -300,7 +300,8 @@ fn a_missing_interface_faults_its_instance_until_it_appears_and_a_recreated_one_
         ours.held_after_appearing && ours.held_after_recreation,
         "{ours:?}"
     );
-    if which("keepalived") {
+    if testbed::privileged::missing_tool(&["keepalived"], "apt-get install -y keepalived").is_none()
+    {
         match run_dynamic(false, &[]) {
             Ok(theirs) => println!("keepalived 2.2.7 under the same steps: {theirs:?}"),
             Err(log) => println!("keepalived 2.2.7 does not start:\n{log}"),
@@ -321,13 +322,6 @@ struct Dynamic {
     vi2: Vec<String>,
     held_after_appearing: bool,
     held_after_recreation: bool,
-}
-
-fn which(tool: &str) -> bool {
-    std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// Creates `dyn0` (a veth, up, with 198.51.100.1/24) in `h`.
