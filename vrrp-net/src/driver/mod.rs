@@ -382,6 +382,7 @@ impl Driver {
     }
 
     async fn command(&mut self, now: Instant, command: Command) {
+        self.wiring.forget_lookups();
         match command {
             Command::SetPriority {
                 instance,
@@ -501,6 +502,7 @@ impl Driver {
     }
 
     async fn link_change(&mut self, now: Instant, change: LinkChange) {
+        self.wiring.forget_lookups();
         let rewired = if !change.removed && !change.name.is_empty() {
             self.follow_recreated(now, &change).await
         } else {

@@ -45,8 +45,11 @@ pub(super) fn family_of(f: vrrp_core::Family) -> AddressFamily {
 #[derive(Default)]
 pub(super) struct Wiring {
     pub(super) links: Option<Links>,
-    /// Interfaces given with custom transports; kernel ones are looked up afresh each time.
+    /// Interfaces given with custom transports.
     pub(super) custom: HashMap<String, Iface>,
+    /// Kernel interfaces looked up during the current build or change (see
+    /// [`Wiring::forget_lookups`]).
+    looked_up: HashMap<String, Iface>,
     pub(super) transports: HashMap<Key, Arc<dyn Transport>>,
     raws: HashMap<Key, Arc<RawTransport>>,
     pub(super) demuxes: HashMap<Key, Demux>,
@@ -208,6 +211,7 @@ impl Wiring {
         let vmac = self.vmacs.remove(at);
         self.announcers.remove(&vmac.ifindex);
         self.custom.remove(name);
+        self.looked_up.remove(name);
         match &self.links {
             Some(links) => vmac.remove(links.handle()).await.map_err(Into::into),
             None => Ok(()),
@@ -227,8 +231,8 @@ impl Wiring {
         keys
     }
 
-    /// The interface named `name`: a custom transport's, or looked up in the kernel now (so a
-    /// link state or index is never stale).
+    /// The interface named `name`: a custom transport's, or the kernel's, looked up once per
+    /// build or change (so a link state or index is never older than the change).
     pub(super) async fn resolve(&mut self, name: &str) -> Result<Iface, DriverError> {
         if let Some(i) = self.custom.get(name) {
             return Ok(i.clone());
@@ -237,14 +241,25 @@ impl Wiring {
             .links
             .as_ref()
             .ok_or_else(|| LinkError::NoSuchInterface(name.to_owned()))?;
+        if let Some(i) = self.looked_up.get(name) {
+            return Ok(i.clone());
+        }
         let found = links.by_name(name).await?;
-        Ok(Iface {
+        let iface = Iface {
             name: name.to_owned(),
             index: found.index,
             mac: <MacAddress>::try_from(found.mac.as_slice()).ok(),
             running: found.running,
             kernel: true,
-        })
+        };
+        self.looked_up.insert(name.to_owned(), iface.clone());
+        Ok(iface)
+    }
+
+    /// Forgets the kernel lookups: called before each change of the running driver, so one
+    /// build or reconcile looks each interface up once, and the next sees it afresh.
+    pub(super) fn forget_lookups(&mut self) {
+        self.looked_up.clear();
     }
 
     /// Creates the virtual MAC macvlan `name` on `parent`.
