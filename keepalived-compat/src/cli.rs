@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// What `--help` prints.
 pub(crate) const USAGE: &str = "\
 usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P|-C] [-D] [-t] [--no-ipvs]
+                         [--no-crash-supervisor]
        keepalived-compat --signum=STOP|RELOAD|DATA|STATS|STATS_CLEAR|JSON
        keepalived-compat --genhash -s SERVER -p PORT -u URL [-S] [-I] [-V VHOST] [-P 1.0|1.0C|1.1] [-t SECS]
   -f, --use-file FILE   configuration file (default /etc/keepalived/keepalived.conf)
@@ -17,6 +18,10 @@ usage: keepalived-compat [-f FILE] [-n] [-l] [--pid FILE] [-r FILE] [-P|-C] [-D]
   -C, --check           run only the health-checking part (virtual_server)
       --no-ipvs         run the checkers but only report pool changes (log and FIFO),
                         without programming IPVS
+      --no-crash-supervisor
+                        do not start the crash supervisor (by default a small second
+                        process sends the masters' priority-0 adverts and removes their
+                        VIPs if this one dies without a graceful stop)
       --genhash         print the MD5 digest of a URL's body, like keepalived's genhash
   -D, --log-detail      accepted: every state change is logged in detail with -l anyway
   -t, --config-test     check the configuration as a start would (interfaces, core
@@ -48,6 +53,8 @@ pub(crate) struct Options {
     pub(crate) no_ipvs: bool,
     /// `--signum=NAME`: print that signal's number and exit.
     pub(crate) signum: Option<String>,
+    /// Whether the crash supervisor runs (`--no-crash-supervisor` turns it off).
+    pub(crate) crash_supervisor: bool,
 }
 
 impl Options {
@@ -64,6 +71,7 @@ impl Options {
             check_only: false,
             no_ipvs: false,
             signum: None,
+            crash_supervisor: true,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -85,6 +93,7 @@ impl Options {
                 "-P" | "--vrrp" => o.vrrp_only = true,
                 "-C" | "--check" => o.check_only = true,
                 "--no-ipvs" => o.no_ipvs = true,
+                "--no-crash-supervisor" => o.crash_supervisor = false,
                 "--signum" => {
                     let name = value(&flag)
                         .map_err(|_| "--signum needs a signal function name".to_owned())?;
@@ -120,6 +129,8 @@ mod tests {
         assert_eq!(o.config, PathBuf::from("/tmp/k.conf"));
         assert!(o.foreground && o.log_console);
         assert_eq!(o.pid_files, [PathBuf::from("/run/k.pid")]);
+        assert!(o.crash_supervisor);
+        assert!(!parse("--no-crash-supervisor").unwrap().crash_supervisor);
         let o = parse("-P -D -p /run/a.pid -r /run/b.pid").unwrap();
         assert_eq!(
             o.pid_files,

@@ -328,7 +328,7 @@ async fn run_vrrp(
             return ExitCode::FAILURE;
         }
     };
-    let mut builder = Driver::builder();
+    let mut builder = Driver::builder().crash_supervisor(options.crash_supervisor);
     for i in plan.desired.instances {
         builder = builder.instance(i);
     }

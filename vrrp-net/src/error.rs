@@ -318,7 +318,34 @@ pub enum DriverError {
     /// The driver's timer could not be created.
     #[error("cannot create the driver's timerfd")]
     Timer(#[source] io::Error),
+    /// The crash supervisor could not be started.
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
     /// The driver has stopped; the handle has nobody to talk to.
     #[error("the driver has stopped")]
     Stopped,
+}
+
+/// A failure of the crash supervisor ([`crate::supervisor::Supervisor`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SupervisorError {
+    /// The memory shared with the supervisor could not be mapped.
+    #[error("cannot map the memory shared with the crash supervisor")]
+    Memory(#[source] io::Error),
+    /// Neither a raw IPv4 nor a raw IPv6 socket, or no netlink socket, could be opened
+    /// (CAP_NET_RAW / CAP_NET_ADMIN missing?).
+    #[error("cannot open the crash supervisor's sockets")]
+    Socket(#[source] io::Error),
+    /// The supervisor process could not be created.
+    #[error("cannot start the crash supervisor process")]
+    Spawn(#[source] io::Error),
+    /// A will did not fit the shared memory; the previous will stays in force.
+    #[error("the crash supervisor's will needs {size} bytes, it has room for {capacity}")]
+    WillTooLarge {
+        /// Bytes the will needs.
+        size: usize,
+        /// Bytes a will may have.
+        capacity: usize,
+    },
 }

@@ -8,6 +8,8 @@
 //! - [`announce`]: gratuitous ARP and unsolicited neighbour advertisements over AF_PACKET.
 //! - [`vmac`]: the optional virtual MAC macvlan.
 //! - [`link`]: interface lookups and link state changes.
+//! - [`supervisor`]: the crash supervisor, which sends priority 0 and removes the addresses
+//!   when the process dies without a graceful stop.
 //! - [`driver`]: runs the routers of any number of instances in one loop, with a [`driver::Handle`]
 //!   and an ordered [`driver::Events`] stream.
 //!
@@ -55,10 +57,12 @@ pub mod driver;
 pub mod error;
 pub mod firewall;
 pub mod link;
+pub mod supervisor;
 pub mod transport;
 pub mod vip;
 pub mod vmac;
 
 pub use error::{
-    AnnounceError, DriverError, FirewallError, LinkError, TransportError, VipError, VmacError,
+    AnnounceError, DriverError, FirewallError, LinkError, SupervisorError, TransportError, VipError,
+    VmacError,
 };

@@ -259,3 +259,254 @@ fn vip_label_scope_and_nodad_reach_the_kernel() {
         "{shown}"
     );
 }
+
+// --- Crash supervisor: a process death costs the peer Skew_Time, not Master_Down_Interval.
+
+/// Skew_Time of the priority-100 backup at advert_int 0.1 s (RFC 9568 §6.1): 60.9 ms.
+const SKEW_100: f64 = 0.0609;
+/// Master_Down_Interval of that backup: 3 × 0.1 s + Skew_Time.
+const MASTER_DOWN_100: f64 = 0.3609;
+
+/// Seconds since the epoch of a `tcpdump -tt` line.
+fn stamp(line: &str) -> f64 {
+    line.split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no timestamp in {line:?}"))
+}
+
+fn epoch_secs(t: std::time::SystemTime) -> f64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Whether process `pid` has exited (gone, or a zombie nobody reaped yet).
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+/// Our master is killed with `signal` while its host stays up; the peer (ours, or keepalived
+/// 2.2.7) is the priority-100 backup. The supervisor's priority-0 advert leaves right after
+/// the death, the backup takes over after Skew_Time, and the VIP leaves the dead master.
+fn killed_master_hands_over(name: &str, signal: &str, keepalived_peer: bool) {
+    let tools: &[&str] = if keepalived_peer {
+        &["ip", "tcpdump", "keepalived"]
+    } else {
+        &["ip", "tcpdump"]
+    };
+    if !require(name, tools) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
+    let (_ours, _theirs);
+    if keepalived_peer {
+        _theirs = Some(harness::Keepalived::start(&lab, h2, &RouterConf::v3(100)));
+    } else {
+        _ours = Some(Daemon::start(&lab, h2, &RouterConf::v3(100)));
+    }
+    assert!(
+        wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    let supervisor = a.supervisor_pid().expect("no supervisor started");
+    std::thread::sleep(Duration::from_millis(300));
+    let wire = Capture::start(&lab, "crash", "ip proto 112 or arp");
+    let killed = epoch_secs(a.kill(signal));
+    let zero = wire
+        .wait_for(LIMIT, &["192.0.2.11 > 224.0.0.18", "prio 0"])
+        .unwrap_or_else(|| panic!("no priority-0 advert: {:?}", wire.lines()));
+    let garp = wire
+        .wait_for(LIMIT, &["who-has 192.0.2.100", "tell 192.0.2.100"])
+        .unwrap_or_else(|| panic!("no gratuitous ARP: {:?}", wire.lines()));
+    // Nobody removes the VIP by hand: the supervisor did.
+    assert!(
+        wait_until(LIMIT, || exactly_one(&lab, VIP, &h2.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    let (to_zero, to_takeover) = (stamp(&zero) - killed, stamp(&garp) - stamp(&zero));
+    eprintln!(
+        "{name}: kill -> priority 0 {:.1} ms, priority 0 -> backup's GARP {:.1} ms \
+         (Skew_Time {:.1} ms, Master_Down_Interval {:.1} ms)",
+        to_zero * 1e3,
+        to_takeover * 1e3,
+        SKEW_100 * 1e3,
+        MASTER_DOWN_100 * 1e3
+    );
+    assert!(
+        to_zero < 0.05,
+        "priority 0 came {to_zero:.3} s after the kill"
+    );
+    // Skew_Time plus slack for a loaded CI machine, far below Master_Down_Interval.
+    assert!(
+        to_takeover < SKEW_100 + 0.06,
+        "takeover {to_takeover:.3} s after priority 0"
+    );
+    assert!(
+        wait_until(Duration::from_secs(2), || exited(supervisor)),
+        "the supervisor outlived its work"
+    );
+}
+
+#[test]
+fn a_killed_master_hands_over_after_skew_time() {
+    killed_master_hands_over("a_killed_master_hands_over_after_skew_time", "KILL", false);
+}
+
+#[test]
+fn an_aborted_master_hands_over_after_skew_time() {
+    killed_master_hands_over(
+        "an_aborted_master_hands_over_after_skew_time",
+        "ABRT",
+        false,
+    );
+}
+
+#[test]
+fn keepalived_takes_over_on_the_supervisors_priority_zero() {
+    killed_master_hands_over(
+        "keepalived_takes_over_on_the_supervisors_priority_zero",
+        "KILL",
+        true,
+    );
+}
+
+#[test]
+fn a_killed_backup_sends_nothing() {
+    if !require("a_killed_backup_sends_nothing", &["ip", "tcpdump"]) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let _a = Daemon::start(&lab, h1, &RouterConf::v3(200));
+    let mut b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
+    let supervisor = b.supervisor_pid().expect("no supervisor started");
+    let wire = Capture::start(&lab, "backup", "ip proto 112 and src 192.0.2.12");
+    b.kill("KILL");
+    assert!(
+        wait_until(Duration::from_secs(2), || exited(supervisor)),
+        "the backup's supervisor did not exit"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        wire.lines().is_empty(),
+        "a dead backup sent {:?}",
+        wire.lines()
+    );
+    assert!(exactly_one(&lab, VIP, &h1.ns), "{:?}", lab.holders(VIP));
+}
+
+#[test]
+fn a_host_crash_still_costs_master_down_interval() {
+    if !require(
+        "a_host_crash_still_costs_master_down_interval",
+        &["ip", "tcpdump"],
+    ) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
+    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
+    let wire = Capture::start(&lab, "host", "ip proto 112 or arp");
+    std::thread::sleep(Duration::from_millis(300));
+    // The host's link goes with it: whatever its supervisor sends never reaches the LAN.
+    harness::lab::run("ip", &["-n", &lab.switch, "link", "set", "p1", "down"]);
+    a.kill("KILL");
+    let garp = wire
+        .wait_for(LIMIT, &["who-has 192.0.2.100", "tell 192.0.2.100"])
+        .unwrap_or_else(|| panic!("no takeover: {:?}", wire.lines()));
+    let lines = wire.lines();
+    assert!(
+        !lines.iter().any(|l| l.contains("prio 0")),
+        "a priority-0 advert crossed a dead link: {lines:?}"
+    );
+    let last = lines
+        .iter()
+        .rfind(|l| l.contains("192.0.2.11 > 224.0.0.18"))
+        .expect("the master advertised before the crash");
+    let waited = stamp(&garp) - stamp(last);
+    eprintln!(
+        "host crash: last advert -> backup's GARP {:.1} ms (Master_Down_Interval {:.1} ms)",
+        waited * 1e3,
+        MASTER_DOWN_100 * 1e3
+    );
+    assert!(
+        waited > MASTER_DOWN_100 - 0.01,
+        "took over after {waited:.3} s, before Master_Down_Interval"
+    );
+}
+
+/// A driver task that ends without a graceful stop (a panic unwinding through it, an aborted
+/// task) while the program lives on: dropping the driver drops its supervisor object, which
+/// wakes the supervisor into the same will as a process death.
+#[test]
+fn a_driver_dropped_without_shutdown_hands_over_like_a_dead_process() {
+    use futures::StreamExt;
+    use vrrp_core::{Centisecs, RouterConfig, VirtualAddress};
+    use vrrp_net::driver::{Driver, Event, Instance};
+
+    let name = "a_driver_dropped_without_shutdown_hands_over_like_a_dead_process";
+    if !require(name, &["ip", "tcpdump"]) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (lab.hosts[0].clone(), &lab.hosts[1]);
+    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    let wire = Capture::start(&lab, "dropped", "ip proto 112");
+    let embedded = harness::inproc::in_netns(&h1.ns, move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let config = RouterConfig::builder("VI_1", 51, h1.v4.parse().unwrap())
+                .priority(200)
+                .advert_interval(Centisecs::new(10))
+                .virtual_address(VirtualAddress::with_prefix(VIP.parse().unwrap(), 24))
+                .build()
+                .unwrap();
+            let (driver, _handle, mut events) = Driver::builder()
+                .instance(Instance::new(config, "eth0"))
+                .crash_supervisor(true)
+                .build()
+                .await
+                .unwrap();
+            let task = tokio::spawn(driver.run());
+            while let Some(event) = events.next().await {
+                if matches!(event, Event::AddressesInstalled { .. }) {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The driver goes away mid-flight; this program does not.
+            task.abort();
+            let _ = task.await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        });
+    });
+    assert!(
+        wait_until(LIMIT, || exactly_one(&lab, VIP, &h2.ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    assert!(
+        wire.wait_for(LIMIT, &["192.0.2.11 > 224.0.0.18", "prio 0"])
+            .is_some(),
+        "no priority-0 advert: {:?}",
+        wire.lines()
+    );
+    embedded.join().unwrap();
+}

@@ -19,6 +19,7 @@ use super::{Driver, Group, Slot};
 use crate::error::{DriverError, LinkError};
 use crate::firewall::Nftables;
 use crate::link::Links;
+use crate::supervisor::{DEFAULT_CAPACITY, Supervisor};
 use crate::transport::Transport;
 use crate::vip::{NetlinkVips, NoAcceptVips, VipBackend};
 
@@ -34,6 +35,7 @@ pub struct DriverBuilder {
     transports: HashMap<String, Vec<Arc<dyn Transport>>>,
     firewall: Option<String>,
     clock: Clock,
+    crash_supervisor: bool,
 }
 
 impl DriverBuilder {
@@ -66,6 +68,17 @@ impl DriverBuilder {
     /// Accept_Mode false is not enforced (addresses behave as with Accept_Mode true).
     pub fn firewall(mut self, table: impl Into<String>) -> Self {
         self.firewall = Some(table.into());
+        self
+    }
+
+    /// Starts a crash supervisor (see [`crate::supervisor`]): if this process dies without a
+    /// graceful [`super::Handle::shutdown`] (a panic that aborts, SIGKILL, the OOM killer),
+    /// a separate small process sends each master's priority-0 advert and removes its
+    /// addresses within a millisecond, so a backup takes over after Skew_Time instead of
+    /// Master_Down_Interval (RFC 9568 §6.4.3). Off by default; on in keepalived-compat and
+    /// vip-proxy. Needs kernel interfaces (custom transports are not covered).
+    pub fn crash_supervisor(mut self, on: bool) -> Self {
+        self.crash_supervisor = on;
         self
     }
 
@@ -123,6 +136,7 @@ impl DriverBuilder {
                     .insert((t.ifindex(), t.family()), Arc::clone(t));
             }
         }
+        let kernel_vips = self.vips.is_none();
         let mut vips: Arc<dyn VipBackend> = match self.vips {
             Some(v) => v,
             None => Arc::new(NetlinkVips::new()?),
@@ -179,7 +193,25 @@ impl DriverBuilder {
             dirty: Vec::new(),
             timer,
             buf: vec![0; super::TX_BUFFER],
+            supervisor: None,
+            supervisor_retry_at: None,
+            will_stale: true,
+            kernel_vips,
         };
+        if self.crash_supervisor {
+            match Supervisor::spawn(DEFAULT_CAPACITY) {
+                Ok(supervisor) => {
+                    driver.emit(super::Event::SupervisorStarted {
+                        pid: supervisor.pid(),
+                    });
+                    driver.supervisor = Some(supervisor);
+                }
+                Err(e) => {
+                    *wiring = std::mem::take(&mut driver.wiring);
+                    return Err(e.into());
+                }
+            }
+        }
         if let Err(e) = driver.serve_new_wiring() {
             // The driver owns the wiring now: hand it back so the failed build is undone.
             *wiring = std::mem::take(&mut driver.wiring);

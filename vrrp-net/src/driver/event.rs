@@ -119,6 +119,19 @@ pub enum Event {
         /// What failed.
         fault: Fault,
     },
+    /// A crash supervisor process started (at build, or in place of a lost one); from now
+    /// on a death of this process without a graceful stop sends the masters' priority-0
+    /// adverts and removes their addresses.
+    SupervisorStarted {
+        /// Its process id.
+        pid: u32,
+    },
+    /// The crash supervisor process ended although the driver runs (something killed it);
+    /// nothing else is disturbed, and another one is started within [`super::IO_RETRY`].
+    SupervisorLost {
+        /// How it ended.
+        exit: crate::supervisor::SupervisorExit,
+    },
     /// The driver has shut down: every master sent priority 0 and removed its VIPs.
     Stopped,
 }
@@ -154,6 +167,8 @@ impl fmt::Display for Event {
                 let instance = instance.as_deref().unwrap_or("(shared)");
                 write!(f, "{instance}: fault: {fault:?}")
             }
+            Event::SupervisorStarted { pid } => write!(f, "crash supervisor started (pid {pid})"),
+            Event::SupervisorLost { exit } => write!(f, "crash supervisor lost: {exit}"),
             Event::Stopped => f.write_str("stopped: priority 0 sent, addresses removed"),
         }
     }

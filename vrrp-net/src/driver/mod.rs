@@ -15,6 +15,7 @@ mod clock;
 mod event;
 mod handle;
 mod instance;
+mod last_will;
 mod output;
 mod reconfigure;
 mod view;
@@ -43,6 +44,7 @@ pub use view::InstanceView;
 use crate::announce::{MacAddress, PacketSocket};
 use crate::error::{DriverError, TransportError};
 use crate::link::LinkChange;
+use crate::supervisor::Supervisor;
 use crate::transport::{AddressFamily, Received, Transport};
 use crate::vip::{Vip, VipBackend, VipNotice};
 use handle::Command;
@@ -128,6 +130,14 @@ pub struct Driver {
     dirty: Vec<usize>,
     timer: clock::Timer,
     buf: Vec<u8>,
+    /// The crash supervisor, when turned on ([`DriverBuilder::crash_supervisor`]).
+    supervisor: Option<Supervisor>,
+    /// When to start a supervisor in place of a lost one.
+    supervisor_retry_at: Option<Instant>,
+    /// Something the supervisor's will depends on changed since it was last published.
+    will_stale: bool,
+    /// VIPs go through the kernel (rtnetlink), so the will may remove them through it too.
+    kernel_vips: bool,
 }
 
 impl std::fmt::Debug for Driver {
@@ -210,6 +220,7 @@ impl Driver {
                 Some((key, received)) = self.rx.recv() => self.receive(self.timer.now(), key, received).await,
                 Some(notice) = next_notice(&mut self.vip_notices) => self.vip_notice(self.timer.now(), notice).await,
                 Some(change) = next_link(&mut self.link_stream) => self.link_change(self.timer.now(), change).await,
+                exit = last_will::supervisor_exit(&mut self.supervisor) => self.supervisor_lost(self.timer.now(), exit),
                 () = sleep => self.timeouts(self.timer.now()).await,
             }
         }
@@ -261,6 +272,10 @@ impl Driver {
             self.feed(now, slot, Input::Shutdown);
         }
         self.drain(now).await;
+        // Every master has stopped gracefully: the supervisor has nothing left to do.
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.retire().await;
+        }
         let cleaned = self.wiring.close().await;
         self.emit(Event::Stopped);
         cleaned
@@ -286,6 +301,7 @@ impl Driver {
             .flatten()
             .flat_map(|s| [s.router.poll_timeout(), s.io_retry_at])
             .flatten()
+            .chain(self.supervisor_retry_at)
             .min()
     }
 
@@ -330,6 +346,9 @@ impl Driver {
             if retry {
                 self.feed(now, slot, Input::IoFault { active: false });
             }
+        }
+        if self.supervisor_retry_at.is_some_and(|t| t <= now) {
+            self.restart_supervisor(now);
         }
         self.drain(now).await;
     }
@@ -383,6 +402,8 @@ impl Driver {
 
     async fn command(&mut self, now: Instant, command: Command) {
         self.wiring.forget_lookups();
+        // Configuration changes alter what a priority-0 advert carries.
+        self.will_stale = true;
         match command {
             Command::SetPriority {
                 instance,

@@ -19,6 +19,7 @@ impl Driver {
                 self.output(now, slot, output).await;
             }
         }
+        self.refresh_will(now);
     }
 
     async fn output(&mut self, now: Instant, slot: usize, output: Output) {
@@ -60,10 +61,17 @@ impl Driver {
                     }
                 }
             }
-            Output::InstallVips { addresses, .. } => self.install(now, slot, &addresses).await,
-            Output::RemoveVips { addresses } => self.remove(slot, &addresses).await,
+            Output::InstallVips { addresses, .. } => {
+                self.will_stale = true;
+                self.install(now, slot, &addresses).await;
+            }
+            Output::RemoveVips { addresses } => {
+                self.will_stale = true;
+                self.remove(slot, &addresses).await;
+            }
             Output::Announce { addresses } => self.announce(slot, &addresses),
             Output::StateChanged { from, to, reason } => {
+                self.will_stale = true;
                 let Some(s) = self.slot(slot) else { return };
                 let instance = s.router.config().name.clone();
                 let priority = s.router.priority();
@@ -81,6 +89,7 @@ impl Driver {
                 });
             }
             Output::PriorityChanged { from, to } => {
+                self.will_stale = true;
                 let Some(s) = self.slot(slot) else { return };
                 let instance = s.router.config().name.clone();
                 s.view.send_modify(|v| v.priority = to);

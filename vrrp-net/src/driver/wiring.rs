@@ -60,6 +60,11 @@ pub(super) struct Wiring {
 }
 
 impl Wiring {
+    /// Whether `key` is a kernel interface's raw socket (not a custom transport).
+    pub(super) fn is_kernel(&self, key: Key) -> bool {
+        self.raws.contains_key(&key)
+    }
+
     /// Wires one instance under `slot`: its interfaces, virtual MAC, sockets, demux entry,
     /// VIPs and link watches. On error, [`Wiring::release`] undoes what was done.
     pub(super) async fn add(

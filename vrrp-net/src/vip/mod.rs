@@ -15,6 +15,7 @@ mod no_accept;
 mod recording;
 
 pub use netlink::NetlinkVips;
+pub(crate) use netlink::netlink_address_message;
 pub use no_accept::NoAcceptVips;
 #[cfg(feature = "test-util")]
 pub use recording::{RecordingVips, VipCall};

@@ -99,41 +99,6 @@ impl NetlinkVips {
         first_error.map_or(Ok(()), Err)
     }
 
-    fn message(vip: &Vip) -> Result<AddressMessage, VipError> {
-        let mut msg = match vip.addr {
-            IpAddr::V4(a) => AddressMessageBuilder::<std::net::Ipv4Addr>::new()
-                .index(vip.ifindex)
-                .address(a, vip.prefix_len)
-                .build(),
-            IpAddr::V6(a) => AddressMessageBuilder::<std::net::Ipv6Addr>::new()
-                .index(vip.ifindex)
-                .address(a, vip.prefix_len)
-                .build(),
-        };
-        msg.header.scope = match vip.scope {
-            VipScope::Global => AddressScope::Universe,
-            VipScope::Site => AddressScope::Site,
-            VipScope::Link => AddressScope::Link,
-            VipScope::Host => AddressScope::Host,
-            VipScope::Nowhere => AddressScope::Nowhere,
-        };
-        if let Some(label) = &vip.label {
-            if label.is_empty() || label.len() > LABEL_MAX || label.contains('\0') {
-                return Err(VipError::BadLabel(label.clone()));
-            }
-            if vip.addr.is_ipv4() {
-                msg.attributes.push(AddressAttribute::Label(label.clone()));
-            }
-        }
-        if vip.addr.is_ipv6() {
-            // A VIP must answer at once: no duplicate address detection (IFA_F_NODAD).
-            msg.header.flags |= AddressHeaderFlags::Nodad;
-            msg.attributes
-                .push(AddressAttribute::Flags(AddressFlags::Nodad));
-        }
-        Ok(msg)
-    }
-
     fn forget(&self, vip: &Vip) {
         let mut owned = self.owned.lock().unwrap_or_else(PoisonError::into_inner);
         owned.vips.retain(|v| !v.same_address(vip));
@@ -146,6 +111,43 @@ impl Drop for NetlinkVips {
             task.abort();
         }
     }
+}
+
+/// The rtnetlink address message of `vip` (RTM_NEWADDR / RTM_DELADDR body), shared with the
+/// crash supervisor's will.
+pub(crate) fn netlink_address_message(vip: &Vip) -> Result<AddressMessage, VipError> {
+    let mut msg = match vip.addr {
+        IpAddr::V4(a) => AddressMessageBuilder::<std::net::Ipv4Addr>::new()
+            .index(vip.ifindex)
+            .address(a, vip.prefix_len)
+            .build(),
+        IpAddr::V6(a) => AddressMessageBuilder::<std::net::Ipv6Addr>::new()
+            .index(vip.ifindex)
+            .address(a, vip.prefix_len)
+            .build(),
+    };
+    msg.header.scope = match vip.scope {
+        VipScope::Global => AddressScope::Universe,
+        VipScope::Site => AddressScope::Site,
+        VipScope::Link => AddressScope::Link,
+        VipScope::Host => AddressScope::Host,
+        VipScope::Nowhere => AddressScope::Nowhere,
+    };
+    if let Some(label) = &vip.label {
+        if label.is_empty() || label.len() > LABEL_MAX || label.contains('\0') {
+            return Err(VipError::BadLabel(label.clone()));
+        }
+        if vip.addr.is_ipv4() {
+            msg.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+    }
+    if vip.addr.is_ipv6() {
+        // A VIP must answer at once: no duplicate address detection (IFA_F_NODAD).
+        msg.header.flags |= AddressHeaderFlags::Nodad;
+        msg.attributes
+            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    Ok(msg)
 }
 
 fn identity(msg: &AddressMessage) -> Option<(u32, IpAddr, u8)> {
@@ -169,7 +171,7 @@ fn is_errno(error: &rtnetlink::Error, errnos: &[i32]) -> bool {
 #[async_trait]
 impl VipBackend for NetlinkVips {
     async fn add(&self, vip: &Vip) -> Result<(), VipError> {
-        let msg = Self::message(vip)?;
+        let msg = netlink_address_message(vip)?;
         let mut request = self
             .handle
             .address()
@@ -199,7 +201,7 @@ impl VipBackend for NetlinkVips {
     async fn remove(&self, vip: &Vip) -> Result<(), VipError> {
         // Forget first, so the monitor does not take our own removal for an external one.
         self.forget(vip);
-        let msg = Self::message(vip)?;
+        let msg = netlink_address_message(vip)?;
         match self.handle.address().del(msg).execute().await {
             Ok(()) => Ok(()),
             Err(e) if is_errno(&e, &[libc::EADDRNOTAVAIL, libc::ENOENT, libc::ENODEV]) => Ok(()),

@@ -169,6 +169,11 @@ pub struct Daemon {
 impl Daemon {
     /// Writes `conf` and starts `keepalived-compat -f CONF -n -l` in `host`.
     pub fn start(lab: &Lab, host: &Host, conf: &RouterConf) -> Daemon {
+        Self::start_with(lab, host, conf, &[])
+    }
+
+    /// Like [`Daemon::start`], with extra command-line arguments.
+    pub fn start_with(lab: &Lab, host: &Host, conf: &RouterConf, args: &[&str]) -> Daemon {
         let name = format!("ours-{}", host.ns);
         let conf_path = lab.path(&format!("{name}.conf"));
         std::fs::write(&conf_path, conf.text(&name)).unwrap();
@@ -176,7 +181,9 @@ impl Daemon {
         let child = Command::new("ip")
             .args(["netns", "exec", &host.ns])
             .arg(ours_binary())
-            .args(["-n", "-l", "-f"])
+            .args(["-n", "-l"])
+            .args(args)
+            .arg("-f")
             .arg(&conf_path)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
@@ -211,6 +218,33 @@ impl Daemon {
         if let Some(c) = &self.child {
             hup(&c.id().to_string());
         }
+    }
+
+    /// The daemon's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The pid of its crash supervisor, from the log line the driver's event gives.
+    pub fn supervisor_pid(&self) -> Option<u32> {
+        let log = self.log_text();
+        let line = log.lines().find(|l| l.contains("crash supervisor started (pid "))?;
+        let tail = line.split("(pid ").nth(1)?;
+        tail.trim_end_matches(')').parse().ok()
+    }
+
+    /// `signal` (`KILL`, `ABRT`) to the daemon alone, as a crash of the process on a host
+    /// that stays up: what happens next is up to its crash supervisor. Returns the
+    /// wall-clock time of the kill.
+    pub fn kill(&mut self, signal: &str) -> std::time::SystemTime {
+        let c = self.child.take().expect("the daemon is running");
+        let signal: nix::sys::signal::Signal = format!("SIG{signal}").parse().unwrap();
+        let pid = nix::unistd::Pid::from_raw(c.id() as i32);
+        let at = std::time::SystemTime::now();
+        nix::sys::signal::kill(pid, signal).unwrap();
+        let mut c = c;
+        let _ = c.wait();
+        at
     }
 
     /// SIGKILL: no priority 0, no cleanup; the VIP goes with the "crashed host" too.
