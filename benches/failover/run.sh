@@ -3,7 +3,11 @@
 # topology, same keepalived.conf syntax. See README.md in this directory.
 #
 #   benches/failover/run.sh            # everything: crash failover, graceful handover, CPU
-#   RUNS=10 INTS="0.01 1" CPU_SECS=60 PARTS="crash graceful cpu" benches/failover/run.sh
+#   RUNS=10 INTS="0.01 1" CPU_SECS=60 PARTS="crash death graceful cpu" benches/failover/run.sh
+#
+# crash: the host dies (the daemon and everything it started, its VIP deleted by hand);
+# death: only the daemon process dies (SIGKILL) on a host that stays up: ours with its crash
+# supervisor, ours with --no-crash-supervisor, and keepalived (parent and VRRP child).
 #   benches/failover/run.sh --build-only   # only build the daemon (CI: the bench cannot rot)
 #
 # The daemon is the keepalived-compat package, built as the README says
@@ -18,7 +22,7 @@ INTS=${INTS:-"0.01 1"}
 CPU_SECS=${CPU_SECS:-60}
 CPU_INSTANCES=${CPU_INSTANCES:-255}
 CPU_INT=${CPU_INT:-0.1}
-PARTS=${PARTS:-"crash graceful cpu"}
+PARTS=${PARTS:-"crash death graceful cpu"}
 WORK=${WORK:-/tmp/fb-bench}
 P=fb
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -75,12 +79,14 @@ conf() {
     done
 }
 
-# start IMPL HOST CONF: starts ours or keepalived in fb-HOST, records pids in $WORK/HOST.*
+# start IMPL HOST CONF: starts ours, ours-nosup (no crash supervisor) or keepalived in
+# fb-HOST, records pids in $WORK/HOST.*
 start() {
-    local impl=$1 h=$2 c=$3 d=$WORK/hosts/$2
+    local impl=$1 h=$2 c=$3 d=$WORK/hosts/$2 extra=()
     mkdir -p "$d"; rm -f "$d"/*.pid
-    if [ "$impl" = ours ]; then
-        ip netns exec $P-$h "$OURS" -n -f "$c" --pid "$d/v.pid" >>"$d/log" 2>&1 &
+    [ "$impl" = ours-nosup ] && extra=(--no-crash-supervisor)
+    if [ "$impl" != keepalived ]; then
+        ip netns exec $P-$h "$OURS" -n -f "$c" --pid "$d/v.pid" "${extra[@]}" >>"$d/log" 2>&1 &
         PIDS+=($!); echo $! >"$d/k.pid"; disown $!
     else
         ip netns exec $P-$h keepalived -n -l -P -f "$c" -p "$d/k.pid" -r "$d/v.pid" -c "$d/c.pid" >>"$d/log" 2>&1 &
@@ -91,8 +97,16 @@ start() {
     PIDS+=("$(cat "$d/v.pid")")
 }
 
-# a crash: the VRRP process first, then keepalived's parent, in one kill
-crash() { local d=$WORK/hosts/$1; kill -9 "$(cat "$d/v.pid")" "$(cat "$d/k.pid")" 2>/dev/null || true; }
+# a host crash: ours' crash supervisor (its child) too; keepalived's VRRP process first, then
+# its parent, in one kill
+crash() {
+    local d=$WORK/hosts/$1
+    pkill -9 -P "$(cat "$d/k.pid")" 2>/dev/null || true
+    kill -9 "$(cat "$d/v.pid")" "$(cat "$d/k.pid")" 2>/dev/null || true
+}
+# a process death: SIGKILL of the daemon (both keepalived processes: its parent would respawn
+# the VRRP child); ours' supervisor, if any, lives on
+death() { local d=$WORK/hosts/$1; kill -9 "$(cat "$d/v.pid")" "$(cat "$d/k.pid")" 2>/dev/null || true; }
 stop() { kill -TERM "$(cat "$WORK/hosts/$1/k.pid")"; }
 has() { ip -n $P-$1 -4 addr show dev eth0 | grep -q " $2/"; }
 wait_has() { local end=$((SECONDS + $3)); until has "$1" "$2"; do [ $SECONDS -lt $end ] || return 1; sleep 0.01; done; }
@@ -110,9 +124,15 @@ measure() {
     # at least one advert on the capture, then a random phase of the advert timer
     sleep "$(python3 -c "import random; print($int * (1.5 + random.random()) + 0.05)")"
     local t0; t0=$(date +%s%N)
-    if [ "$kind" = crash ]; then crash "$m"; ip -n $P-$m addr del "$vip/24" dev eth0 2>/dev/null || true; else stop "$m"; fi
+    case $kind in
+    crash) crash "$m"; ip -n $P-$m addr del "$vip/24" dev eth0 2>/dev/null || true ;;
+    death) death "$m" ;;
+    *) stop "$m" ;;
+    esac
     wait_has "$b" "$vip" $((10 + ${int%.*} * 5)) || die "$impl: backup never took over"
     sleep 0.2
+    # without a supervisor the dead master's VIP stays: gone before the next run
+    [ "$kind" = death ] && ip -n $P-$m addr del "$vip/24" dev eth0 2>/dev/null || true
     kill "$mon" "$cap" 2>/dev/null; wait "$mon" "$cap" 2>/dev/null || true
     python3 - "$kind" "$t0" "$WORK/mon" "$WORK/cap" "$vip" >>"$out" <<'PY'
 import sys, re, datetime
@@ -134,7 +154,7 @@ for line in open(sys.argv[4]):
             last = t
     elif "ARP" in line and garp is None and t > 0:
         garp = t
-ref = last if kind == "crash" else prio0
+ref = prio0 if kind == "graceful" else last
 if None in (vip_t, garp, ref):
     print("# incomplete", vip_t, garp, ref)
 else:
@@ -149,8 +169,10 @@ events() {
     conf ours-m 51 200 "$int" 192.0.2.100 >"$WORK/ours-m.conf"; conf ours-b 51 100 "$int" 192.0.2.100 >"$WORK/ours-b.conf"
     conf ka-m 52 200 "$int" 192.0.2.101 >"$WORK/ka-m.conf"; conf ka-b 52 100 "$int" 192.0.2.101 >"$WORK/ka-b.conf"
     start ours h2 "$WORK/ours-b.conf"; start keepalived h4 "$WORK/ka-b.conf"
+    local impls="ours keepalived"
+    [ "$kind" = death ] && impls="ours ours-nosup keepalived"
     for run in $(seq 1 "$RUNS"); do
-        for impl in ours keepalived; do
+        for impl in $impls; do
             local m=h1 b=h2 vip=192.0.2.100 mip=192.0.2.11 c=$WORK/ours-m.conf
             [ "$impl" = keepalived ] && m=h3 b=h4 vip=192.0.2.101 mip=192.0.2.13 c=$WORK/ka-m.conf
             start "$impl" $m "$c"
@@ -204,38 +226,43 @@ report() {
     python3 - "$kind" "$RUNS" "$WORK" $INTS <<'PY'
 import sys, statistics, os
 kind, runs, work, ints = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-ref = "last advert -> VIP" if kind == "crash" else "priority-0 advert -> VIP"
-bound = "Master_Down_Interval" if kind == "crash" else "Skew_Time"
-print(f"\n### {'Crash failover (SIGKILL of the master)' if kind == 'crash' else 'Graceful handover (SIGTERM: priority 0)'}, VRRPv3, backup priority 100, median (min-max) ms\n")
-short = "last advert" if kind == "crash" else "priority-0 advert"
+ref = "priority-0 advert -> VIP" if kind == "graceful" else "last advert -> VIP"
+bound = "Skew_Time" if kind == "graceful" else "Master_Down_Interval"
+title = {"crash": "Host crash (the master's processes killed, its VIP deleted)",
+         "death": "Process death (SIGKILL of the master daemon, host up; ours with and without the crash supervisor)",
+         "graceful": "Graceful handover (SIGTERM: priority 0)"}[kind]
+print(f"\n### {title}, VRRPv3, backup priority 100, median (min-max) ms\n")
+short = "priority-0 advert" if kind == "graceful" else "last advert"
 print(f"| advert_int | implementation | n | kill -> VIP | kill -> first GARP | {ref} | {short} -> first GARP | {bound} | GARP excess over the bound |")
 print("|---|---|---|---|---|---|---|---|---|")
 ratios = []
 for i in ints:
     a = float(i)
-    b = (3 * a + (256 - 100) * a / 256) * 1e3 if kind == "crash" else (256 - 100) * a / 256 * 1e3
+    b = (256 - 100) * a / 256 * 1e3 if kind == "graceful" else (3 * a + (256 - 100) * a / 256) * 1e3
     med = {}
-    for impl in ("ours", "keepalived"):
+    for impl in (("ours", "ours-nosup", "keepalived") if kind == "death" else ("ours", "keepalived")):
         path = os.path.join(work, f"{kind}-{impl}-{i}.txt")
         rows = [tuple(map(float, l.split())) for l in open(path) if l.strip() and not l.startswith("#")] if os.path.exists(path) else []
         if not rows:
             print(f"| {i} | {impl} | 0 | - | - | - | - | {b:.1f} | - |"); continue
         cols = list(zip(*rows))
         f = lambda c: f"{statistics.median(c):.1f} ({min(c):.1f}-{max(c):.1f})"
-        med[impl] = (statistics.median(cols[2]), statistics.median(cols[3]))
+        med[impl] = (statistics.median(cols[2]), statistics.median(cols[3]), statistics.median(cols[0]))
         print(f"| {i} | {impl} | {len(rows)} | {f(cols[0])} | {f(cols[1])} | {f(cols[2])} | {f(cols[3])} | {b:.1f} | {statistics.median(cols[3]) - b:+.1f} |")
-    if len(med) == 2:
-        ratios.append((i, med["ours"][0] / med["keepalived"][0], med["ours"][1] / med["keepalived"][1]))
+    if "ours" in med and "keepalived" in med:
+        ratios.append((i, "ours", med["ours"], med["keepalived"]))
+    if "ours-nosup" in med and "keepalived" in med:
+        ratios.append((i, "ours without supervisor", med["ours-nosup"], med["keepalived"]))
 print()
-for i, r, g in ratios:
-    print(f"advert_int {i}: ours / keepalived, medians: {ref} {r:.3f}, {short} -> first GARP {g:.3f}")
+for i, who, o, k in ratios:
+    print(f"advert_int {i}: {who} / keepalived, medians: kill -> VIP {o[2] / k[2]:.3f}, {ref} {o[0] / k[0]:.3f}, {short} -> first GARP {o[1] / k[1]:.3f}")
 PY
 }
 
 rm -rf "$WORK"; mkdir -p "$WORK"
 for part in $PARTS; do
     case $part in
-    crash | graceful)
+    crash | death | graceful)
         for int in $INTS; do events "$part" "$int"; done
         report "$part" ;;
     cpu) cpu ;;

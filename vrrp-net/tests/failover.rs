@@ -510,3 +510,51 @@ fn a_driver_dropped_without_shutdown_hands_over_like_a_dead_process() {
     );
     embedded.join().unwrap();
 }
+
+#[test]
+fn a_killed_supervisor_disturbs_nothing_and_is_replaced() {
+    let name = "a_killed_supervisor_disturbs_nothing_and_is_replaced";
+    if !require(name, &["ip", "tcpdump"]) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
+    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
+    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
+    let first = a.supervisor_pid().expect("no supervisor started");
+    let wire = Capture::start(&lab, "supervisor", "ip proto 112 and src 192.0.2.11");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(first as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(
+        wait_until(Duration::from_secs(3), || a
+            .log_text()
+            .matches("crash supervisor started (pid ")
+            .count()
+            == 2),
+        "no second supervisor:\n{}",
+        a.log_text()
+    );
+    assert!(
+        a.log_text()
+            .contains("crash supervisor lost: killed by signal 9")
+    );
+    // The master kept its VIP and never advertised priority 0.
+    assert!(exactly_one(&lab, VIP, &h1.ns), "{:?}", lab.holders(VIP));
+    assert!(
+        !wire.lines().iter().any(|l| l.contains("prio 0")),
+        "{:?}",
+        wire.lines()
+    );
+    // The second supervisor does the first one's job.
+    a.kill("KILL");
+    assert!(
+        wire.wait_for(LIMIT, &["prio 0"]).is_some(),
+        "the new supervisor sent nothing: {:?}",
+        wire.lines()
+    );
+    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h2.ns)));
+}

@@ -228,7 +228,9 @@ impl Daemon {
     /// The pid of its crash supervisor, from the log line the driver's event gives.
     pub fn supervisor_pid(&self) -> Option<u32> {
         let log = self.log_text();
-        let line = log.lines().find(|l| l.contains("crash supervisor started (pid "))?;
+        let line = log
+            .lines()
+            .find(|l| l.contains("crash supervisor started (pid "))?;
         let tail = line.split("(pid ").nth(1)?;
         tail.trim_end_matches(')').parse().ok()
     }
