@@ -15,8 +15,11 @@ esac
 if [ -n "${KEEPALIVED_COMPAT:-}" ]; then
     OURS=$KEEPALIVED_COMPAT
 else
-    (cd "$ROOT" && cargo build --release -q -p keepalived-compat)
-    OURS=${CARGO_TARGET_DIR:-$ROOT/target}/release/keepalived-compat
+    # BENCH_PROFILE (default release): CI's smoke rounds use dev, whose artifacts the tests
+    # already built; figures need release.
+    profile=${BENCH_PROFILE:-release}
+    (cd "$ROOT" && cargo build --profile "$profile" -q -p keepalived-compat)
+    OURS=${CARGO_TARGET_DIR:-$ROOT/target}/$([ "$profile" = dev ] && echo debug || echo "$profile")/keepalived-compat
 fi
 [ -x "$OURS" ] || die "no daemon binary at $OURS"
 "$OURS" --help >/dev/null || die "$OURS --help failed"

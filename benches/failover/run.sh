@@ -105,8 +105,8 @@ crash() {
     kill -9 "$(cat "$d/v.pid")" "$(cat "$d/k.pid")" 2>/dev/null || true
 }
 # a process death: SIGKILL of the daemon (both keepalived processes: its parent would respawn
-# the VRRP child); ours' supervisor, if any, lives on
-death() { local d=$WORK/hosts/$1; kill -9 "$(cat "$d/v.pid")" "$(cat "$d/k.pid")" 2>/dev/null || true; }
+# the VRRP child); ours' supervisor, if any, lives on. The pids are read before the clock is.
+victims() { local d=$WORK/hosts/$1; echo "$(cat "$d/v.pid") $(cat "$d/k.pid")"; }
 stop() { kill -TERM "$(cat "$WORK/hosts/$1/k.pid")"; }
 has() { ip -n $P-$1 -4 addr show dev eth0 | grep -q " $2/"; }
 wait_has() { local end=$((SECONDS + $3)); until has "$1" "$2"; do [ $SECONDS -lt $end ] || return 1; sleep 0.01; done; }
@@ -123,10 +123,12 @@ measure() {
     local end=$((SECONDS + 5)); until grep -q "listening on" "$WORK/cap.err"; do [ $SECONDS -lt $end ] || die "tcpdump"; sleep 0.01; done
     # at least one advert on the capture, then a random phase of the advert timer
     sleep "$(python3 -c "import random; print($int * (1.5 + random.random()) + 0.05)")"
-    local t0; t0=$(date +%s%N)
+    local t0 pids; pids=$(victims "$m")
+    t0=$(date +%s%N)
     case $kind in
     crash) crash "$m"; ip -n $P-$m addr del "$vip/24" dev eth0 2>/dev/null || true ;;
-    death) death "$m" ;;
+    # shellcheck disable=SC2086
+    death) kill -9 $pids 2>/dev/null || true ;;
     *) stop "$m" ;;
     esac
     wait_has "$b" "$vip" $((10 + ${int%.*} * 5)) || die "$impl: backup never took over"

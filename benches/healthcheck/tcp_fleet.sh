@@ -22,8 +22,13 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$root/target}
 
 # The healthcheck folder's package (by manifest, whatever the package is called).
-cargo build --release -q --example tcp_fleet --manifest-path "$root/healthcheck/Cargo.toml"
-bin=$target/release/examples/tcp_fleet
+# BENCH_PROFILE (default release): dev for CI's smoke round; figures need release.
+profile=${BENCH_PROFILE:-release}
+dir=release
+[ "$profile" = dev ] && dir=debug
+[ "$profile" != dev ] && [ "$profile" != release ] && dir=$profile
+cargo build --profile "$profile" -q --example tcp_fleet --manifest-path "$root/healthcheck/Cargo.toml"
+bin=$target/$dir/examples/tcp_fleet
 [ -x "$bin" ] || { echo "no tcp_fleet binary at $bin" >&2; exit 1; }
 if $build_only; then
     echo "tcp_fleet bench: built $bin"

@@ -21,8 +21,10 @@ VM=$ROOT/ipvs-sys/tests/vm/ipvs-vm.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 cd "$ROOT"
 
-cargo build --release -q -p examples --no-default-features --features ipvs --example ipvsadm
-EXAMPLE=$CARGO_TARGET_DIR/release/examples/ipvsadm
+# BENCH_PROFILE (default release): dev for CI's build check; figures need release.
+PROFILE=${BENCH_PROFILE:-release}
+cargo build --profile "$PROFILE" -q -p examples --no-default-features --features ipvs --example ipvsadm
+EXAMPLE=$CARGO_TARGET_DIR/$([ "$PROFILE" = dev ] && echo debug || echo "$PROFILE")/examples/ipvsadm
 APPLY=$(cargo bench -q -p benches --bench ipvs_apply --no-run --message-format=json 2>/dev/null |
     jq -r 'select(.target.name == "ipvs_apply" and .executable != null) | .executable')
 [ -x "$APPLY" ] || { echo "restore-bench: ipvs_apply bench binary not built" >&2; exit 2; }
