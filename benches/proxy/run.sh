@@ -8,7 +8,9 @@
 #   VIP_PROXY=/path/to/vip-proxy ...       # a prebuilt binary instead of cargo build --release
 #   benches/proxy/run.sh --build-only      # only build vip-proxy (CI: the bench cannot rot)
 #
-# Environment: RUNS (5), RATE (500 requests/s), SCENARIOS ("A B C D"), PAIRS ("ours nginx"),
+# Pairs: ours (vip-proxy with its crash supervisor, the default), ours-nosup (vip-proxy
+# --no-crash-supervisor), nginx (nginx + keepalived).
+# Environment: RUNS (5), RATE (500 requests/s), SCENARIOS ("A B C D"), PAIRS ("ours ours-nosup nginx"),
 # TPUT_RUNS (3), WORK (/tmp/pb-bench, emptied first).
 # Needs root, iproute2, tcpdump, python3, nginx (1.22), keepalived (2.2.7). Only 192.0.2.0/24, only
 # inside namespaces named pb-*, which it creates and deletes; it kills only what it started.
@@ -21,7 +23,8 @@ ADVERT=0.1
 RUNS=${RUNS:-5}
 RATE=${RATE:-500}
 SCENARIOS=${SCENARIOS:-"A B C D"}
-PAIRS=${PAIRS:-"ours nginx"}
+PAIRS=${PAIRS:-"ours ours-nosup nginx"}
+OURS_EXTRA=() # extra vip-proxy arguments of the pair being measured
 TPUT_RUNS=${TPUT_RUNS:-3}
 WORK=${WORK:-/tmp/$P-bench}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -153,9 +156,11 @@ build_ours() {
     if [ -n "${VIP_PROXY:-}" ]; then
         BIN=$VIP_PROXY
     else
-        log "building vip-proxy (release)"
-        (cd "$ROOT" && cargo build --release -q -p examples --example vip-proxy)
-        BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/vip-proxy
+        # BENCH_PROFILE (default release): dev for CI's build check; figures need release.
+        local profile=${BENCH_PROFILE:-release}
+        log "building vip-proxy ($profile)"
+        (cd "$ROOT" && cargo build --profile "$profile" -q -p examples --example vip-proxy)
+        BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$([ "$profile" = dev ] && echo debug || echo "$profile")/examples/vip-proxy
     fi
     [ -x "$BIN" ] || die "no vip-proxy binary at $BIN"
     "$BIN" --help >/dev/null || die "$BIN --help failed"
@@ -167,7 +172,7 @@ start_ours() { # $1 node, $2 priority
     bg_in "$1" "$WORK/$1/proxy.pid" "$WORK/$1/proxy.log" "$BIN" --vip $VIP/24 --interface eth0 \
         --vrid 51 --priority "$2" --advert-interval $ADVERT --listen-port 80 \
         --check-path / --check-interval 100ms --check-timeout 100ms --rise 2 --fall 2 \
-        --connect-timeout 1s --drain-timeout 5s "${backends[@]}"
+        --connect-timeout 1s --drain-timeout 5s "${backends[@]}" "${OURS_EXTRA[@]}"
 }
 
 stop_ours() { # $1 node: SIGTERM, wait for the exit
@@ -299,7 +304,7 @@ stop_ka() {
 # ------------------------------------------------------------------ pairs
 pair_up() {
     case $1 in
-    ours)
+    ours | ours-nosup)
         start_ours p2 100
         start_ours p1 150
         ;;
@@ -316,7 +321,7 @@ pair_up() {
 
 pair_down() {
     case $1 in
-    ours)
+    ours | ours-nosup)
         stop_ours p1
         stop_ours p2
         ;;
@@ -362,8 +367,10 @@ measure() {
 
 backend_of() { echo "b$(((($1 - 1) % 3) + 1))"; }
 
-# A: the master host crashes: every process of the pair on p1 dies at once, and its VIP with it.
+# A: the master host crashes: every process of the pair on p1 dies at once (vip-proxy's crash
+# supervisor, its child, too), and its VIP with it.
 event_ours_A() {
+    pkill -9 -P "$(pidf "$WORK/p1/proxy.pid")" || true
     kill -9 "$(pidf "$WORK/p1/proxy.pid")"
     ip -n $P-p1 addr del $VIP/24 dev eth0
 }
@@ -388,7 +395,8 @@ restore_nginx_B() {
     wait_gone "$(pidf "$WORK/p1/k.pid")" "$(pidf "$WORK/p1/v.pid")"
     start_ka p1 150
 }
-# C: the proxy process dies; the host stays (and so does the VIP it holds).
+# C: the proxy process dies; the host stays (and so does the VIP it holds, unless the crash
+# supervisor removes it).
 event_ours_C() { kill -9 "$(pidf "$WORK/p1/proxy.pid")"; }
 # shellcheck disable=SC2046
 event_nginx_C() { kill -9 $(nginx_pids p1); }
@@ -405,6 +413,10 @@ restore_nginx_D() {
     start_backend "$(backend_of "$1")"
     reload_nginx p1
 }
+# ours-nosup: the same events as ours.
+for f in event restore; do
+    for s in A B C D; do eval "${f}_ours-nosup_$s() { ${f}_ours_$s \"\$@\"; }"; done
+done
 
 post_of() { # seconds of load after the event
     case $1-$2 in
@@ -445,6 +457,8 @@ main() {
     for b in b1 b2 b3; do start_backend $b; done
     start_monitors
     for pair in $PAIRS; do
+        OURS_EXTRA=()
+        [ "$pair" = ours-nosup ] && OURS_EXTRA=(--no-crash-supervisor)
         log "pair $pair: up"
         pair_up "$pair"
         baseline "$pair"
@@ -462,6 +476,8 @@ main() {
     # Throughput runs alternate between the pairs, so that both see the same machine.
     for run in $(seq 1 "$TPUT_RUNS"); do
         for pair in $PAIRS; do
+            OURS_EXTRA=()
+            [ "$pair" = ours-nosup ] && OURS_EXTRA=(--no-crash-supervisor)
             log "pair $pair throughput run $run"
             pair_up "$pair"
             throughput "$pair" "$run"

@@ -105,6 +105,10 @@ struct Args {
     /// Limit on finishing in-flight requests after the VIP is handed over on SIGTERM.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     drain_timeout: Duration,
+    /// Do not start the crash supervisor (by default a small second process sends the
+    /// priority-0 advert and removes the VIP if this one dies without a graceful stop).
+    #[arg(long)]
+    no_crash_supervisor: bool,
 }
 
 #[tokio::main]
@@ -133,6 +137,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
     // VRRP: one instance for the VIP, tracking the pool.
     let (driver, vrrp, mut events) = Driver::builder()
         .instance(instance(&args).await?)
+        .crash_supervisor(!args.no_crash_supervisor)
         .build()
         .await?;
     tokio::spawn(driver.run());

@@ -12,13 +12,18 @@ use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use testbed::proxy_bed::bed::P2;
-use testbed::proxy_bed::{Bed, Outcome, Program, Report, VIP, master_down_interval, ms};
+use testbed::proxy_bed::{Bed, Outcome, Program, Report, VIP, master_down_interval, ms, skew_time};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// What a shared 2-vCPU VM adds to protocol timings in these assertions (stalls of up to
 /// ~100 ms are seen); the benchmark in benches/proxy measures the tight figures.
 const SLACK: Duration = Duration::from_millis(150);
+
+/// vip-proxy without its crash supervisor (`--no-crash-supervisor`).
+fn without_supervisor() -> Program {
+    program().clone().arg("--no-crash-supervisor")
+}
 
 /// The vip-proxy example, built once per test process; `VIP_PROXY` overrides it with a
 /// prebuilt one.
@@ -44,8 +49,8 @@ fn master_crash_moves_the_vip_within_master_down_interval() {
     let mdi = master_down_interval(P2);
     let mut took_over = None;
     let (report, at) = bed.under_load(Duration::from_secs(1), Duration::from_secs(2), |bed| {
-        // A crashed host: the proxy dies and its address goes with it.
-        bed.p1.kill();
+        // A crashed host: the proxy (and its crash supervisor) dies, its address with it.
+        bed.p1.kill_host();
         bed.lab.host("p1").del_addr(&format!("{VIP}/24"));
         took_over = bed.vip_arrives("p2", Duration::from_secs(2));
     });
@@ -78,12 +83,56 @@ fn master_crash_moves_the_vip_within_master_down_interval() {
     );
 }
 
+/// The default: the proxy's crash supervisor sends the priority-0 advert and removes the VIP
+/// when the process dies, so the peer takes over after Skew_Time (RFC 9568 §6.4.3).
+#[test]
+fn dead_proxy_process_hands_over_after_skew_time_through_its_supervisor() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(mut bed) = Bed::new(
+        "dead_proxy_process_hands_over_after_skew_time_through_its_supervisor",
+        program(),
+    ) else {
+        return;
+    };
+    let skew = skew_time(P2);
+    let mut took_over = None;
+    let (report, at) = bed.under_load(Duration::from_secs(1), Duration::from_secs(2), |bed| {
+        bed.p1.kill();
+        took_over = bed.vip_arrives("p2", Duration::from_secs(2));
+    });
+    eprintln!("process death (supervisor): {}", report.summary(at));
+    let took_over = took_over.unwrap_or_else(|| panic!("p2 never took the VIP\n{}", bed.logs()));
+    eprintln!(
+        "process death (supervisor): p2 took over {:.1} ms after the kill (Skew_Time {:.1} ms)",
+        ms(took_over - at),
+        ms(skew)
+    );
+    // Slack for this shared VM; without the supervisor it would be at least
+    // Master_Down_Interval minus one advert interval (261 ms).
+    assert!(
+        took_over - at <= skew + SLACK,
+        "p2 took over {:.1} ms after the proxy died, Skew_Time {:.1} ms",
+        ms(took_over - at),
+        ms(skew)
+    );
+    // Nobody deleted p1's VIP by hand: its supervisor did.
+    bed.wait_sole_holder("p2", Duration::from_secs(1));
+    let outage = report.outage(at);
+    assert!(
+        outage <= skew + SLACK,
+        "outage {:.1} ms; {}",
+        ms(outage),
+        report.summary(at)
+    );
+}
+
 #[test]
 fn dead_proxy_process_is_detected_by_its_peer_without_any_script() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let program = without_supervisor();
     let Some(mut bed) = Bed::new(
         "dead_proxy_process_is_detected_by_its_peer_without_any_script",
-        program(),
+        &program,
     ) else {
         return;
     };

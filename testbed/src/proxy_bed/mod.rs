@@ -18,7 +18,7 @@ pub use backend::Backend;
 pub use bed::{Bed, ms, vip};
 pub use lab::{Host, Lab};
 pub use load::{Load, Outcome, Report};
-pub use proxy::{ADVERT, Program, Proxy, VIP, master_down_interval};
+pub use proxy::{ADVERT, Program, Proxy, VIP, master_down_interval, skew_time};
 
 use std::time::{Duration, Instant};
 

@@ -14,7 +14,13 @@ pub const ADVERT: Duration = Duration::from_millis(100);
 
 /// Master_Down_Interval of a backup with `priority` (RFC 9568 §6.1).
 pub fn master_down_interval(priority: u8) -> Duration {
-    ADVERT * 3 + ADVERT * (256 - u32::from(priority)) / 256
+    ADVERT * 3 + skew_time(priority)
+}
+
+/// Skew_Time of a backup with `priority` (RFC 9568 §6.1): how long it waits after a
+/// priority-0 advert.
+pub fn skew_time(priority: u8) -> Duration {
+    ADVERT * (256 - u32::from(priority)) / 256
 }
 
 /// The program under test: both proxies take vip-proxy's command line.
@@ -27,6 +33,8 @@ pub struct Program {
     /// Set `net.ipv4.ip_nonlocal_bind=1` in the namespace first, for a program that binds
     /// its own listener without `IP_FREEBIND` (as a production host would).
     pub nonlocal_bind: bool,
+    /// Extra command-line arguments after the bed's own.
+    pub args: Vec<String>,
 }
 
 impl Program {
@@ -36,7 +44,14 @@ impl Program {
             binary: binary.into(),
             env: Vec::new(),
             nonlocal_bind: false,
+            args: Vec::new(),
         }
+    }
+
+    /// The same program with one more command-line argument.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
     }
 }
 
@@ -100,6 +115,7 @@ impl Proxy {
             .args(["--check-path", "/health", "--check-interval", "100ms"])
             .args(["--check-timeout", "100ms", "--rise", "2", "--fall", "2"])
             .args(["--connect-timeout", "300ms", "--drain-timeout", "5s"])
+            .args(&self.program.args)
             .envs(self.program.env.iter().map(|(k, v)| (k, v)));
         for b in backends {
             cmd.args(["--backend", &format!("http://{b}")]);
@@ -124,7 +140,22 @@ impl Proxy {
         pid_of(self.child.as_ref().unwrap())
     }
 
-    /// SIGKILL: the process and its VRRP die at once; the VIP stays on the interface.
+    /// A crashed host's share: SIGKILL of the proxy's children (vip-proxy's crash supervisor)
+    /// and then of the proxy, so nothing of it speaks any more. The VIP stays (delete it).
+    pub fn kill_host(&mut self) {
+        if let Some(child) = &self.child {
+            let pid = child.id();
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            for c in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+                let _ = kill(Pid::from_raw(c), Signal::SIGKILL);
+            }
+        }
+        self.kill();
+    }
+
+    /// SIGKILL: the process and its VRRP die at once; the VIP stays on the interface unless
+    /// the program's crash supervisor removes it.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
