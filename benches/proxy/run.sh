@@ -353,12 +353,19 @@ client_wait() { wait "$CLIENT" || die "client failed"; }
 
 # $1 pair, $2 scenario, $3 run, $4 seconds after the event: load with the event at a random
 # phase (1-2 s in), the event itself from the function event_<pair>_<scenario>.
+# VICTIMS: the pids a process-death event (C) kills, read before the clock so that reading
+# them (forks) does not count as outage.
 EVENT_T=
+VICTIMS=
 measure() {
     local pair=$1 sc=$2 run=$3 post=$4 f=$WORK/log/$1-$2-$3.txt pre
     pre=$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", 1 + r / 32768 }')
     client_start "$(awk -v a="$pre" -v b="$post" 'BEGIN { print a + b }')" "$f"
     sleep "$pre"
+    case $pair in
+    nginx) VICTIMS=$(nginx_pids p1) ;;
+    *) VICTIMS=$(pidf "$WORK/p1/proxy.pid") ;;
+    esac
     EVENT_T=$(date +%s%N)
     "event_${pair}_$sc" "$run"
     echo "$pair $sc $run $EVENT_T $f" >>"$WORK/events.txt"
@@ -397,9 +404,10 @@ restore_nginx_B() {
 }
 # C: the proxy process dies; the host stays (and so does the VIP it holds, unless the crash
 # supervisor removes it).
-event_ours_C() { kill -9 "$(pidf "$WORK/p1/proxy.pid")"; }
-# shellcheck disable=SC2046
-event_nginx_C() { kill -9 $(nginx_pids p1); }
+# shellcheck disable=SC2086
+event_ours_C() { kill -9 $VICTIMS; }
+# shellcheck disable=SC2086
+event_nginx_C() { kill -9 $VICTIMS; }
 restore_ours_C() { start_ours p1 150; }
 restore_nginx_C() { start_nginx p1; }
 # D: one backend's server is SIGKILLed (new connections to it are refused).

@@ -12,13 +12,24 @@
 //!   keeps serving until the peer has taken over, then stops VRRP), then in-flight requests
 //!   drain under `--drain-timeout`, then the process exits.
 //!
+//! `--mode anycast` replaces VRRP for active-active nodes behind ECMP routers: the VIP is on
+//! `lo` while at least one backend is healthy, and the node's BGP speaker (FRR bgpd
+//! redistributing connected routes through a route map) announces it; with no healthy
+//! backend it is withdrawn. SIGTERM withdraws first, keeps answering for `--withdraw-drain`
+//! while the routers converge, then drains in-flight requests and exits. A killed process's
+//! VIP is removed at once by its crash supervisor, else by the next start or by
+//! `--withdraw-stale` (for systemd's `ExecStopPost=`).
+//!
 //! ```text
 //! vip-proxy --vip 192.0.2.100/24 --interface eth0 --vrid 51 --priority 150 \
 //!     --advert-interval 0.1 --backend http://192.0.2.21:8080 --backend http://192.0.2.22:8080,2
 //! ```
+//! vip-proxy --mode anycast --vip 203.0.113.10/32 --backend http://198.51.100.21:8080
+//! ```
 //! Needs CAP_NET_RAW and CAP_NET_ADMIN (VRRP sockets, the VIP, gratuitous ARP).
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use examples::proxy::anycast::{self, Gate};
 use examples::proxy::{
     BackendSpec, forward, parse_advert_interval, parse_duration, parse_vip, parse_vrid,
 };
@@ -54,18 +65,22 @@ const POOL: &str = "pool";
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
+    /// How the VIP is owned: `vrrp` (one active node) or `anycast` (every healthy node, on
+    /// `lo`, announced by the node's BGP speaker).
+    #[arg(long, value_enum, default_value_t = Mode::Vrrp)]
+    mode: Mode,
     /// TCP port to listen on, on the VIP.
     #[arg(long, default_value_t = 80)]
     listen_port: u16,
     /// The virtual IP with its prefix length, e.g. 192.0.2.100/24.
     #[arg(long, value_parser = parse_vip)]
     vip: VirtualAddress,
-    /// Interface VRRP runs on and the VIP goes on.
+    /// Interface VRRP runs on and the VIP goes on (needed for VRRP; anycast: `lo` by default).
     #[arg(long)]
-    interface: String,
-    /// Virtual router id, 1-255 (the same on both nodes).
+    interface: Option<String>,
+    /// Virtual router id, 1-255 (the same on both nodes; needed for VRRP).
     #[arg(long, value_parser = parse_vrid)]
-    vrid: Vrid,
+    vrid: Option<Vrid>,
     /// Base VRRP priority, 1-254 (the preferred node gets the higher one).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=254))]
     priority: u8,
@@ -109,6 +124,22 @@ struct Args {
     /// priority-0 advert and removes the VIP if this one dies without a graceful stop).
     #[arg(long)]
     no_crash_supervisor: bool,
+    /// Anycast: how long the node keeps answering after withdrawing the VIP (health or
+    /// SIGTERM) while the routers converge.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    withdraw_drain: Duration,
+    /// Anycast: remove the VIP a dead vip-proxy left on the interface, and exit.
+    #[arg(long)]
+    withdraw_stale: bool,
+}
+
+/// How the VIP is owned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// VRRP: one active node, the peer takes over.
+    Vrrp,
+    /// Anycast: every healthy node, announced over BGP by the node's speaker.
+    Anycast,
 }
 
 #[tokio::main]
@@ -123,6 +154,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn Error>> {
+    if args.withdraw_stale {
+        if args.mode != Mode::Anycast {
+            return Err("--withdraw-stale is for --mode anycast".into());
+        }
+        let found = vrrp_net::anycast::withdraw_stale(&anycast_config(&args)).await?;
+        eprintln!("vip-proxy: removed stale {found:?}");
+        return Ok(());
+    }
     // Listen first: the socket waits on the VIP whoever owns it.
     let listen = SocketAddr::new(args.vip.address, args.listen_port);
     // Transparent too: responses in flight still leave after a handover removed the VIP.
@@ -134,19 +173,13 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let pool = Picker::follow(healthy.clone());
     let mut running = health_checks(&args)?.start()?;
 
-    // VRRP: one instance for the VIP, tracking the pool.
-    let (driver, vrrp, mut events) = Driver::builder()
-        .instance(instance(&args).await?)
-        .crash_supervisor(!args.no_crash_supervisor)
-        .build()
-        .await?;
-    tokio::spawn(driver.run());
-    tokio::spawn(async move {
-        while let Some(event) = events.next().await {
-            eprintln!("vip-proxy: vrrp {event}");
+    let gate = match args.mode {
+        Mode::Vrrp => Gate::Vrrp(start_vrrp(&args).await?, INSTANCE),
+        Mode::Anycast => {
+            Gate::Anycast(anycast::start(anycast_config(&args), !args.no_crash_supervisor).await?)
         }
-    });
-    let track = vrrp.clone();
+    };
+    let track = gate.clone();
     tokio::spawn(async move {
         let mut pool_up = false;
         loop {
@@ -164,7 +197,7 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
                 pool_up = up;
                 let state = if up { TrackState::Up } else { TrackState::Down };
                 eprintln!("vip-proxy: pool {state:?}");
-                if track.set_track_state(POOL, state).is_err() {
+                if !track.set_track_state(POOL, state) {
                     return; // the driver stopped
                 }
             }
@@ -187,8 +220,19 @@ async fn run(args: Args) -> Result<(), Box<dyn Error>> {
         _ = term.recv() => {}
         _ = int.recv() => {}
     }
-    eprintln!("vip-proxy: stopping: handing the vip over");
-    hand_over(&vrrp, args.advert_interval.as_duration()).await;
+    match &gate {
+        Gate::Vrrp(vrrp, _) => {
+            eprintln!("vip-proxy: stopping: handing the vip over");
+            hand_over(vrrp, args.advert_interval.as_duration()).await;
+        }
+        Gate::Anycast(anycast) => {
+            // Withdrawn, still answering while the routers converge, then the VIP goes.
+            eprintln!("vip-proxy: stopping: withdrawing the vip");
+            if let Err(e) = anycast.shutdown().await {
+                eprintln!("vip-proxy: anycast shutdown: {e}");
+            }
+        }
+    }
     // Connections the kernel completed before the VIP left are still queued: take them.
     sleep(Duration::from_millis(20)).await;
     let _ = stop.send(true);
@@ -225,18 +269,43 @@ fn health_checks(args: &Args) -> Result<Scheduler, Box<dyn Error>> {
     Ok(scheduler)
 }
 
+/// VRRP: one instance for the VIP, tracking the pool.
+async fn start_vrrp(args: &Args) -> Result<Handle, Box<dyn Error>> {
+    let (driver, vrrp, mut events) = Driver::builder()
+        .instance(instance(args).await?)
+        .crash_supervisor(!args.no_crash_supervisor)
+        .build()
+        .await?;
+    tokio::spawn(driver.run());
+    tokio::spawn(async move {
+        while let Some(event) = events.next().await {
+            eprintln!("vip-proxy: vrrp {event}");
+        }
+    });
+    Ok(vrrp)
+}
+
+/// Anycast: the VIP on `--interface` (default `lo`) while the pool is up.
+fn anycast_config(args: &Args) -> vrrp_net::anycast::Anycast {
+    let interface = args.interface.as_deref().unwrap_or("lo");
+    anycast::config(args.vip, interface, POOL, args.withdraw_drain)
+}
+
 async fn instance(args: &Args) -> Result<Instance, Box<dyn Error>> {
+    let (Some(interface), Some(vrid)) = (&args.interface, args.vrid) else {
+        return Err("--mode vrrp needs --interface and --vrid".into());
+    };
     let family = Family::of(&args.vip.address);
-    let primary = primary_address(&args.interface, family).await?;
+    let primary = primary_address(interface, family).await?;
     let pool = TrackedObject::new(POOL, -i32::from(args.down_penalty)).starting_down();
-    let config = RouterConfig::builder(INSTANCE, args.vrid.get(), primary)
+    let config = RouterConfig::builder(INSTANCE, vrid.get(), primary)
         .priority(args.priority)
         .advert_interval(args.advert_interval)
         .preempt(!args.no_preempt)
         .virtual_address(args.vip)
         .track(pool)
         .build()?;
-    let mut instance = Instance::new(config, &args.interface);
+    let mut instance = Instance::new(config, interface);
     instance.unicast_peers.clone_from(&args.unicast_peers);
     Ok(instance)
 }

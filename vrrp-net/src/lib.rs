@@ -10,6 +10,8 @@
 //! - [`link`]: interface lookups and link state changes.
 //! - [`supervisor`]: the crash supervisor, which sends priority 0 and removes the addresses
 //!   when the process dies without a graceful stop.
+//! - [`anycast`]: the active-active alternative to VRRP: a health-gated address owner whose
+//!   addresses the node's BGP speaker announces to ECMP routers.
 //! - [`driver`]: runs the routers of any number of instances in one loop, with a [`driver::Handle`]
 //!   and an ordered [`driver::Events`] stream.
 //!
@@ -52,6 +54,7 @@
 pub use vrrp_core;
 
 pub mod announce;
+pub mod anycast;
 pub mod bind;
 pub mod driver;
 pub mod error;

@@ -88,6 +88,7 @@
 //! # }
 //! ```
 
+pub mod anycast;
 mod error;
 mod forward;
 mod spec;
