@@ -395,6 +395,7 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    examples::init_tracing();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

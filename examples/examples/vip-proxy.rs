@@ -144,6 +144,7 @@ enum Mode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    examples::init_tracing();
     match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
