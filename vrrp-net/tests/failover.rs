@@ -558,3 +558,69 @@ fn a_killed_supervisor_disturbs_nothing_and_is_replaced() {
     );
     assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h2.ns)));
 }
+
+/// FRR's vrrpd (8.4) as the backup: it too takes over after Skew_Time on the supervisor's
+/// priority-0 advert. vrrpd owns a macvlan with the virtual MAC and the VIP (protodown while
+/// backup), so who is master is read off the wire: vrrpd's first advert.
+#[test]
+fn frr_vrrpd_takes_over_on_the_supervisors_priority_zero() {
+    let name = "frr_vrrpd_takes_over_on_the_supervisors_priority_zero";
+    if !require(name, &["ip", "tcpdump", "vtysh", "/usr/lib/frr/vrrpd"]) {
+        return;
+    }
+    let lab = Lab::new(2);
+    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
+    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
+    assert!(wait_until(LIMIT, || lab.holders(VIP) == [h1.ns.clone()]));
+    // vrrpd's virtual router interface: a macvlan with the VRRP MAC of VRID 51 and the VIP.
+    let ip = |args: &[&str]| {
+        let mut all = vec!["-n", h2.ns.as_str()];
+        all.extend_from_slice(args);
+        harness::lab::run("ip", &all)
+    };
+    ip(&[
+        "link", "add", "vrrp4-51", "link", "eth0", "type", "macvlan", "mode", "bridge",
+    ]);
+    ip(&["link", "set", "vrrp4-51", "address", "00:00:5e:00:01:33"]);
+    ip(&["addr", "add", VIP_CIDR, "dev", "vrrp4-51"]);
+    ip(&["link", "set", "vrrp4-51", "up"]);
+    let vrrpd = "interface eth0\n vrrp 51 version 3\n vrrp 51 priority 100\n \
+                 vrrp 51 advertisement-interval 100\n vrrp 51 ip 192.0.2.100\n";
+    let frr = testbed::frr::Frr::start_daemons(
+        &h2.ns,
+        &lab.path("frr-h2"),
+        &[("zebra", "hostname h2\n"), ("vrrpd", vrrpd)],
+    );
+    let backup = |frr: &testbed::frr::Frr| {
+        frr.vtysh(&["show vrrp 51 json"])
+            .contains("\"status\":\"Backup\"")
+    };
+    assert!(
+        wait_until(Duration::from_secs(10), || backup(&frr)),
+        "vrrpd is not backup: {}",
+        frr.vtysh(&["show vrrp 51"])
+    );
+    let wire = Capture::start(&lab, "frr", "ip proto 112");
+    std::thread::sleep(Duration::from_millis(300));
+    a.kill("KILL");
+    let zero = wire
+        .wait_for(LIMIT, &["192.0.2.11 > 224.0.0.18", "prio 0"])
+        .unwrap_or_else(|| panic!("no priority-0 advert: {:?}", wire.lines()));
+    let first = wire
+        .wait_for(LIMIT, &["192.0.2.12 > 224.0.0.18", "prio 100"])
+        .unwrap_or_else(|| panic!("vrrpd never advertised: {:?}", wire.lines()));
+    let took = stamp(&first) - stamp(&zero);
+    eprintln!(
+        "{name}: priority 0 -> vrrpd's first advert as master {:.1} ms (Skew_Time {:.1} ms)",
+        took * 1e3,
+        SKEW_100 * 1e3
+    );
+    assert!(
+        took < SKEW_100 + 0.06,
+        "vrrpd took over {took:.3} s after priority 0"
+    );
+    assert!(
+        !h1.has_addr(VIP),
+        "the supervisor did not remove the dead master's VIP"
+    );
+}

@@ -1,4 +1,5 @@
-//! zebra, bfdd and bgpd of one network namespace.
+//! FRR daemons of one network namespace: zebra, bfdd and bgpd for the anycast bed, zebra and
+//! vrrpd for VRRP interop.
 //!
 //! Each daemon runs as `ip netns exec NS /usr/lib/frr/DAEMON -f DIR/DAEMON.conf -i
 //! DIR/DAEMON.pid -z DIR/zserv.api --vty_socket DIR -P 0 --log stdout` (bfdd also
@@ -15,9 +16,6 @@ use std::time::{Duration, Instant};
 /// Where Debian installs the daemons.
 pub const FRR_DIR: &str = "/usr/lib/frr";
 
-/// The daemons, in start order.
-const DAEMONS: [&str; 3] = ["zebra", "bfdd", "bgpd"];
-
 /// The FRR daemons of one namespace; killed on drop.
 pub struct Frr {
     /// The namespace.
@@ -32,8 +30,14 @@ impl Frr {
     /// `frr`) and starts the three daemons in namespace `ns`, each waited for until its vty
     /// socket exists.
     pub fn start(ns: &str, dir: &Path, zebra: &str, bfdd: &str, bgpd: &str) -> Frr {
+        Self::start_daemons(ns, dir, &[("zebra", zebra), ("bfdd", bfdd), ("bgpd", bgpd)])
+    }
+
+    /// Writes `DAEMON.conf` for each of `daemons` (name, configuration) into `dir` and starts
+    /// them in that order in namespace `ns` (zebra first: the others connect to it).
+    pub fn start_daemons(ns: &str, dir: &Path, daemons: &[(&'static str, &str)]) -> Frr {
         std::fs::create_dir_all(dir).unwrap();
-        for (name, text) in [("zebra", zebra), ("bfdd", bfdd), ("bgpd", bgpd)] {
+        for (name, text) in daemons {
             std::fs::write(dir.join(format!("{name}.conf")), text).unwrap();
         }
         let owner = Command::new("chown")
@@ -47,7 +51,7 @@ impl Frr {
             dir: dir.to_owned(),
             children: Vec::new(),
         };
-        for daemon in DAEMONS {
+        for (daemon, _) in daemons {
             frr.spawn(daemon);
         }
         frr
