@@ -5,9 +5,10 @@
 //! scripts):
 //!
 //! - no shell and no `PATH` search: the program is executed as given;
-//! - in its own process group (`setpgid(0, 0)`), so at the deadline, or when the future is
-//!   dropped (a cancelled probe, a daemon shutting down), the whole group is killed with
-//!   SIGKILL: children of children die too;
+//! - in its own process group (`setpgid(0, 0)`), so children of children are reached too: at
+//!   the deadline the group gets SIGTERM and, if it is still there after the grace period
+//!   ([`Program::grace`], keepalived's 2 s by default), SIGKILL; when the future is dropped (a
+//!   cancelled probe, a daemon shutting down) it gets SIGKILL at once;
 //! - optionally as another user ([`RunAs`]): `setgid`, supplementary groups cleared, then
 //!   `setuid`, before `exec` (std's safe `CommandExt::gid`/`uid`; the groups are cleared by
 //!   std when a uid is set while running as root);
@@ -29,7 +30,7 @@
 //!     .await;
 //! match run.exit {
 //!     Exit::Status(status) if status.success() => {}
-//!     Exit::TimedOut => eprintln!("killed at the deadline, with its process group"),
+//!     Exit::TimedOut => eprintln!("stopped at the deadline, with its process group"),
 //!     other => eprintln!("failed: {other:?}"),
 //! }
 //! # }
@@ -48,6 +49,9 @@ use tokio::time::{Instant, sleep_until};
 
 /// Bytes of each of stdout and stderr kept in [`Finished`]; the rest is read and dropped.
 pub const KEPT_OUTPUT: usize = 512;
+
+/// Time between SIGTERM at the deadline and SIGKILL, as keepalived 2.2.7 gives its scripts.
+pub const TERM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long output is still read after the program exited (a child it left running may
 /// hold the pipes open).
@@ -105,6 +109,7 @@ pub struct Program {
     program: PathBuf,
     args: Vec<OsString>,
     run_as: Option<RunAs>,
+    grace: std::time::Duration,
 }
 
 impl Program {
@@ -117,7 +122,15 @@ impl Program {
             program: program.into(),
             args: args.into_iter().map(Into::into).collect(),
             run_as: None,
+            grace: TERM_GRACE,
         }
+    }
+
+    /// How long a program still running at its deadline has between SIGTERM and SIGKILL
+    /// (default [`TERM_GRACE`]); zero sends SIGKILL at once.
+    pub fn grace(mut self, grace: std::time::Duration) -> Self {
+        self.grace = grace;
+        self
     }
 
     /// Adds arguments after those given so far.
@@ -180,9 +193,23 @@ impl Program {
                 status = child.wait() => break status,
                 output = &mut capture, if captured.is_none() => captured = Some(output),
                 () = sleep_until(deadline) => {
-                    group.kill();
-                    let _ = child.wait().await;
+                    // keepalived's order: SIGTERM to the group, SIGKILL after the grace.
+                    if !self.grace.is_zero() {
+                        group.signal(Signal::SIGTERM);
+                        if tokio::time::timeout(self.grace, child.wait()).await.is_err() {
+                            group.kill();
+                            let _ = child.wait().await;
+                        }
+                    } else {
+                        group.kill();
+                        let _ = child.wait().await;
+                    }
                     group.disarm();
+                    // What it printed while stopping, if the pipes are done already.
+                    if captured.is_none() {
+                        let until = Instant::now() + OUTPUT_GRACE;
+                        captured = tokio::time::timeout_at(until, &mut capture).await.ok();
+                    }
                     return finished(Exit::TimedOut, captured);
                 }
             }
@@ -230,9 +257,13 @@ struct GroupGuard(Option<i32>);
 
 impl GroupGuard {
     fn kill(&self) {
+        self.signal(Signal::SIGKILL);
+    }
+
+    fn signal(&self, signal: Signal) {
         if let Some(pgid) = self.0 {
             // ESRCH (already gone) is fine.
-            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+            let _ = killpg(Pid::from_raw(pgid), signal);
         }
     }
 
@@ -279,5 +310,35 @@ mod tests {
             .await;
         assert!(matches!(run.exit, Exit::TimedOut));
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn the_deadline_asks_with_sigterm_first() {
+        let started = std::time::Instant::now();
+        let run = Program::new(
+            "/bin/sh",
+            ["-c", "trap 'echo terminated; exit 0' TERM; sleep 30 & wait"],
+        )
+        .run(Instant::now() + Duration::from_millis(200))
+        .await;
+        assert!(matches!(run.exit, Exit::TimedOut), "{:?}", run.exit);
+        assert_eq!(run.stdout, b"terminated\n");
+        // It left on SIGTERM, long before the grace was over.
+        assert!(started.elapsed() < TERM_GRACE, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn sigkill_follows_when_sigterm_is_ignored() {
+        let started = std::time::Instant::now();
+        let run = Program::new("/bin/sh", ["-c", "trap '' TERM; sleep 30"])
+            .grace(Duration::from_millis(300))
+            .run(Instant::now() + Duration::from_millis(100))
+            .await;
+        assert!(matches!(run.exit, Exit::TimedOut), "{:?}", run.exit);
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(400) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
     }
 }
