@@ -20,6 +20,12 @@
 //!   checker is removed from its real server.
 //! - Without `enable_script_security`, keepalived's `SECURITY VIOLATION` line is logged
 //!   whenever a script is configured.
+//! - **Executed or given to the shell:** a script is executed directly (no shell) when it is a
+//!   binary or starts with `#!`. keepalived gives two kinds to `/bin/sh` (`system()`): the
+//!   file test `</path` (a redirection alone: status 0 when the file can be opened; no path
+//!   check), and a script file without a `#!` line (with its log line `Please add a #!
+//!   shebang to script ...`). Those become `/bin/sh -c 'CMD' 'ARG'... "$@"` here, with
+//!   keepalived's quoting, so the arguments a notify script is given still follow.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -39,6 +45,11 @@ const NOT_FOUND: u32 = 4;
 const EXECUTABLE: u32 = 8;
 /// `SC_INSECURE`: a non-root user can change it.
 const INSECURE: u32 = 16;
+/// `SC_SYSTEM`: a `</path` file test, run by the shell without any path check.
+const SYSTEM: u32 = 32;
+
+/// The shell keepalived's `system()` runs.
+const SHELL: &str = "/bin/sh";
 
 /// The default script user of the configuration in force, for scripts that carry no user
 /// (the LVS notify scripts); `None` when none could be set (they are not run).
@@ -149,6 +160,13 @@ pub(crate) fn check_script(
     security: bool,
     log: &mut Vec<String>,
 ) -> (u32, Option<String>) {
+    // `<` (white space allowed) then `/`: a file test for the shell, never executed.
+    if argv0
+        .strip_prefix('<')
+        .is_some_and(|rest| rest.trim_start_matches([' ', '\t']).starts_with('/'))
+    {
+        return (SYSTEM, None);
+    }
     let written = if argv0.contains('/') {
         PathBuf::from(argv0)
     } else {
@@ -217,7 +235,7 @@ pub(crate) fn check_script(
 
 /// Whether `flags` let a notify script run (`check_notify_script_secure`).
 fn runs(flags: u32) -> bool {
-    flags & (INHIBIT | NOT_FOUND) == 0 && flags & EXECUTABLE != 0
+    flags & (INHIBIT | NOT_FOUND) == 0 && flags & (EXECUTABLE | SYSTEM) != 0
 }
 
 /// keepalived's quoting of a command line in its log (`cmd_str`).
@@ -226,6 +244,52 @@ fn cmd_str(argv: &[String]) -> String {
         .map(|a| format!("'{a}'"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The command line keepalived hands to `system()`: every word in single quotes but a first
+/// word starting with `<` or `>` (a redirection). A quote inside a word is kept as `'\''`.
+fn shell_command(argv: &[String]) -> String {
+    argv.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i == 0 && (a.starts_with('<') || a.starts_with('>')) {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether the file starts like something `execve` runs: `#!` or an ELF header.
+fn is_execable(path: &str) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut head));
+    matches!(read, Ok(n) if (n >= 2 && head[..2] == *b"#!") || (n == 4 && head == *b"\x7fELF"))
+}
+
+/// Puts a checked script into the form it runs in: `argv[0]` replaced by the resolved `path`
+/// (executed directly), or the shell form for a file test or a file without `#!` (see the
+/// module). `false` when the checks disabled it.
+fn settle(argv: &mut Vec<String>, flags: u32, path: Option<String>, log: &mut Vec<String>) -> bool {
+    if !runs(flags) {
+        return false;
+    }
+    if flags & SYSTEM == 0 {
+        let Some(path) = path else { return false };
+        if !is_execable(&path) {
+            log.push(format!("Please add a #! shebang to script {path}"));
+        } else {
+            argv[0] = path;
+            return true;
+        }
+        argv[0] = path;
+    }
+    let command = format!("{} \"$@\"", shell_command(argv));
+    *argv = vec![SHELL.to_owned(), "-c".to_owned(), command, "sh".to_owned()];
+    true
 }
 
 /// Applies the script rules to `conf`: resolves every script's user (an unknown user or
@@ -251,9 +315,8 @@ fn secure_notify(
         return 0;
     };
     let (flags, path) = check_script(&argv[0], user, security, log);
-    match path {
-        Some(path) if runs(flags) => argv[0] = path,
-        _ => *slot = None,
+    if !settle(argv, flags, path, log) {
+        *slot = None;
     }
     flags
 }
@@ -314,10 +377,8 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
                 s.name
             ));
         }
-        if flags & (INHIBIT | NOT_FOUND) != 0 || flags & EXECUTABLE == 0 {
+        if !settle(&mut s.script, flags, path, &mut log) {
             disabled.push(s.name.clone());
-        } else if let Some(path) = path {
-            s.script[0] = path;
         }
     }
     conf.scripts.retain(|s| !disabled.contains(&s.name));
@@ -384,9 +445,8 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
                             cmd_str(argv)
                         ));
                     }
-                    match path {
-                        Some(path) if runs(flags) => argv[0] = path,
-                        _ => continue,
+                    if !settle(argv, flags, path, &mut log) {
+                        continue;
                     }
                 }
                 kept.push(c);
@@ -553,6 +613,61 @@ mod tests {
         assert_eq!(path.as_deref(), Some(other.to_str().unwrap()));
         std::fs::remove_dir_all(&safe).unwrap();
         std::fs::remove_dir_all(&open).unwrap();
+    }
+
+    /// Runs a settled command line, as the daemon would, with `extra` arguments; its status.
+    fn status(argv: &[String], extra: &[&str]) -> i32 {
+        std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .args(extra)
+            .status()
+            .unwrap()
+            .code()
+            .unwrap()
+    }
+
+    #[test]
+    fn file_tests_and_scripts_without_a_shebang_go_to_the_shell() {
+        let d = tempdir("sh");
+        let present = d.join("present").display().to_string();
+        std::fs::write(&present, "x").unwrap();
+        let mut log = Vec::new();
+        // `</path`: no path check, run by the shell: 0 when the file opens.
+        // (A failed redirection is status 1 in bash, 2 in dash: any failure counts.)
+        for (test, opens) in [
+            (format!("</{}", &present[1..]), true),
+            (format!("< {present}x"), false),
+        ] {
+            let mut argv = vec![test.clone()];
+            let (flags, path) = check_script(&test, ROOT, true, &mut log);
+            assert_eq!(flags, SYSTEM, "{test}");
+            assert!(settle(&mut argv, flags, path, &mut log));
+            assert_eq!(argv[0], SHELL);
+            assert_eq!(status(&argv, &[]) == 0, opens, "{test}");
+        }
+        assert!(log.is_empty(), "{log:?}");
+        // A script file without `#!`: shell form, keepalived's line, arguments kept.
+        let plain = d.join("plain");
+        std::fs::write(&plain, "[ \"$1\" = \"it's\" ] && [ \"$2\" = MASTER ]\n").unwrap();
+        chmod(&plain, 0o755);
+        let written = plain.display().to_string();
+        let mut argv = vec![written.clone(), "it's".to_owned()];
+        let (flags, path) = check_script(&written, RunAs::current(), false, &mut log);
+        assert!(settle(&mut argv, flags, path, &mut log));
+        assert_eq!(argv[..2], [SHELL, "-c"]);
+        assert_eq!(
+            log,
+            [format!("Please add a #! shebang to script {written}")]
+        );
+        assert_eq!(status(&argv, &["MASTER"]), 0);
+        assert_eq!(status(&argv, &["BACKUP"]), 1);
+        // With `#!` it is executed directly.
+        let s = script(&d, 0o755);
+        let mut argv = vec![s.clone()];
+        let (flags, path) = check_script(&s, RunAs::current(), false, &mut log);
+        assert!(settle(&mut argv, flags, path, &mut log));
+        assert_eq!(argv, [s]);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
