@@ -196,8 +196,11 @@ impl Program {
                     // keepalived's order: SIGTERM to the group, SIGKILL after the grace.
                     if !self.grace.is_zero() {
                         group.signal(Signal::SIGTERM);
-                        if tokio::time::timeout(self.grace, child.wait()).await.is_err() {
-                            group.kill();
+                        let left = tokio::time::timeout(self.grace, child.wait()).await.is_ok();
+                        // Whatever of its group ignored SIGTERM (or was still there when the
+                        // grace ended) is killed: no process of a timed-out script lives on.
+                        group.kill();
+                        if !left {
                             let _ = child.wait().await;
                         }
                     } else {

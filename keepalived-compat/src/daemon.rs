@@ -5,7 +5,6 @@
 //! one place ([`crate::signals`]) from the start on, so none that keepalived handles kills it.
 
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(feature = "vrrp")]
 use futures::StreamExt;
@@ -19,7 +18,9 @@ use crate::dump::{self, Dumps};
 use crate::lvs;
 #[cfg(feature = "vrrp")]
 use crate::notify::Notifier;
+use crate::pidfile::{self, PidFiles};
 use crate::signals::{Request, Signals};
+use crate::systemd;
 #[cfg(feature = "vrrp")]
 use crate::{reload, scripts};
 use keepalived_conf::KeepalivedConf;
@@ -29,18 +30,11 @@ use keepalived_conf::KeepalivedConf;
 #[cfg(feature = "vrrp")]
 const NFTABLES_TABLE: &str = "keepalived_compat";
 
-/// Prints `message` on stderr, timestamped like keepalived's console log, when `-l` is given.
+/// Logs `message` at INFO, where the command line sends the log ([`crate::logging`]:
+/// syslog, and stderr with `-l`).
 pub(crate) fn log(options: &Options, message: &str) {
-    if options.log_console {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        eprintln!(
-            "{}.{:06} keepalived-compat: {message}",
-            now.as_secs(),
-            now.subsec_micros()
-        );
-    }
+    let _ = options;
+    tracing::info!("{message}");
 }
 
 /// An error and its sources, `: `-separated.
@@ -113,7 +107,7 @@ pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
     )]
     let mut conf = keepalived_conf::read(&options.config).map_err(|e| e.to_string())?;
     for warning in &conf.warnings {
-        eprintln!("keepalived-compat: warning: {warning}");
+        tracing::warn!("warning: {warning}");
     }
     // keepalived 2.2.7's script security: users resolved (unknown ones are errors), unsafe
     // or missing scripts disabled, logged as keepalived logs it. `-t` keeps the scripts as
@@ -122,7 +116,7 @@ pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
     {
         let mut secured = conf.clone();
         for line in crate::security::apply(&mut secured)? {
-            eprintln!("keepalived-compat: {line}");
+            tracing::warn!("{line}");
         }
         if !options.config_test {
             conf = secured;
@@ -153,7 +147,18 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     let mut signals = match Signals::install() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("keepalived-compat: cannot install signal handlers: {e}");
+            tracing::error!("cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Before anything touches the system, so that a second daemon changes nothing.
+    let pid_files = match PidFiles::acquire(&options.pid_files()) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!("{e}");
+            if e.is_running() {
+                return ExitCode::from(pidfile::ALREADY_RUNNING);
+            }
             return ExitCode::FAILURE;
         }
     };
@@ -167,7 +172,7 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
         match lvs::run(&options, &conf, table).await {
             Ok(task) => Some(task),
             Err(e) => {
-                eprintln!("keepalived-compat: {e}");
+                tracing::error!("{e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -192,6 +197,7 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     if let Some(checkers) = checkers {
         checkers.stop().await;
     }
+    pid_files.release();
     code
 }
 
@@ -260,24 +266,31 @@ async fn run_checkers_only(
     signals: &mut Signals,
     checkers: &mut LvsPart,
 ) -> ExitCode {
-    for pid in &options.pid_files {
-        if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
-            eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
-            return ExitCode::FAILURE;
-        }
-    }
+    systemd::ready(&format!(
+        "Running the checkers of {}",
+        options.config.display()
+    ));
     loop {
         match signals.next().await {
-            Request::Stop => break,
+            Request::Stop => {
+                systemd::stopping("Stopping");
+                break;
+            }
             Request::Reload => {
                 log(options, "Reloading");
-                match load(options) {
-                    Ok(conf) => reload_lvs(options, checkers, &conf).await,
-                    Err(e) => log(
-                        options,
-                        &format!("Reload failed, configuration unchanged: {e}"),
-                    ),
-                }
+                systemd::reloading("Reloading");
+                let status = match load(options) {
+                    Ok(conf) => {
+                        reload_lvs(options, checkers, &conf).await;
+                        format!("Reloaded {}", options.config.display())
+                    }
+                    Err(e) => {
+                        let line = format!("Reload failed, configuration unchanged: {e}");
+                        log(options, &line);
+                        line
+                    }
+                };
+                systemd::ready(&status);
             }
             other => log_unserved(options, other),
         }
@@ -285,10 +298,6 @@ async fn run_checkers_only(
     log(options, "Stopped");
     #[cfg(any(feature = "vrrp", feature = "health"))]
     crate::notify::finish(crate::notify::STOP_GRACE).await;
-    for pid in &options.pid_files {
-        // Already gone is fine: the file only has to be absent once we are.
-        let _ = std::fs::remove_file(pid);
-    }
     ExitCode::SUCCESS
 }
 
@@ -310,7 +319,7 @@ async fn write_dump(options: &Options, dumps: &mut Dumps, handle: &Handle, kind:
                 path.display()
             ),
         ),
-        Err(e) => eprintln!("keepalived-compat: {what}: {e}"),
+        Err(e) => tracing::error!("{what}: {e}"),
     }
 }
 
@@ -324,7 +333,7 @@ async fn run_vrrp(
     let plan = match reload::plan(&options, &conf).await {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("keepalived-compat: {e}");
+            tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
@@ -361,23 +370,17 @@ async fn run_vrrp(
     let notifier = match Notifier::new(&conf) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("keepalived-compat: notify_fifo: {e}");
+            tracing::error!("notify_fifo: {e}");
             return ExitCode::FAILURE;
         }
     };
     let (driver, handle, mut events) = match builder.build().await {
         Ok(parts) => parts,
         Err(e) => {
-            eprintln!("keepalived-compat: {e}");
+            tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
-    for pid in &options.pid_files {
-        if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
-            eprintln!("keepalived-compat: cannot write {}: {e}", pid.display());
-            return ExitCode::FAILURE;
-        }
-    }
     log(
         &options,
         &format!(
@@ -408,6 +411,12 @@ async fn run_vrrp(
         );
         vrrp.notifier.fault(&w.name, w.priority);
     }
+    systemd::ready(&format!(
+        "Running {} VRRP instance(s) ({} waiting for their interface) from {}",
+        conf.instances.len().saturating_sub(plan.waiting.len()),
+        plan.waiting.len(),
+        options.config.display()
+    ));
     // Instances waiting for their interface are planned again every second.
     let mut retry = tokio::time::interval(std::time::Duration::from_secs(1));
     retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -439,6 +448,7 @@ async fn run_vrrp(
             request = signals.next() => match request {
                 Request::Stop if !stopping => {
                     stopping = true;
+                    systemd::stopping("Stopping: priority 0 adverts, VIPs removed");
                     let stopper = handle.clone();
                     // If the driver is already gone there is nothing left to stop.
                     tokio::spawn(async move { stopper.shutdown().await });
@@ -446,7 +456,8 @@ async fn run_vrrp(
                 Request::Stop => {}
                 Request::Reload if !stopping => {
                     log(&options, "Reloading");
-                    match vrrp.reload(&options).await {
+                    systemd::reloading("Reloading");
+                    let status = match vrrp.reload(&options).await {
                         Ok(done) => {
                             log(&options, &done.summary);
                             for w in &done.newly_waiting {
@@ -455,9 +466,15 @@ async fn run_vrrp(
                             }
                             reload_lvs(&options, checkers, &done.conf).await;
                             dumps.reload(&done.conf, done.configured);
+                            done.summary
                         }
-                        Err(e) => log(&options, &format!("Reload failed, configuration unchanged: {e}")),
-                    }
+                        Err(e) => {
+                            let line = format!("Reload failed, configuration unchanged: {e}");
+                            log(&options, &line);
+                            line
+                        }
+                    };
+                    systemd::ready(&status);
                 }
                 Request::Reload => {}
                 Request::DataDump => {
@@ -482,19 +499,15 @@ async fn run_vrrp(
     // notify_stop and any other notify script still running: a short grace, then their
     // process groups are killed.
     crate::notify::finish(crate::notify::STOP_GRACE).await;
-    for pid in &options.pid_files {
-        // Already gone is fine: the file only has to be absent once we are.
-        let _ = std::fs::remove_file(pid);
-    }
     // A shutdown that could not clean up (virtual MAC or firewall tables left) fails the exit.
     match driver_task.await {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            eprintln!("keepalived-compat: {e}");
+            tracing::error!("{e}");
             ExitCode::FAILURE
         }
         Err(e) => {
-            eprintln!("keepalived-compat: the vrrp driver failed: {e}");
+            tracing::error!("the vrrp driver failed: {e}");
             ExitCode::FAILURE
         }
     }

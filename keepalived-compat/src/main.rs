@@ -12,16 +12,24 @@
 //! keepalived-compat --genhash -s 192.0.2.21 -p 80 -u /index.html
 //! ```
 //!
-//! Without `-n` it detaches (a new process group, output discarded) after checking the
-//! configuration. Config errors exit with status 1 and a message naming the file, line and
-//! keyword; `-t` also builds every instance's core configuration, looks its interface up and
-//! checks scripts and regexes ([`check`]).
+//! The command line is keepalived 2.2.7's, every option of it ([`cli`]). Without `-n` it
+//! checks the configuration and the pid file, then detaches (a new process group, its
+//! output to the log only). Config errors exit with status 1 and a message naming the file,
+//! line and keyword; `-t` also builds every instance's core configuration, looks its
+//! interface up and checks scripts and regexes ([`check`]).
+//!
+//! As a service ([`pidfile`], [`systemd`], [`logging`]): the pid file (`/run/keepalived.pid`
+//! unless `-p`) is locked for the daemon's life and a second daemon with it exits with
+//! status 3; `$NOTIFY_SOCKET` gets `READY=1` once the configuration is applied,
+//! `RELOADING=1` / `READY=1` around a reload and `STOPPING=1`, so keepalived.service's
+//! `Type=notify` works; the log goes through `tracing` to syslog (`-S` facility, `-G` off),
+//! stderr (`-l`) and a file (`-g`), the libraries' warnings included.
 //!
 //! Signals are keepalived 2.2.7's ([`signals`]): SIGTERM / SIGINT stop gracefully (priority
-//! 0 adverts, VIPs removed); SIGUSR1, SIGUSR2, SIGSTATS_CLEAR and SIGJSON write keepalived's
-//! `keepalived.data`, `.stats` and `.json` dumps to `$TMPDIR` or `/tmp` ([`dump`]); SIGHUP
-//! is accepted and logged (the reload itself is not implemented yet); none of them kills the
-//! daemon. `--signum=NAME` prints a signal's number as keepalived does.
+//! 0 adverts, VIPs removed); SIGHUP reloads; SIGUSR1, SIGUSR2, SIGSTATS_CLEAR and SIGJSON
+//! write keepalived's `keepalived.data`, `.stats` and `.json` dumps to `$TMPDIR` or `/tmp`
+//! ([`dump`]); none of them kills the daemon. `--signum=NAME` prints a signal's number as
+//! keepalived does.
 //!
 //! Features: `vrrp` (the VRRP instances), `health` (the `virtual_server` checkers and
 //! `--genhash`) and `ipvs` (programming IPVS from the checkers), all on by default.
@@ -37,12 +45,14 @@ mod dump;
 mod fifo;
 #[cfg(feature = "health")]
 mod genhash;
+mod logging;
 #[cfg(feature = "health")]
 mod lvs;
 #[cfg(feature = "vrrp")]
 mod mapping;
 #[cfg(any(feature = "vrrp", feature = "health"))]
 mod notify;
+mod pidfile;
 #[cfg(feature = "vrrp")]
 mod reload;
 #[cfg(feature = "vrrp")]
@@ -50,16 +60,21 @@ mod scripts;
 #[cfg(any(feature = "vrrp", feature = "health"))]
 mod security;
 mod signals;
+mod systemd;
 
+use std::fs::OpenOptions;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
+
+use nix::libc;
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::{Mode, umask};
 
 use cli::{Options, USAGE};
 
 fn main() -> ExitCode {
-    if std::env::args().nth(1).as_deref() == Some("--genhash") {
-        return genhash();
-    }
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {
@@ -67,12 +82,57 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(args) = &options.genhash {
+        for w in &options.warnings {
+            eprintln!("keepalived-compat: {w}");
+        }
+        return genhash(args);
+    }
     if options.help {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if options.version {
+        // keepalived prints its version on stderr; its first line is what tools match.
+        eprintln!(
+            "Keepalived v2.2.7 compatible: keepalived-compat {}",
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
     if let Some(name) = &options.signum {
         return signum(name);
+    }
+    if let Some(log) = options
+        .config_test_log
+        .as_deref()
+        .filter(|_| options.config_test)
+        && let Err(e) = report_to(log)
+    {
+        eprintln!("Unable to open config-test log file {}: {e}", log.display());
+        return ExitCode::FAILURE;
+    }
+    let settings = if options.config_test {
+        logging::Settings::console_only(&options)
+    } else {
+        logging::Settings::of(&options)
+    };
+    if let Err(e) = logging::install(&settings) {
+        eprintln!("keepalived-compat: {e}");
+    }
+    for w in &options.warnings {
+        tracing::warn!("{w}");
+    }
+    if let Some(mask) = options.umask {
+        umask(Mode::from_bits_truncate(mask));
+    }
+    // While this is the only thread: every thread made later is in the namespace too.
+    if let Some(name) = &options.namespace
+        && let Err(e) = enter_namespace(name)
+    {
+        tracing::error!("Unable to set network namespace {name} - exiting: {e}");
+        eprintln!("keepalived-compat: cannot enter network namespace {name}: {e}");
+        return ExitCode::FAILURE;
     }
     let conf = match daemon::load(&options) {
         Ok(c) => c,
@@ -84,13 +144,70 @@ fn main() -> ExitCode {
     if options.config_test {
         return config_test(&options, &conf);
     }
+    if options.namespace.is_some() && options.pid.is_none() {
+        prepare_pid_dir(&options);
+    }
+    // As keepalived: a running daemon is found before detaching, so that whoever started
+    // this one sees the refusal.
+    for path in options.pid_files() {
+        if let Err(e) = pidfile::check(&path) {
+            return refused(&e);
+        }
+    }
     if !options.foreground {
         return detach();
     }
+    tracing::info!(
+        "Starting keepalived-compat {} (keepalived 2.2.7 compatible)",
+        env!("CARGO_PKG_VERSION")
+    );
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
     runtime.block_on(daemon::run(options, conf))
+}
+
+/// A pid file that cannot be taken: said on stderr and in the log, and the exit status.
+fn refused(e: &pidfile::PidFileError) -> ExitCode {
+    tracing::error!("{e}");
+    eprintln!("keepalived-compat: {e}");
+    if e.is_running() {
+        ExitCode::from(pidfile::ALREADY_RUNNING)
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `-tFILE`: the report is appended to FILE instead of going to stderr, as keepalived does
+/// (no symbolic link followed, created 0644).
+fn report_to(log: &Path) -> std::io::Result<()> {
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(log)?;
+    nix::unistd::dup2_stderr(&file)?;
+    Ok(())
+}
+
+/// `-s NAME`: joins the network namespace `ip netns` made as NAME.
+fn enter_namespace(name: &str) -> std::io::Result<()> {
+    let file = std::fs::File::open(Path::new("/run/netns").join(name))?;
+    setns(&file, CloneFlags::CLONE_NEWNET)?;
+    Ok(())
+}
+
+/// keepalived's pid directory (`/run/keepalived`, 0755) for the default pid file with `-s`.
+fn prepare_pid_dir(options: &Options) {
+    if let Some(dir) = options.main_pid_file().parent()
+        && let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+    {
+        tracing::warn!("Unable to create directory {}: {e}", dir.display());
+    }
 }
 
 /// `--signum=NAME`: the signal's number on stdout, or keepalived's message and status 1.
@@ -141,6 +258,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(rt) => Some(rt),
         Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
             eprintln!("keepalived-compat: cannot start the runtime: {e}");
             None
         }
@@ -149,15 +267,16 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 
 /// `--genhash ...` in a build without the `health` feature.
 #[cfg(not(feature = "health"))]
-fn genhash() -> ExitCode {
+fn genhash(_: &[String]) -> ExitCode {
     eprintln!("keepalived-compat: --genhash needs the `health` feature, left out of this build");
     ExitCode::from(2)
 }
 
-/// `--genhash ...`: prints the MD5 digest of a URL's body as keepalived's genhash does.
+/// `--genhash ...` (`-T ...`): prints the MD5 digest of a URL's body as keepalived's genhash
+/// does.
 #[cfg(feature = "health")]
-fn genhash() -> ExitCode {
-    let g = match genhash::Genhash::parse(std::env::args().skip(2)) {
+fn genhash(args: &[String]) -> ExitCode {
+    let g = match genhash::Genhash::parse(args.iter().cloned()) {
         Ok(g) => g,
         Err(e) => {
             eprintln!("keepalived-compat: {e}\n{USAGE}");
@@ -179,12 +298,13 @@ fn genhash() -> ExitCode {
     }
 }
 
-/// Starts this program again with `-n` in a new process group, detached from the terminal.
+/// Starts this program again with `-n` in a new process group, detached from the terminal;
+/// from there on it is heard through its log (syslog by default).
 fn detach() -> ExitCode {
     let spawned = std::env::current_exe().and_then(|exe| {
         Command::new(exe)
-            .args(std::env::args().skip(1))
             .arg("-n")
+            .args(std::env::args().skip(1))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

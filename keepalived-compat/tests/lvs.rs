@@ -161,7 +161,9 @@ fn real_server_down_and_up_are_notified_in_order_with_quorum() {
     let log = std::fs::File::create(dir.0.join("daemon.log")).unwrap();
     let mut daemon = Daemon(
         Command::new(daemon_binary())
-            .args(["--no-ipvs", "-n", "-l", "-f"])
+            .args(["--no-ipvs", "-n", "-l", "-p"])
+            .arg(dir.0.join("k.pid"))
+            .arg("-f")
             .arg(&conf)
             .stdout(Stdio::null())
             .stderr(log)
@@ -242,7 +244,9 @@ fn notify_fifo_receives_the_checker_lines_too() {
     let lines = read_lines(fifo);
     let _daemon = Daemon(
         Command::new(daemon_binary())
-            .args(["--no-ipvs", "-n", "-f"])
+            .args(["--no-ipvs", "-n", "-p"])
+            .arg(dir.0.join("k.pid"))
+            .arg("-f")
             .arg(&conf)
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -64,6 +64,16 @@ fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
 }
 
+/// The daemon, SIGKILLed if the test ends early (a panic): a leftover would hold its files.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 struct Lab {
     ns: String,
     dir: PathBuf,
@@ -137,16 +147,20 @@ fn scripts_run_as_their_user_unsafe_ones_are_refused_and_timeouts_kill_the_group
     ip(&["-n", &lab.ns, "addr", "add", "192.0.2.1/24", "dev", "d0"]);
     ip(&["-n", &lab.ns, "link", "set", "d0", "up"]);
     let log = lab.dir.join("daemon.log");
-    let mut daemon = Command::new("ip")
-        .args(["netns", "exec", &lab.ns])
-        .arg(env!("CARGO_BIN_EXE_keepalived-compat"))
-        .args(["-n", "-l", "-P", "-f"])
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let daemon_pid = daemon.id();
+    let mut daemon = Daemon(
+        Command::new("ip")
+            .args(["netns", "exec", &lab.ns])
+            .arg(env!("CARGO_BIN_EXE_keepalived-compat"))
+            .args(["-n", "-l", "-P", "-p"])
+            .arg(lab.dir.join("k.pid"))
+            .arg("-f")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let daemon_pid = daemon.0.id();
 
     let nobody = "65534";
     let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_default();
@@ -189,7 +203,7 @@ fn scripts_run_as_their_user_unsafe_ones_are_refused_and_timeouts_kill_the_group
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let status = daemon.wait().unwrap();
+    let status = daemon.0.wait().unwrap();
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{text}");
     assert!(!out.join("bad.ran").exists(), "the unsafe script ran");

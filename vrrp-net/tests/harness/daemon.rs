@@ -182,6 +182,8 @@ impl Daemon {
             .args(["netns", "exec", &host.ns])
             .arg(ours_binary())
             .args(["-n", "-l"])
+            .arg("-p")
+            .arg(lab.path(&format!("{name}.pid")))
             .args(args)
             .arg("-f")
             .arg(&conf_path)
