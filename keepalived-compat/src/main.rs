@@ -74,7 +74,20 @@ use nix::sys::stat::{Mode, umask};
 
 use cli::{Options, USAGE};
 
+/// A panic anywhere ends the process at once (after the usual message): a daemon with a
+/// half-dead task must not keep its VIPs. The crash supervisor then sends the masters'
+/// priority-0 adverts and removes their addresses, and the exit status (SIGABRT) tells
+/// systemd to restart it.
+fn abort_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::abort();
+    }));
+}
+
 fn main() -> ExitCode {
+    abort_on_panic();
     let options = match Options::parse(std::env::args().skip(1)) {
         Ok(o) => o,
         Err(e) => {
