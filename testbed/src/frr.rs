@@ -7,6 +7,9 @@
 //!   touching /etc/frr or /var/run/frr (nor the system's FRR service).
 //! - [`bed`]: one upstream router (bgpd with ECMP and BFD), N anycast nodes each with its own
 //!   bgpd peering with it, a backend per node, and a client behind the router.
+//! - [`flows`]: long-lived keep-alive connections through the VIP, probed before and after an
+//!   event to count the flows it moved; [`ecmp`]: which flows Linux's hash-threshold ECMP can
+//!   move when the next hops change.
 //!
 //! Debian's FRR 8.4 (`apt-get install frr`: /usr/lib/frr/{zebra,bfdd,bgpd} and vtysh) is what
 //! this was written against. Addresses: 192.0.2.0/24 (client side), 198.51.100.0/24 (node
@@ -17,9 +20,12 @@
 pub mod bed;
 pub mod config;
 pub mod daemons;
+pub mod ecmp;
+pub mod flows;
 
 pub use bed::{AnycastLab, Bfd, VIP};
 pub use daemons::{FRR_DIR, Frr};
+pub use flows::{Answer, Fate, Flows};
 
 /// The FRR programs a bed needs, for [`crate::privileged::require`].
 pub const TOOLS: [&str; 4] = ["ip", "vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/bfdd"];
