@@ -11,8 +11,10 @@
 //! keepalived's deviations from the RFCs are explicit typed options of [`RouterConfig`]; the
 //! [`config::Profile::Keepalived`] profile sets them as keepalived does by default.
 //!
-//! With the `sim` feature, [`sim`] provides a deterministic simulated LAN to test failover
-//! logic in plain `cargo test`.
+//! With the `sim` feature, `sim` provides a deterministic simulated LAN to test failover
+//! logic in plain `cargo test`; with the `model` feature, `model` model-checks a set of
+//! router configurations exhaustively (every schedule within budgets of losses, duplicates,
+//! reorderings, crashes and partitions) with stateright, over the same `VirtualRouter`.
 //!
 //! What it does not do: sockets, address installation, ARP, scripts (see the `vrrp-net` crate).
 //!
@@ -64,6 +66,8 @@ mod types;
 pub mod unicast;
 pub mod wire;
 
+#[cfg(feature = "model")]
+pub mod model;
 #[cfg(feature = "sim")]
 pub mod sim;
 
