@@ -61,7 +61,7 @@ impl Fifo {
         tokio::spawn(async move {
             while let Some(line) = rx.recv().await {
                 if let Err(e) = sender.write_all(line.as_bytes()).await {
-                    eprintln!("keepalived-compat: cannot write to {shown}: {e}");
+                    tracing::warn!("cannot write to {shown}: {e}");
                 }
             }
         });
@@ -77,8 +77,8 @@ impl Fifo {
         if self.tx.try_send(line).is_err() {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n == 1 || n.is_multiple_of(1000) {
-                eprintln!(
-                    "keepalived-compat: {}: nobody reads the fifo, {n} line(s) dropped",
+                tracing::warn!(
+                    "{}: nobody reads the fifo, {n} line(s) dropped",
                     self.path.display()
                 );
             }

@@ -251,7 +251,7 @@ fn run(argv: &[String], extra: &[&str], user: Option<RunAs>) {
         return;
     };
     let Some(user) = user else {
-        eprintln!("keepalived-compat: {program}: no user to run it as, not run");
+        tracing::warn!("{program}: no user to run it as, not run");
         return;
     };
     let program = Program::new(
@@ -270,12 +270,12 @@ fn run(argv: &[String], extra: &[&str], user: Option<RunAs>) {
         let path = program.program().display();
         match run.exit {
             Exit::Status(_) => {}
-            Exit::TimedOut => eprintln!(
-                "keepalived-compat: {path}: still running after {}s, killed",
+            Exit::TimedOut => tracing::warn!(
+                "{path}: still running after {}s, killed",
                 NOTIFY_TIMEOUT.as_secs()
             ),
             Exit::Spawn(e) | Exit::Wait(e) => {
-                eprintln!("keepalived-compat: cannot run {path}: {e}")
+                tracing::warn!("cannot run {path}: {e}")
             }
             _ => {}
         }

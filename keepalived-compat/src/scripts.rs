@@ -106,10 +106,7 @@ async fn run_once(script: &VrrpScript) -> bool {
         return false;
     };
     let Some(user) = crate::security::run_as(script.user.as_ref()) else {
-        eprintln!(
-            "keepalived-compat: vrrp_script {}: no user to run it as",
-            script.name
-        );
+        tracing::warn!("vrrp_script {}: no user to run it as", script.name);
         return false;
     };
     let run = Program::new(program, args)
@@ -120,10 +117,7 @@ async fn run_once(script: &VrrpScript) -> bool {
         Exit::Status(status) => status.success(),
         Exit::TimedOut => false,
         Exit::Spawn(e) | Exit::Wait(e) => {
-            eprintln!(
-                "keepalived-compat: vrrp_script {}: cannot run {program}: {e}",
-                script.name
-            );
+            tracing::warn!("vrrp_script {}: cannot run {program}: {e}", script.name);
             false
         }
         _ => false,
@@ -145,10 +139,7 @@ async fn watch(
         ticker.tick().await;
         let ok = run_once(&script).await;
         if let Some(next) = threshold.record(ok) {
-            eprintln!(
-                "keepalived-compat: vrrp_script {} is now {:?}",
-                script.name, next
-            );
+            tracing::info!("vrrp_script {} is now {:?}", script.name, next);
             *state.lock().unwrap_or_else(PoisonError::into_inner) = next;
             for (name, told) in trackers.reports(&script.name, next) {
                 match handle.set_track_state(&name, told) {

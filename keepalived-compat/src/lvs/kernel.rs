@@ -220,7 +220,7 @@ impl Kernel {
     pub(super) async fn stop(&self) {
         for sink in self.tables.iter().flatten() {
             if let Err(e) = sink.backend().delete_service().await {
-                eprintln!("keepalived-compat: ipvs: {e}");
+                tracing::warn!("ipvs: {e}");
             }
         }
     }

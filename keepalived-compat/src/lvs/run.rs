@@ -55,7 +55,7 @@ impl Checkers {
     ) -> Result<ReloadSummary, String> {
         let (plans, warnings) = plan::services(conf).map_err(|e| e.to_string())?;
         for w in &warnings {
-            eprintln!("keepalived-compat: warning: {w}");
+            tracing::warn!("warning: {w}");
         }
         let (reply, answer) = oneshot::channel();
         let request = Reload {
@@ -88,7 +88,7 @@ pub(crate) async fn run(
 ) -> Result<Checkers, String> {
     let (plans, warnings) = plan::services(conf).map_err(|e| e.to_string())?;
     for w in &warnings {
-        eprintln!("keepalived-compat: warning: {w}");
+        tracing::warn!("warning: {w}");
     }
     let mut paths: Vec<&PathBuf> = Vec::new();
     for p in [&conf.global.lvs_notify_fifo, &conf.global.notify_fifo]
@@ -145,7 +145,7 @@ pub(crate) async fn run(
                             #[cfg(feature = "ipvs")]
                             if let Some(kernel) = &mut kernel {
                                 for e in kernel.reload(&request.conf, &lvs, &_origins).await {
-                                    eprintln!("keepalived-compat: reload: {e}");
+                                    tracing::warn!("reload: {e}");
                                 }
                             }
                             Ok(summary)
@@ -191,7 +191,7 @@ pub(crate) async fn run(
             {
                 for sink in sinks {
                     if let Err(e) = sink.handle_event(&event).await {
-                        eprintln!("keepalived-compat: ipvs: {e}");
+                        tracing::warn!("ipvs: {e}");
                     }
                 }
             }
