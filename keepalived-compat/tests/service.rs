@@ -288,7 +288,9 @@ fn an_unlocked_file_naming_a_running_keepalived_is_respected() {
     std::fs::write(&conf, "global_defs {\n    router_id kc2\n}\n").unwrap();
     // A process named `keepalived`, as keepalived 2.2.7 is: it writes its pid file
     // without a lock, so the file's pid is what tells that it runs.
-    std::fs::copy("/bin/sleep", dir.path("keepalived")).unwrap();
+    // A symlink, not a copy: a copy's write descriptor, inherited by a child another test
+    // thread forks meanwhile, would make exec fail with ETXTBSY. The name is the link's.
+    std::os::unix::fs::symlink("/bin/sleep", dir.path("keepalived")).unwrap();
     let sleeper = Running(
         Command::new(dir.path("keepalived"))
             .arg("30")
