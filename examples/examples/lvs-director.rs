@@ -1,29 +1,42 @@
 //! An LVS director in one process: keepalived's best-known setup, written against the
 //! crates' Rust APIs instead of `keepalived.conf`.
 //!
-//! - **VRRP** ([`vrrp_net::driver`]): the virtual address follows mastership between two or
-//!   more directors;
+//! - **VRRP** ([`vrrp_net::driver`], the default `--mode vrrp`): the virtual address
+//!   follows mastership between two or more directors;
+//! - or **anycast** (`--mode anycast`, [`vrrp_net::anycast`]): every director is active;
+//!   each holds the VIP on `lo` (or `--interface`, a dummy interface) while at least one real
+//!   server is healthy, for the node's BGP speaker to announce to ECMP routers, and withdraws
+//!   it otherwise;
 //! - **IPVS** ([`ipvs_sys`]): one virtual service `VIP:PORT` (TCP, direct routing, `wrr` by
-//!   default, optional persistence) whose real servers are
+//!   default, optional persistence; in anycast mode `mh` with `mh-fallback`, see
+//!   [`examples::lvs::scheduling`]) whose real servers are
 //! - **health checked** ([`healthcheck`]): TCP connects or HTTP GETs with rise/fall
 //!   hysteresis, feeding a [`healthcheck::sink::Pool`] (keepalived's quorum, hysteresis,
 //!   sorry server and `inhibit_on_failure`) that edits the kernel table through
 //!   [`healthcheck::sink::IpvsPool`], which owns the virtual service: it is created at
 //!   start (or adopted and cleaned if an earlier run left it), and the whole table is
 //!   reconciled again after a failed update ([`healthcheck::sink::PoolSink::resync`]);
-//! - **quorum tracking** ([`healthcheck::sink::QuorumTrack`], optional): with
-//!   `--quorum-track-weight -60` a director whose pool lost quorum runs at priority - 60,
-//!   so a peer that still reaches its real servers takes the VIP (keepalived's
-//!   `quorum_down` wired to VRRP).
+//! - **quorum tracking** ([`healthcheck::sink::QuorumTrack`]): with `--quorum-track-weight
+//!   -60` a VRRP director whose pool lost quorum runs at priority - 60, so a peer that still
+//!   reaches its real servers takes the VIP (keepalived's `quorum_down` wired to VRRP); an
+//!   anycast director always withdraws while its pool has no quorum;
+//! - **connection sync** (`--sync-interface`, [`examples::lvs::sync`]): the kernel's sync
+//!   daemons follow the VRRP state as keepalived's `lvs_sync_daemon` does (master daemon in
+//!   MASTER, backup otherwise), or, in anycast mode, run as master and backup at once, so an
+//!   established connection whose packets move to another director keeps its real server.
 //!
 //! As with keepalived, the IPVS table is built at start and kept up to date in every VRRP
 //! state: a backup director has a warm table, so a takeover is only VRRP + gratuitous ARP.
-//! On SIGTERM or Ctrl-C it stops gracefully: VRRP priority 0 (the backup takes over at once),
-//! VIP removed, virtual service deleted.
+//! On SIGTERM or Ctrl-C it stops gracefully: VRRP priority 0 (the backup takes over at once)
+//! or an anycast withdraw (answering for `--withdraw-drain` while the routers converge), VIP
+//! removed, sync daemons stopped, virtual service deleted.
 //!
 //! ```text
 //! lvs-director -i eth0 --vip 192.0.2.100/24 --vrid 51 --priority 150 \
-//!     --real 192.0.2.21 --real 192.0.2.22@2 --port 80 --check http --http-path /health
+//!     --real 192.0.2.21 --real 192.0.2.22@2 --port 80 --check http --http-path /health \
+//!     --sync-interface eth0
+//! lvs-director --mode anycast --vip 203.0.113.10/32 --real 192.0.2.21 --real 192.0.2.22 \
+//!     --mh-port --sync-interface eth0
 //! ```
 //!
 //! The real servers carry the VIP on `lo` with `arp_ignore=1` and `arp_announce=2` (direct
@@ -32,14 +45,19 @@
 //!
 //! The director reports its view on stdout, one line per change, for people and tests:
 //! ```text
+//! sync backup
 //! vrrp VI_51 BACKUP -> MASTER
+//! sync master
+//! anycast ANNOUNCED 203.0.113.10 (healthy)
 //! check 192.0.2.22:80 DOWN (connection refused)
 //! quorum DOWN live_weight=0
 //! table tcp 192.0.2.100:80 wrr 192.0.2.21:80=1 192.0.2.22:80=2
 //! stopped
 //! ```
-//! A `table` line lists the destinations (address=weight, sorted) the kernel holds after
-//! each change; it is printed after the kernel accepted the change.
+//! A `table` line lists the scheduler as `ipvsadm -L -n` does (`mh (mh-fallback,mh-port)`)
+//! and the destinations (address=weight, sorted) the kernel holds after each change; it is
+//! printed after the kernel accepted the change. A `sync` line names the sync daemons
+//! running after each change.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -47,6 +65,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use examples::lvs::front::{Front, FrontError, QUORUM_OBJECT, anycast_config};
+use examples::lvs::scheduling::{Mode, Requested, Scheduling, SchedulingError, scheduler_text};
+use examples::lvs::sync::{Roles, SyncConfig, SyncDaemons, SyncError};
 use futures::StreamExt;
 use healthcheck::checkers::{HttpCheck, TcpCheck, Url};
 use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink, QuorumTrack, TrackState};
@@ -54,31 +75,36 @@ use healthcheck::{Health, Schedule, Scheduler, Target};
 use ipvs_sys::{ForwardMethod, IpvsHandle, Service, ServiceKey};
 use tokio::signal::unix::{SignalKind, signal};
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackedObject, VirtualAddress};
-use vrrp_net::driver::{Driver, Event, Handle, Instance, primary_address};
-
-/// The VRRP tracked object that follows the pool's quorum.
-const QUORUM_OBJECT: &str = "quorum";
+use vrrp_net::driver::{Instance, primary_address};
 
 /// What the director was asked to do.
 #[derive(Debug, Parser)]
 #[command(
     name = "lvs-director",
-    about = "VRRP + IPVS direct routing + health checks"
+    about = "VRRP or anycast + IPVS direct routing + health checks + connection sync"
 )]
 struct Cli {
-    /// Interface for VRRP adverts and the VIP.
+    /// How the VIP is owned: `vrrp` (one active director) or `anycast` (every director with
+    /// a healthy real server; the VIP on `lo` for the node's BGP speaker, the service on
+    /// `mh` with `mh-fallback`, failed real servers kept at weight 0 so every director has
+    /// the same table).
+    #[arg(long, value_enum, default_value_t = Mode::Vrrp)]
+    mode: Mode,
+    /// VRRP: the interface for adverts and the VIP (required). Anycast: the interface the VIP
+    /// goes on (`lo` by default, or a dummy interface).
     #[arg(short, long)]
-    interface: String,
-    /// The virtual address, ADDR/PREFIX (the prefix of the interface's subnet).
+    interface: Option<String>,
+    /// The virtual address, ADDR/PREFIX (VRRP: the prefix of the interface's subnet;
+    /// anycast: usually /32 or /128).
     #[arg(long, value_parser = parse_vip)]
     vip: VirtualAddress,
-    /// Virtual router ID, 1-255.
+    /// VRRP: virtual router ID, 1-255.
     #[arg(long, default_value_t = 51, value_parser = clap::value_parser!(u8).range(1..))]
     vrid: u8,
-    /// VRRP priority, 1-254 (highest becomes master).
+    /// VRRP: priority, 1-254 (highest becomes master).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=254))]
     priority: u8,
-    /// VRRP advertisement interval, seconds (0.01-40.95).
+    /// VRRP: advertisement interval, seconds (0.01-40.95).
     #[arg(long, default_value = "1", value_parser = parse_advert_int)]
     advert_int: Centisecs,
     /// A real server, ADDR or ADDR@WEIGHT (weight 1 by default); repeat for each.
@@ -87,9 +113,17 @@ struct Cli {
     /// The virtual service's TCP port (and the real servers' port: direct routing).
     #[arg(long, default_value_t = 80)]
     port: u16,
-    /// IPVS scheduler (rr, wrr, lc, wlc, sh, mh...).
-    #[arg(long, default_value = "wrr")]
-    scheduler: ipvs_sys::Scheduler,
+    /// IPVS scheduler (rr, wrr, lc, wlc, sh, mh...); `wrr` by default, `mh` (the only one)
+    /// in anycast mode.
+    #[arg(long)]
+    scheduler: Option<ipvs_sys::Scheduler>,
+    /// mh: hash the source port too, not only the source address (ipvsadm's `-b mh-port`).
+    #[arg(long)]
+    mh_port: bool,
+    /// mh: send a flow whose real server is unavailable to the next one of its hash chain
+    /// instead of refusing it (ipvsadm's `-b mh-fallback`; always on in anycast mode).
+    #[arg(long)]
+    mh_fallback: bool,
     /// Persistence timeout, seconds (none by default).
     #[arg(long)]
     persistence: Option<u32>,
@@ -111,7 +145,8 @@ struct Cli {
     /// Consecutive failures that take a real server out.
     #[arg(long, default_value_t = 1)]
     fall: u32,
-    /// Keep failed real servers at weight 0 instead of removing them.
+    /// Keep failed real servers at weight 0 instead of removing them (always on in anycast
+    /// mode).
     #[arg(long)]
     inhibit_on_failure: bool,
     /// Minimum sum of live weights for the service to be up.
@@ -123,13 +158,42 @@ struct Cli {
     /// Sorry server address, replacing the real servers while quorum is lost.
     #[arg(long)]
     sorry_server: Option<IpAddr>,
-    /// Track the quorum in VRRP with this weight, -254..=254: a negative weight lowers the
+    /// VRRP: track the quorum with this weight, -254..=254: a negative weight lowers the
     /// priority while quorum is lost (so a director that cannot reach its real servers
     /// hands the VIP over), 0 puts the instance in fault, a positive one raises it while
-    /// quorum holds. Not tracked by default.
+    /// quorum holds. Not tracked by default. (Anycast always withdraws without quorum.)
     #[arg(long, allow_negative_numbers = true,
           value_parser = clap::value_parser!(i32).range(-254..=254))]
     quorum_track_weight: Option<i32>,
+    /// Anycast: seconds the director keeps answering for the VIP after withdrawing it
+    /// (no quorum, or SIGTERM) while the routers converge.
+    #[arg(long, default_value = "1", value_parser = parse_secs)]
+    withdraw_drain: Duration,
+    /// Anycast: do not start the crash supervisor (by default a small second process
+    /// removes the VIP if this one dies, so the speaker stops announcing it).
+    #[arg(long)]
+    no_crash_supervisor: bool,
+    /// Run IPVS connection sync daemons on this interface (ipvsadm's `--mcast-interface`,
+    /// keepalived's `lvs_sync_daemon`): VRRP: master daemon while MASTER, backup otherwise;
+    /// anycast: both.
+    #[arg(long, visible_alias = "mcast-interface")]
+    sync_interface: Option<String>,
+    /// Sync id, 0-255 (default: the VRID in VRRP mode, as keepalived; 0 in anycast mode).
+    /// A backup daemon takes only messages of its id (every id with 0).
+    #[arg(long, requires = "sync_interface")]
+    syncid: Option<u8>,
+    /// Largest sync message payload, bytes (default: from the interface's MTU).
+    #[arg(long, requires = "sync_interface")]
+    sync_maxlen: Option<u16>,
+    /// Sync multicast group (default 224.0.0.81).
+    #[arg(long, requires = "sync_interface")]
+    mcast_group: Option<IpAddr>,
+    /// Sync UDP port (default 8848).
+    #[arg(long, requires = "sync_interface")]
+    mcast_port: Option<u16>,
+    /// Sync multicast TTL (default 1).
+    #[arg(long, requires = "sync_interface")]
+    mcast_ttl: Option<u8>,
 }
 
 /// The probe run against each real server.
@@ -147,15 +211,23 @@ enum DirectorError {
     #[error(transparent)]
     Vrrp(#[from] vrrp_core::ConfigError),
     #[error(transparent)]
-    Driver(#[from] vrrp_net::DriverError),
-    #[error(transparent)]
     Link(#[from] vrrp_net::LinkError),
     #[error(transparent)]
+    Front(#[from] FrontError),
+    #[error(transparent)]
     Ipvs(#[from] ipvs_sys::Error),
+    #[error(transparent)]
+    Scheduling(#[from] SchedulingError),
+    #[error("connection sync")]
+    Sync(#[from] SyncError),
     #[error(transparent)]
     Health(#[from] healthcheck::ConfigError),
     #[error("bad check schedule (--check-interval, --check-timeout, --rise, --fall)")]
     Schedule(#[source] healthcheck::ConfigError),
+    #[error("--mode vrrp needs --interface")]
+    NoInterface,
+    #[error("--quorum-track-weight is for --mode vrrp (anycast withdraws without quorum)")]
+    QuorumTrackInAnycast,
     #[error("cannot handle sigterm")]
     Signal(#[source] std::io::Error),
 }
@@ -204,9 +276,30 @@ fn parse_real(s: &str) -> Result<(IpAddr, u32), String> {
 }
 
 impl Cli {
-    fn service(&self) -> Service {
+    /// Refuses option combinations the mode cannot use, before anything touches the kernel.
+    fn validate(&self) -> Result<(), DirectorError> {
+        match self.mode {
+            Mode::Vrrp if self.interface.is_none() => Err(DirectorError::NoInterface),
+            Mode::Anycast if self.quorum_track_weight.is_some() => {
+                Err(DirectorError::QuorumTrackInAnycast)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The scheduling the mode allows for what was asked.
+    fn scheduling(&self) -> Result<Scheduling, DirectorError> {
+        let mut requested = Requested::default();
+        requested.scheduler.clone_from(&self.scheduler);
+        requested.mh_port = self.mh_port;
+        requested.mh_fallback = self.mh_fallback;
+        requested.inhibit_on_failure = self.inhibit_on_failure;
+        Ok(Scheduling::for_mode(self.mode, &requested)?)
+    }
+
+    fn service(&self, scheduling: &Scheduling) -> Service {
         let key = ServiceKey::tcp(SocketAddr::new(self.vip.address, self.port));
-        let service = Service::new(key, self.scheduler.clone());
+        let service = scheduling.apply(Service::new(key, scheduling.scheduler.clone()));
         match self.persistence {
             Some(timeout) => service.persistent(timeout),
             None => service,
@@ -215,6 +308,12 @@ impl Cli {
 
     /// The real servers' check schedule, validated (`--rise 0` is refused here).
     fn schedule(&self) -> Result<Schedule, DirectorError> {
+        // VRRP: keepalived's start, real servers alive until a check says otherwise. Anycast:
+        // a director announces the VIP only after a check found a live real server.
+        let initial = match self.mode {
+            Mode::Anycast => Health::Down,
+            _ => Health::Up,
+        };
         Schedule::builder()
             .interval(self.check_interval)
             .timeout(
@@ -226,8 +325,7 @@ impl Cli {
             .warmup(self.check_interval)
             .rise(self.rise)
             .fall(self.fall)
-            // keepalived: real servers are assumed alive until a check says otherwise
-            .initial(Health::Up)
+            .initial(initial)
             .build()
             .map_err(DirectorError::Schedule)
     }
@@ -260,11 +358,11 @@ impl Cli {
     }
 
     /// The pool, its real servers starting at `initial` (the checks' starting health).
-    fn pool(&self, initial: Health) -> Result<Pool, DirectorError> {
+    fn pool(&self, initial: Health, inhibit_on_failure: bool) -> Result<Pool, DirectorError> {
         let mut config = PoolConfig::default()
             .quorum(self.quorum)
             .hysteresis(self.hysteresis)
-            .inhibit_on_failure(self.inhibit_on_failure);
+            .inhibit_on_failure(inhibit_on_failure);
         if let Some(ip) = self.sorry_server {
             config = config.sorry_server(Dest {
                 addr: SocketAddr::new(ip, self.port),
@@ -278,8 +376,12 @@ impl Cli {
     }
 
     async fn vrrp_instance(&self) -> Result<Instance, DirectorError> {
+        let interface = self
+            .interface
+            .as_deref()
+            .ok_or(DirectorError::NoInterface)?;
         let family = Family::of(&self.vip.address);
-        let primary = primary_address(&self.interface, family).await?;
+        let primary = primary_address(interface, family).await?;
         let mut config = RouterConfig::builder(format!("VI_{}", self.vrid), self.vrid, primary)
             .priority(self.priority)
             .advert_interval(self.advert_int)
@@ -287,7 +389,38 @@ impl Cli {
         if let Some(weight) = self.quorum_track_weight {
             config = config.track(TrackedObject::new(QUORUM_OBJECT, weight));
         }
-        Ok(Instance::new(config.build()?, &self.interface))
+        Ok(Instance::new(config.build()?, interface))
+    }
+
+    /// The sync daemons' settings, if `--sync-interface` asks for them.
+    fn sync_config(&self) -> Option<SyncConfig> {
+        let interface = self.sync_interface.as_deref()?;
+        let default_id = match self.mode {
+            Mode::Vrrp => self.vrid,
+            _ => 0,
+        };
+        Some(
+            SyncConfig::new(interface, self.syncid.unwrap_or(default_id))
+                .max_len(self.sync_maxlen)
+                .group(self.mcast_group)
+                .port(self.mcast_port)
+                .ttl(self.mcast_ttl),
+        )
+    }
+
+    /// Starts the VIP's owner, told the pool's quorum at start.
+    async fn front(
+        &self,
+        quorum: TrackState,
+    ) -> Result<(Front, examples::lvs::front::Reports), DirectorError> {
+        Ok(match self.mode {
+            Mode::Anycast => {
+                let interface = self.interface.as_deref().unwrap_or("lo");
+                let config = anycast_config(self.vip, interface, self.withdraw_drain);
+                Front::anycast(config, quorum, !self.no_crash_supervisor).await?
+            }
+            _ => Front::vrrp(self.vrrp_instance().await?, quorum).await?,
+        })
     }
 }
 
@@ -295,28 +428,46 @@ impl Cli {
 fn table_line(service: &Service, pool: &Pool) -> String {
     let mut dests = pool.desired();
     dests.sort_by_key(|d| d.addr);
-    let mut line = format!("table {} {}", service.key, service.scheduler.name());
+    let mut line = format!("table {} {}", service.key, scheduler_text(service));
     for d in dests {
         let _ = write!(line, " {}={}", d.addr, d.weight);
     }
     line
 }
 
-/// Prints a change of the pool's quorum and hands it to VRRP (no instance tracks it unless
-/// `--quorum-track-weight` made `quorum` a tracked object). A stopped driver is reported
-/// here and handled where its event stream ends.
-fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, vrrp: &Handle) {
-    if let Some((name, state)) = quorum.handle_pool(pool) {
+fn quorum_state(pool: &Pool) -> TrackState {
+    if pool.has_quorum() {
+        TrackState::Up
+    } else {
+        TrackState::Down
+    }
+}
+
+/// Prints a change of the pool's quorum and hands it to the VIP's owner. A stopped owner
+/// is reported here and handled where its report stream ends.
+fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, front: Option<&Front>) {
+    if let Some((_, state)) = quorum.handle_pool(pool) {
         let word = if state == TrackState::Up {
             "UP"
         } else {
             "DOWN"
         };
         println!("quorum {word} live_weight={}", pool.live_weight());
-        match vrrp.set_track_state(&name, state) {
-            // Without --quorum-track-weight no instance tracks the quorum.
-            Ok(()) | Err(vrrp_net::DriverError::UnknownTrack(_)) => {}
-            Err(error) => eprintln!("lvs-director: quorum not passed to vrrp: {error}"),
+        if let Some(Err(error)) = front.map(|f| f.set_quorum(state)) {
+            eprintln!("lvs-director: quorum not passed on: {}", chain(&error));
+        }
+    }
+}
+
+/// Moves the sync daemons to `roles`, printing the result; a failure is reported and the
+/// director goes on (keepalived logs it too), with the `sync` line telling what runs.
+async fn follow(sync: &mut SyncDaemons, roles: Roles) {
+    match sync.set_roles(roles).await {
+        Ok(false) => {}
+        Ok(true) => println!("sync {}", sync.roles()),
+        Err(error) => {
+            eprintln!("lvs-director: {}", chain(&error));
+            println!("sync {}", sync.roles());
         }
     }
 }
@@ -324,30 +475,41 @@ fn report_quorum(quorum: &mut QuorumTrack, pool: &Pool, vrrp: &Handle) {
 async fn run(cli: Cli) -> Result<(), DirectorError> {
     let mut sigterm = signal(SignalKind::terminate()).map_err(DirectorError::Signal)?;
     // Validated before anything touches the kernel.
+    cli.validate()?;
+    let scheduling = cli.scheduling()?;
     let schedule = cli.schedule()?;
-    let service = cli.service();
-    let ipvs = IpvsPool::new(
-        IpvsHandle::new().await?,
-        service.clone(),
-        ForwardMethod::DirectRoute,
-    );
+    let service = cli.service(&scheduling);
+    let ipvs = IpvsHandle::new().await?;
+    let pool = IpvsPool::new(ipvs.clone(), service.clone(), ForwardMethod::DirectRoute);
 
-    // The table first, in every VRRP state: a backup keeps it warm. Startup creates the
-    // service, or adopts and cleans the one an earlier run left.
-    let mut sink = PoolSink::new(cli.pool(schedule.initial)?, ipvs);
+    // The table first, in every state: a VRRP backup or a withdrawn anycast director keeps it
+    // warm. Startup creates the service, or adopts and cleans the one an earlier run left.
+    let mut sink = PoolSink::new(
+        cli.pool(schedule.initial, scheduling.inhibit_on_failure)?,
+        pool,
+    );
     sink.startup().await?;
     println!("{}", table_line(&service, sink.pool()));
     let mut checks = cli.checks(&schedule)?.start()?;
 
-    let (driver, vrrp, mut vrrp_events) = Driver::builder()
-        .instance(cli.vrrp_instance().await?)
-        .build()
-        .await?;
-    // Queued before the driver runs: a pool without quorum at start never advertises its
-    // full priority.
+    // The backup daemon runs before the VIP is owned (keepalived starts it with the
+    // instance); anycast sends and learns from the start.
+    let mut sync = match cli.sync_config() {
+        Some(config) => {
+            let roles = match cli.mode {
+                Mode::Vrrp => Roles::BACKUP,
+                _ => Roles::BOTH,
+            };
+            let daemons = SyncDaemons::start(ipvs.clone(), config, roles).await?;
+            println!("sync {}", daemons.roles());
+            Some(daemons)
+        }
+        None => None,
+    };
+
     let mut quorum = QuorumTrack::new(QUORUM_OBJECT);
-    report_quorum(&mut quorum, sink.pool(), &vrrp);
-    tokio::spawn(driver.run());
+    report_quorum(&mut quorum, sink.pool(), None);
+    let (front, mut reports) = cli.front(quorum_state(sink.pool())).await?;
 
     loop {
         tokio::select! {
@@ -357,7 +519,7 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
                     None => println!("check {} {:?}", event.addr, event.health),
                 }
                 let applied = sink.handle_event(&event).await;
-                report_quorum(&mut quorum, sink.pool(), &vrrp);
+                report_quorum(&mut quorum, sink.pool(), Some(&front));
                 match applied {
                     Ok(ops) if ops.is_empty() => continue,
                     Ok(_) => {}
@@ -368,29 +530,59 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
                 }
                 println!("{}", table_line(&service, sink.pool()));
             }
-            event = vrrp_events.next() => match event {
-                Some(Event::StateChanged { instance, from, to, .. }) => {
-                    println!("vrrp {instance} {from} -> {to}");
+            report = reports.next() => {
+                let Some(report) = report else { break };
+                if let Some(line) = report.line {
+                    println!("{line}");
                 }
-                Some(Event::Fault { instance, fault }) => {
-                    let instance = instance.as_deref().unwrap_or("(shared)");
-                    eprintln!("lvs-director: vrrp {instance} fault: {fault:?}");
+                if let Some(warning) = report.warning {
+                    eprintln!("lvs-director: {warning}");
                 }
-                Some(_) => {}
-                None => break,
-            },
+                if let (Some(state), Some(sync)) = (report.vrrp_state, sync.as_mut()) {
+                    follow(sync, Roles::for_vrrp(state)).await;
+                }
+            }
             _ = sigterm.recv() => break,
             _ = tokio::signal::ctrl_c() => break,
         }
     }
 
-    // Graceful stop: priority 0 and VIP gone first, so the backup takes over at once; the
-    // service goes even if the VRRP driver had already stopped.
-    let vrrp_stopped = vrrp.shutdown().await;
+    // Graceful stop: the VIP goes first (priority 0, or withdrawn and drained while still
+    // answering, the master sync daemon still sending), then the sync daemons, then the
+    // service, even if the owner had already stopped.
+    let front_stopped = front.shutdown().await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), async {
+        while let Some(report) = reports.next().await {
+            if let Some(line) = report.line {
+                println!("{line}");
+            }
+        }
+    })
+    .await;
+    let sync_stopped = match sync.as_mut() {
+        Some(sync) => {
+            let stopped = sync.stop().await;
+            println!("sync {}", sync.roles());
+            stopped
+        }
+        None => Ok(()),
+    };
     sink.backend().delete_service().await?;
-    vrrp_stopped?;
+    front_stopped?;
+    sync_stopped?;
     println!("stopped");
     Ok(())
+}
+
+/// An error and its causes on one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(message, ": {cause}");
+        source = cause.source();
+    }
+    message
 }
 
 #[tokio::main]
@@ -400,13 +592,7 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            let mut message = format!("lvs-director: {error}");
-            let mut source = std::error::Error::source(&error);
-            while let Some(cause) = source {
-                let _ = write!(message, ": {cause}");
-                source = cause.source();
-            }
-            eprintln!("{message}");
+            eprintln!("lvs-director: {}", chain(&error));
             ExitCode::FAILURE
         }
     }

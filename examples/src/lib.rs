@@ -3,6 +3,9 @@
 #[cfg(all(feature = "vrrp", feature = "health"))]
 pub mod proxy;
 
+#[cfg(all(feature = "vrrp", feature = "ipvs", feature = "health"))]
+pub mod lvs;
+
 /// Installs the programs' `tracing` subscriber: the libraries' warnings and errors (a VIP that
 /// cannot be removed, a dropped advert's reason at `debug`) go to stderr. `RUST_LOG` chooses
 /// what is shown (`warn` by default: the programs print their own events).

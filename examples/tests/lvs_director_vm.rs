@@ -8,8 +8,9 @@
 //! directors d1 (.11, priority 150) and d2 (.12, priority 100), each programming its own
 //! namespace's IPVS table; real servers rs1 (.21) and rs2 (.22) with the VIP on `lo`,
 //! `arp_ignore=1`, `arp_announce=2`; one client (.50). Scenarios: failover and real server
-//! failure; inhibit_on_failure, quorum and sorry server; quorum tracked by VRRP; command-line
-//! settings reaching the kernel.
+//! failure; inhibit_on_failure, quorum and sorry server; quorum tracked by VRRP, with the
+//! connection sync daemons following the VRRP state; command-line settings reaching the
+//! kernel; and anycast mode with `mh` and connection sync ([`lvs_lab::anycast`]).
 //!
 //! Build the example first: `cargo test -p examples` does; with `--test lvs_director_vm`
 //! alone, run `cargo build -p examples --example lvs-director` before.
@@ -98,7 +99,7 @@ fn lvs_dr_lab_runs_in_vm() {
         .run(&format!(
             "{exe} --ignored lvs_dr_lab_ --nocapture --test-threads=1"
         ))
-        .assert_suite_passed(Some(4));
+        .assert_suite_passed(Some(5));
 }
 
 /// Waits until `ipvsadm -L -n` in the director's namespace shows exactly the director's
@@ -424,7 +425,9 @@ fn lvs_dr_lab_scheduler_persistence_and_weights_reach_the_kernel() {
 /// keepalived's `quorum_down` wired to VRRP (`--quorum-track-weight -60`): when only the
 /// master loses its route to a real server, its pool loses quorum, its priority drops to
 /// 150 - 60 = 90 and the backup (100), which still reaches both, takes the VIP; when the
-/// route is back, quorum and priority return and the first director preempts again.
+/// route is back, quorum and priority return and the first director preempts again. The
+/// sync daemons (`--sync-interface`, syncid = VRID) follow: master daemon on the master,
+/// backup daemon on the backup, swapped at each move, gone after a graceful stop.
 #[test]
 #[ignore = "runs inside the IPVS test VM, started by lvs_dr_lab_runs_in_vm"]
 fn lvs_dr_lab_quorum_loss_lowers_the_priority_and_moves_the_vip() {
@@ -453,6 +456,8 @@ fn lvs_dr_lab_quorum_loss_lowers_the_priority_and_moves_the_vip() {
         "2",
         "--quorum-track-weight",
         "-60",
+        "--sync-interface",
+        "eth0",
     ];
     let both = "table tcp 192.0.2.100:80 wrr 192.0.2.21:80=1 192.0.2.22:80=1";
     let only_rs2 = "table tcp 192.0.2.100:80 wrr 192.0.2.22:80=1";
@@ -463,6 +468,9 @@ fn lvs_dr_lab_quorum_loss_lowers_the_priority_and_moves_the_vip() {
     d2.wait_line(t0, Duration::from_secs(10), |l| l.ends_with("-> BACKUP"));
     assert_table(&lab, &d1, both);
     assert_table(&lab, &d2, both);
+    d1.wait_line(t0, Duration::from_secs(2), |l| l == "sync master");
+    assert_sync_daemon(&lab, "d1", "master");
+    assert_sync_daemon(&lab, "d2", "backup");
 
     // d1 alone loses rs1: its checks fail, quorum goes, its priority drops below d2's.
     let ns = Lab::ns("d1");
@@ -481,6 +489,10 @@ fn lvs_dr_lab_quorum_loss_lowers_the_priority_and_moves_the_vip() {
     assert_table(&lab, &d2, both);
     assert!(lab.has_address("d2", "192.0.2.100"));
     assert!(!lab.has_address("d1", "192.0.2.100"));
+    d2.wait_line(cut, Duration::from_secs(2), |l| l == "sync master");
+    d1.wait_line(cut, Duration::from_secs(2), |l| l == "sync backup");
+    assert_sync_daemon(&lab, "d1", "backup");
+    assert_sync_daemon(&lab, "d2", "master");
 
     // The route comes back: quorum, then priority 150, then d1 preempts.
     lab.ip(&["-n", &ns, "route", "del", "prohibit", "192.0.2.21/32"]);
@@ -507,6 +519,24 @@ fn lvs_dr_lab_quorum_loss_lowers_the_priority_and_moves_the_vip() {
             "{} exit status",
             d.name
         );
+        assert_eq!(
+            lab.sync_daemons(&d.name),
+            "",
+            "{}: sync daemon left",
+            d.name
+        );
     }
     println!("d1:\n{}d2:\n{}", d1.output(), d2.output());
+}
+
+/// Asserts that the only sync daemon in `name`'s namespace is the `state` one, on eth0 with
+/// the VRID as sync id (keepalived's default).
+fn assert_sync_daemon(lab: &Lab, name: &str, state: &str) {
+    let daemons = lab.sync_daemons(name);
+    let lines: Vec<&str> = daemons.lines().collect();
+    assert!(
+        lines.len() == 1
+            && lines[0].starts_with(&format!("{state} sync daemon (mcast=eth0, syncid=51")),
+        "{name}: expected only the {state} daemon, ipvsadm says {daemons:?}"
+    );
 }

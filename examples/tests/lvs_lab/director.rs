@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::{DIRECTOR_ENV, Lab, PREFIX, VIP};
+use super::{ANYCAST_VIP, DIRECTOR_ENV, Lab, PREFIX, VIP};
 
 type Lines = Arc<Mutex<Vec<(Instant, String)>>>;
 
@@ -22,17 +22,31 @@ pub(crate) struct Director {
 }
 
 impl Director {
-    /// Starts `lvs-director` in host `name`'s namespace with `priority` and `extra` options
-    /// (the VIP, VRID and interface are the lab's).
+    /// Starts `lvs-director` (VRRP) in host `name`'s namespace with `priority` and `extra`
+    /// options (the VIP, VRID and interface are the lab's).
     pub(crate) fn start(lab: &Lab, name: &str, priority: u8, extra: &[&str]) -> Director {
-        let program = std::env::var(DIRECTOR_ENV).unwrap();
         let vip = format!("{VIP}/{PREFIX}");
         let priority = priority.to_string();
+        let mut args = vec!["-i", "eth0", "--vip", &vip, "--vrid", "51"];
+        args.extend(["--priority", &priority]);
+        args.extend(extra);
+        Director::spawn(lab, name, &args)
+    }
+
+    /// Starts `lvs-director --mode anycast` for [`ANYCAST_VIP`] (on `lo`) in host `name`'s
+    /// namespace with `extra` options.
+    pub(crate) fn start_anycast(lab: &Lab, name: &str, extra: &[&str]) -> Director {
+        let vip = format!("{ANYCAST_VIP}/32");
+        let mut args = vec!["--mode", "anycast", "--vip", &vip];
+        args.extend(extra);
+        Director::spawn(lab, name, &args)
+    }
+
+    fn spawn(lab: &Lab, name: &str, args: &[&str]) -> Director {
+        let program = std::env::var(DIRECTOR_ENV).unwrap();
         let mut child = lab
             .command_in(name, &program)
-            .args(["-i", "eth0", "--vip", &vip, "--vrid", "51"])
-            .args(["--priority", &priority])
-            .args(extra)
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

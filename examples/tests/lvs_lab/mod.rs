@@ -3,6 +3,7 @@
 //! `lvs-director` processes whose stdout reports their view.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub(crate) mod anycast;
 pub(crate) mod director;
 pub(crate) mod servers;
 
@@ -19,6 +20,8 @@ pub(crate) const IP_ENV: &str = "IPVS_LVS_IP";
 pub(crate) const VIP: &str = "192.0.2.100";
 /// Prefix length of the lab LAN.
 pub(crate) const PREFIX: u8 = 24;
+/// The anycast scenario's VIP: off the LAN, on the directors' `lo`, reached through a route.
+pub(crate) const ANYCAST_VIP: &str = "203.0.113.10";
 
 pub(crate) use testbed::ipvs_vm::in_vm;
 pub(crate) use testbed::privileged::skip as skip_privileged;
@@ -114,12 +117,17 @@ impl Lab {
     /// Makes host `name` a direct-routing real server: VIP on `lo`, `arp_ignore=1`,
     /// `arp_announce=2`.
     pub(crate) fn make_real_server(&self, name: &str) {
+        self.make_real_server_for(name, VIP);
+    }
+
+    /// Makes host `name` a direct-routing real server of `vip`.
+    pub(crate) fn make_real_server_for(&self, name: &str, vip: &str) {
         self.ip(&[
             "-n",
             &Lab::ns(name),
             "addr",
             "add",
-            &format!("{VIP}/32"),
+            &format!("{vip}/32"),
             "dev",
             "lo",
         ]);
@@ -151,6 +159,34 @@ impl Lab {
             .unwrap();
         assert!(out.status.success(), "ipvsadm -L -n in {name} failed");
         parse_ipvsadm(&String::from_utf8_lossy(&out.stdout))
+    }
+
+    /// Routes `vip` from host `name` through the LAN address `via` (what an ECMP router's
+    /// next hop change does to one flow).
+    pub(crate) fn route_via(&self, name: &str, vip: &str, via: &str) {
+        let dest = format!("{vip}/32");
+        self.ip(&[
+            "-n",
+            &Lab::ns(name),
+            "route",
+            "replace",
+            &dest,
+            "via",
+            via,
+            "dev",
+            "eth0",
+        ]);
+    }
+
+    /// `ipvsadm -L --daemon` in host `name`'s namespace, one line per sync daemon.
+    pub(crate) fn sync_daemons(&self, name: &str) -> String {
+        let out = self
+            .command_in(name, "ipvsadm")
+            .args(["-L", "--daemon"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ipvsadm -L --daemon in {name} failed");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Whether host `name` holds address `addr` on any interface.
@@ -186,7 +222,14 @@ pub(crate) fn parse_ipvsadm(text: &str) -> String {
     for line in text.lines() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["TCP", addr, sched, ..] => service = Some(format!("table tcp {addr} {sched}")),
+            ["TCP", addr, sched, rest @ ..] => {
+                // scheduler flags: `mh (mh-fallback,mh-port)`
+                let flags = rest.first().filter(|w| w.starts_with('('));
+                service = Some(match flags {
+                    Some(flags) => format!("table tcp {addr} {sched} {flags}"),
+                    None => format!("table tcp {addr} {sched}"),
+                });
+            }
             ["->", addr, _forward, weight, ..] if *addr != "RemoteAddress:Port" => {
                 dests.push((addr.parse().unwrap(), format!("{addr}={weight}")));
             }
@@ -208,4 +251,57 @@ pub(crate) fn parse_ipvsadm(text: &str) -> String {
 pub(crate) fn enter(name: &str) {
     let ns = File::open(Lab::ns_path(name)).unwrap();
     nix::sched::setns(ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+}
+
+/// Runs `f` on a thread inside host `name`'s namespace (sockets it opens stay there).
+pub(crate) fn in_namespace<T: Send>(name: &str, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                enter(name);
+                f()
+            })
+            .join()
+            .unwrap()
+    })
+}
+
+/// One IPVS connection as `/proc/net/ip_vs_conn_sync` lists it (IPv4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Conn {
+    /// The client's address and port.
+    pub(crate) client: std::net::SocketAddrV4,
+    /// The real server's address.
+    pub(crate) real: std::net::Ipv4Addr,
+    /// The TCP state (`ESTABLISHED`...).
+    pub(crate) state: String,
+    /// Learnt from another director's sync daemon (`Origin` is `SYNC`, not `LOCAL`).
+    pub(crate) synced: bool,
+}
+
+/// The IPVS connections of host `name`'s namespace.
+pub(crate) fn connections(name: &str) -> Vec<Conn> {
+    let text = in_namespace(name, || {
+        std::fs::read_to_string("/proc/thread-self/net/ip_vs_conn_sync").unwrap()
+    });
+    text.lines().skip(1).filter_map(parse_conn).collect()
+}
+
+/// `TCP C0000232 9C41 CB00710A 0050 C0000215 0050 ESTABLISHED SYNC 899`.
+fn parse_conn(line: &str) -> Option<Conn> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let [_, caddr, cport, _, _, daddr, _, state, origin, ..] = words.as_slice() else {
+        return None;
+    };
+    let ip = |hex: &str| {
+        u32::from_str_radix(hex, 16)
+            .ok()
+            .map(std::net::Ipv4Addr::from)
+    };
+    Some(Conn {
+        client: std::net::SocketAddrV4::new(ip(caddr)?, u16::from_str_radix(cport, 16).ok()?),
+        real: ip(daddr)?,
+        state: (*state).to_owned(),
+        synced: origin.eq_ignore_ascii_case("sync"),
+    })
 }

@@ -76,22 +76,51 @@ fn serve(name: &str, up: &AtomicBool, quit: &AtomicBool) {
     }
 }
 
+/// Answers requests on one connection: one, then closes (HTTP/1.0, the health checks), or
+/// one after the other while the client asks `Connection: keep-alive` (the long-lived
+/// connections of the anycast scenario, idle for seconds between requests).
 fn answer(mut stream: TcpStream, body: &str) {
     let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-    let mut head = Vec::new();
-    let mut buf = [0u8; 512];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 4096 {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
+    let mut timeout = Duration::from_secs(1);
+    loop {
+        let _ = stream.set_read_timeout(Some(timeout));
+        // A client sends its next request only after reading the answer: nothing follows.
+        let Ok((head, _)) = read_head(&mut stream) else {
+            return;
+        };
+        let keep_alive = head.to_ascii_lowercase().contains("connection: keep-alive");
+        let connection = if keep_alive { "keep-alive" } else { "close" };
+        let response = format!(
+            "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: {connection}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(response.as_bytes()).is_err() || !keep_alive {
+            return;
+        }
+        timeout = Duration::from_secs(30);
+    }
+}
+
+/// Reads one request or response head, through the blank line: the head, and the bytes
+/// read after it (the start of a body).
+fn read_head(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut data = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = data.split_off(end + 4);
+            let head = String::from_utf8(data)
+                .map_err(|e| std::io::Error::new(ErrorKind::InvalidData, e))?;
+            return Ok((head, rest));
+        }
+        if data.len() >= 4096 {
+            return Err(std::io::Error::new(ErrorKind::InvalidData, "head too long"));
+        }
+        match stream.read(&mut buf)? {
+            0 => return Err(ErrorKind::UnexpectedEof.into()),
+            n => data.extend_from_slice(&buf[..n]),
         }
     }
-    let response = format!(
-        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(response.as_bytes());
 }
 
 /// One client request: when it started and ended, and which real server answered.
@@ -205,4 +234,87 @@ fn request(vip: SocketAddr) -> Option<String> {
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
     head.starts_with("HTTP/1.0 200").then(|| body.to_owned())
+}
+
+/// A client socket bound to `port` (`SO_REUSEADDR`, so the same 5-tuple can be used again
+/// as soon as the previous connection is closed), connected to `vip`:80. Call inside the
+/// client's namespace.
+fn connect_from(port: u16, vip: SocketAddr) -> std::io::Result<TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.bind(&SocketAddr::from(([0, 0, 0, 0], port)).into())?;
+        match socket.connect_timeout(&vip.into(), Duration::from_secs(1)) {
+            Ok(()) => return Ok(socket.into()),
+            // The previous connection of this 5-tuple is still closing (LAST_ACK).
+            Err(e) if e.kind() == ErrorKind::AddrNotAvailable && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One HTTP/1.0 request to `vip`:80 from source port `port` (a fixed 5-tuple): the name of
+/// the real server that answered. Call inside the client's namespace.
+pub(crate) fn request_from(port: u16, vip: SocketAddr) -> Result<String, String> {
+    let mut stream = connect_from(port, vip).map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET / HTTP/1.0\r\nHost: lvs-lab\r\n\r\n")
+        .map_err(|e| format!("send: {e}"))?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| format!("receive: {e}"))?;
+    match response.split_once("\r\n\r\n") {
+        Some((head, body)) if head.starts_with("HTTP/1.0 200") => Ok(body.to_owned()),
+        _ => Err(format!("bad answer {response:?}")),
+    }
+}
+
+/// A long-lived keep-alive connection to the VIP from a fixed source port.
+#[derive(Debug)]
+pub(crate) struct Held {
+    /// The client's source port.
+    pub(crate) port: u16,
+    stream: TcpStream,
+}
+
+impl Held {
+    /// Connects from `port` to `vip`:80. Call inside the client's namespace; the socket
+    /// stays there and can be used from any thread.
+    pub(crate) fn open(port: u16, vip: SocketAddr) -> std::io::Result<Held> {
+        let stream = connect_from(port, vip)?;
+        stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+        Ok(Held { port, stream })
+    }
+
+    /// One request on the connection: the name of the real server that answered, or why
+    /// none did (a reset when the director the packets reach has no entry for it).
+    pub(crate) fn ask(&mut self) -> Result<String, String> {
+        self.stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: lvs-lab\r\nConnection: keep-alive\r\n\r\n")
+            .map_err(|e| format!("send: {e}"))?;
+        let (head, mut body) = read_head(&mut self.stream).map_err(|e| format!("receive: {e}"))?;
+        let length = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>())
+            })
+            .and_then(Result::ok)
+            .ok_or_else(|| format!("no content-length in {head:?}"))?;
+        let mut rest = vec![0u8; length.saturating_sub(body.len())];
+        self.stream
+            .read_exact(&mut rest)
+            .map_err(|e| format!("receive body: {e}"))?;
+        body.extend(rest);
+        String::from_utf8(body).map_err(|e| e.to_string())
+    }
 }
