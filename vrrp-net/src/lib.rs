@@ -66,6 +66,6 @@ pub mod vip;
 pub mod vmac;
 
 pub use error::{
-    AnnounceError, DriverError, FirewallError, LinkError, SupervisorError, TransportError, VipError,
-    VmacError,
+    AnnounceError, DriverError, FirewallError, LinkError, SupervisorError, TransportError,
+    VipError, VmacError,
 };
