@@ -66,15 +66,14 @@ fn kernel_suite_runs_in_vm() {
         .assert_suite_passed(None);
 }
 
-/// The ipvsadm example next to this test binary (`target/<profile>/examples/ipvsadm`), or
-/// `IPVSADM_RS_BIN`.
-fn ipvsadm_example() -> Option<std::path::PathBuf> {
-    if let Ok(path) = std::env::var("IPVSADM_RS_BIN") {
-        return Some(path.into());
+/// The ipvsadm example, built now for this test binary's profile and target directory
+/// (`cargo build -p examples --no-default-features --features ipvs --example ipvsadm`), so it is
+/// never a stale one; `IPVSADM_RS_BIN` gives a prebuilt one instead.
+fn ipvsadm_example() -> std::path::PathBuf {
+    match std::env::var("IPVSADM_RS_BIN") {
+        Ok(path) => path.into(),
+        Err(_) => testbed::example::build("ipvsadm", "ipvs"),
     }
-    let exe = std::env::current_exe().ok()?;
-    let path = exe.parent()?.parent()?.join("examples/ipvsadm");
-    path.exists().then_some(path)
 }
 
 /// Boots the VM and runs `tests/vm/compare-ipvsadm.sh` there: the ipvsadm example must
@@ -89,12 +88,7 @@ fn ipvsadm_example_lists_saves_and_restores_like_ipvsadm_in_vm() {
     if let Some(reason) = ipvs_vm::unavailable(&[]) {
         return privileged::skip(&reason);
     }
-    let Some(example) = ipvsadm_example() else {
-        return privileged::skip(
-            "ipvsadm example not built (cargo build -p examples --no-default-features \
-             --features ipvs --example ipvsadm, or set IPVSADM_RS_BIN)",
-        );
-    };
+    let example = ipvsadm_example();
     let vm = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm");
     let adds = [
         format!("{}:/usr/local/bin/ipvsadm-rs", example.display()),

@@ -17,6 +17,23 @@ fn exactly_one(lab: &Lab, vip: &str, ns: &str) -> bool {
     lab.holders(vip) == [ns.to_owned()]
 }
 
+/// The bed most tests start from: ours at priority 200 (h1) and 100 (h2), h1 elected; `None`
+/// when the test is skipped (see `require`).
+fn elected_pair(name: &str) -> Option<(Lab, Daemon, Daemon)> {
+    if !require(name, &["ip", "tcpdump"]) {
+        return None;
+    }
+    let lab = Lab::new(2);
+    let a = Daemon::start(&lab, &lab.hosts[0], &RouterConf::v3(200));
+    let b = Daemon::start(&lab, &lab.hosts[1], &RouterConf::v3(100));
+    assert!(
+        wait_until(LIMIT, || exactly_one(&lab, VIP, &lab.hosts[0].ns)),
+        "{:?}",
+        lab.holders(VIP)
+    );
+    Some((lab, a, b))
+}
+
 #[test]
 fn higher_priority_is_elected_and_backup_takes_over_after_a_crash() {
     if !require(
@@ -58,17 +75,11 @@ fn higher_priority_is_elected_and_backup_takes_over_after_a_crash() {
 
 #[test]
 fn graceful_stop_hands_over_and_removes_the_vip() {
-    if !require(
-        "graceful_stop_hands_over_and_removes_the_vip",
-        &["ip", "tcpdump"],
-    ) {
+    let Some((lab, mut a, _b)) = elected_pair("graceful_stop_hands_over_and_removes_the_vip")
+    else {
         return;
-    }
-    let lab = Lab::new(2);
+    };
     let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
-    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
-    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
-    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
     let adverts = Capture::start(&lab, "prio0", "ip proto 112");
     a.stop();
     assert!(!h1.has_addr(VIP), "the stopped master kept its VIP");
@@ -383,14 +394,10 @@ fn keepalived_takes_over_on_the_supervisors_priority_zero() {
 
 #[test]
 fn a_killed_backup_sends_nothing() {
-    if !require("a_killed_backup_sends_nothing", &["ip", "tcpdump"]) {
+    let Some((lab, _a, mut b)) = elected_pair("a_killed_backup_sends_nothing") else {
         return;
-    }
-    let lab = Lab::new(2);
-    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
-    let _a = Daemon::start(&lab, h1, &RouterConf::v3(200));
-    let mut b = Daemon::start(&lab, h2, &RouterConf::v3(100));
-    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
+    };
+    let h1 = &lab.hosts[0];
     let supervisor = b.supervisor_pid().expect("no supervisor started");
     let wire = Capture::start(&lab, "backup", "ip proto 112 and src 192.0.2.12");
     b.kill("KILL");
@@ -409,17 +416,10 @@ fn a_killed_backup_sends_nothing() {
 
 #[test]
 fn a_host_crash_still_costs_master_down_interval() {
-    if !require(
-        "a_host_crash_still_costs_master_down_interval",
-        &["ip", "tcpdump"],
-    ) {
+    let Some((lab, mut a, _b)) = elected_pair("a_host_crash_still_costs_master_down_interval")
+    else {
         return;
-    }
-    let lab = Lab::new(2);
-    let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
-    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
-    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
-    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
+    };
     let wire = Capture::start(&lab, "host", "ip proto 112 or arp");
     std::thread::sleep(Duration::from_millis(300));
     // The host's link goes with it: whatever its supervisor sends never reaches the LAN.
@@ -513,15 +513,12 @@ fn a_driver_dropped_without_shutdown_hands_over_like_a_dead_process() {
 
 #[test]
 fn a_killed_supervisor_disturbs_nothing_and_is_replaced() {
-    let name = "a_killed_supervisor_disturbs_nothing_and_is_replaced";
-    if !require(name, &["ip", "tcpdump"]) {
+    let Some((lab, mut a, _b)) =
+        elected_pair("a_killed_supervisor_disturbs_nothing_and_is_replaced")
+    else {
         return;
-    }
-    let lab = Lab::new(2);
+    };
     let (h1, h2) = (&lab.hosts[0], &lab.hosts[1]);
-    let mut a = Daemon::start(&lab, h1, &RouterConf::v3(200));
-    let _b = Daemon::start(&lab, h2, &RouterConf::v3(100));
-    assert!(wait_until(LIMIT, || exactly_one(&lab, VIP, &h1.ns)));
     let first = a.supervisor_pid().expect("no supervisor started");
     let wire = Capture::start(&lab, "supervisor", "ip proto 112 and src 192.0.2.11");
     nix::sys::signal::kill(

@@ -17,6 +17,7 @@ use vrrp_core::wire::Auth;
 use vrrp_core::{Family, State, Version};
 
 use super::{View, command_line, state_name};
+use crate::logging::civil_from_days;
 
 /// A `virtual_ipaddress` entry as keepalived prints it (`format_ipaddress`).
 pub(super) fn address_line(v: &View<'_>, spec: &VipSpec) -> String {
@@ -69,21 +70,6 @@ fn time_line(t: SystemTime) -> String {
         rest / 60 % 60,
         rest % 60
     )
-}
-
-/// The proleptic Gregorian date of a count of days since 1970-01-01 (H. Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 fn yes_no(b: bool, yes: &'static str, no: &'static str) -> &'static str {

@@ -13,6 +13,9 @@ mod line;
 mod syslog;
 mod time;
 
+#[cfg(feature = "vrrp")]
+pub(crate) use time::civil_from_days;
+
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;

@@ -22,14 +22,7 @@ pub(crate) struct Civil {
 pub(crate) fn civil(at: SystemTime) -> Civil {
     let secs = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
     let (days, rest) = (secs / 86_400, secs % 86_400);
-    // H. Hinnant's civil_from_days, for days since 1970-01-01.
-    let z = days + 719_468;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let (_, month, day) = civil_from_days(days);
     // Each value is below its bound by construction.
     let narrow = |v: u64| u8::try_from(v).unwrap_or(0);
     Civil {
@@ -39,6 +32,21 @@ pub(crate) fn civil(at: SystemTime) -> Civil {
         minute: narrow(rest / 60 % 60),
         second: narrow(rest % 60),
     }
+}
+
+/// The proleptic Gregorian date (year, month 1-12, day 1-31) of a count of days since
+/// 1970-01-01 (H. Hinnant's `civil_from_days`).
+pub(crate) fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The console and log file stamp: seconds since the epoch and microseconds.
