@@ -48,6 +48,8 @@ warning when given.
   -G, --no-syslog            do not log to syslog (/dev/log)
   -u, --umask=MASK           the process umask (octal with a leading 0, hex with 0x)
   -s, --namespace=NAME       run in network namespace NAME (/run/netns/NAME)
+  -i, --config-id=ID         the config id of `@ID` / `@^ID` lines and ${_INSTANCE}
+                             (default: the host name up to its first dot)
   -t, --config-test[=FILE]   check the configuration as a start would (interfaces, core
                              validation, scripts, regexes) and exit, 1 on a problem; with
                              FILE, the report is appended to FILE
@@ -65,8 +67,7 @@ Accepted with a warning, no effect here: -B/--no_bfd, --all, -e/--all-config,
   --flush-log-file, -X/--release-vips, -V/--dont-release-vrrp, -I/--dont-release-ipvs,
   -R/--dont-respawn, -d/--dump-conf, -a/--address-monitoring, -b/--bfd_pid=FILE,
   -x/--snmp, -A/--snmp-agent-socket=FILE, -m/--core-dump, -M/--core-dump-pattern[=PATN],
-  --no-mem-check, -L/--mem-check-log, -i/--config-id=ID, --config-fd=FD, --perf[=TYPE],
-  --debug[=OPTIONS]";
+  --no-mem-check, -L/--mem-check-log, --config-fd=FD, --perf[=TYPE], --debug[=OPTIONS]";
 
 /// Every option: keepalived 2.2.7's (its build with VRRP, LVS, BFD, SNMP, and the options
 /// of its debug and log-file builds) and this daemon's own.
@@ -233,7 +234,6 @@ fn no_effect(opt: Opt) -> Option<&'static str> {
         Opt::NoMemCheck | Opt::MemCheckLog | Opt::Perf | Opt::Debug => {
             "an option of keepalived's debugging builds: no meaning here"
         }
-        Opt::ConfigId => "not implemented: `@ID` line conditionals are not supported",
         Opt::ConfigFd => "keepalived's internal option: no meaning here",
         _ => return None,
     })
@@ -266,6 +266,8 @@ pub(crate) struct Options {
     pub(crate) checkers_pid: Option<PathBuf>,
     /// `-s NAME`.
     pub(crate) namespace: Option<String>,
+    /// `-i ID`: the config id (see [`Options::config_id`] for the default).
+    pub(crate) config_id: Option<String>,
     /// `-t`.
     pub(crate) config_test: bool,
     /// `-tFILE`: where `-t` reports.
@@ -306,6 +308,7 @@ impl Default for Options {
             vrrp_pid: None,
             checkers_pid: None,
             namespace: None,
+            config_id: None,
             config_test: false,
             config_test_log: None,
             help: false,
@@ -400,6 +403,7 @@ impl Options {
             Opt::VrrpPid => self.vrrp_pid = Some(arg.into()),
             Opt::CheckersPid => self.checkers_pid = Some(arg.into()),
             Opt::Namespace => self.namespace = Some(arg),
+            Opt::ConfigId => self.config_id = Some(arg),
             Opt::Signum => self.signum = Some(arg),
             Opt::ConfigTest => {
                 self.config_test = true;
@@ -434,6 +438,32 @@ impl Options {
         }
         files
     }
+}
+
+impl Options {
+    /// The config id for `@ID` lines: `-i ID`, else, as keepalived 2.2.7, the host name
+    /// (uname's node name) up to its first dot; `None` if that cannot be read.
+    pub(crate) fn config_id(&self) -> Option<String> {
+        match &self.config_id {
+            Some(id) => Some(id.clone()),
+            None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|name| host_config_id(&name)),
+        }
+    }
+
+    /// How keepalived-conf reads the configuration for these options (the config id).
+    pub(crate) fn read_options(&self) -> keepalived_conf::ReadOptions {
+        let mut read = keepalived_conf::ReadOptions::new();
+        read.config_id = self.config_id();
+        read
+    }
+}
+
+/// keepalived's default config id from a host name: up to the first dot.
+fn host_config_id(hostname: &str) -> String {
+    let name = hostname.trim_end_matches('\n');
+    name.split('.').next().unwrap_or(name).to_owned()
 }
 
 /// keepalived's `-u`: a number in C notation (`0022`, `18`, `0x12`) of permission bits only.

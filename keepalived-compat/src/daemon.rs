@@ -105,7 +105,10 @@ pub(crate) fn load(options: &Options) -> Result<KeepalivedConf, String> {
         not(any(feature = "vrrp", feature = "health")),
         expect(unused_mut, reason = "only script security changes it")
     )]
-    let mut conf = keepalived_conf::read(&options.config).map_err(|e| e.to_string())?;
+    let mut conf = options
+        .read_options()
+        .read(&options.config)
+        .map_err(|e| e.to_string())?;
     for warning in &conf.warnings {
         tracing::warn!("warning: {warning}");
     }
@@ -330,13 +333,22 @@ async fn run_vrrp(
     signals: &mut Signals,
     checkers: &mut LvsPart,
 ) -> ExitCode {
-    let plan = match reload::plan(&options, &conf).await {
+    let mut plan = match reload::plan(&options, &conf).await {
         Ok(p) => p,
         Err(e) => {
             tracing::error!("{e}");
             return ExitCode::FAILURE;
         }
     };
+    // Tracked processes and files in their present state before any instance starts.
+    crate::track_file::initialise(&conf, false);
+    let mut processes = crate::track_process::Processes::open(&conf);
+    crate::tracking::prepare(
+        &conf,
+        &mut plan.desired.instances,
+        &processes.states(),
+        &crate::track_file::values(&conf),
+    );
     let mut builder = Driver::builder().crash_supervisor(options.crash_supervisor);
     for i in plan.desired.instances {
         builder = builder.instance(i);
@@ -367,6 +379,14 @@ async fn run_vrrp(
         builder = builder.firewall(table);
         firewall = true;
     }
+    // keepalived installs the static addresses, routes and rules before any instance runs.
+    let mut net = match crate::netconf::NetConf::start(&conf).await {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let notifier = match Notifier::new(&conf) {
         Ok(n) => n,
         Err(e) => {
@@ -374,7 +394,9 @@ async fn run_vrrp(
             return ExitCode::FAILURE;
         }
     };
-    let (driver, handle, mut events) = match builder.build().await {
+    // VRRP on a thread and runtime of its own (keepalived: its own process): checkers,
+    // scripts, notifications and reloads on this runtime cannot delay an advert.
+    let (driver_thread, handle, mut events) = match builder.spawn_thread("vrrp").await {
         Ok(parts) => parts,
         Err(e) => {
             tracing::error!("{e}");
@@ -389,13 +411,17 @@ async fn run_vrrp(
             options.config.display()
         ),
     );
-    let driver_task = tokio::spawn(driver.run());
     let mut scripts = scripts::Scripts::default();
     scripts.sync(&conf, &handle);
+    processes.run(&handle);
+    let mut files = crate::track_file::Files::default();
+    files.sync(&conf, &handle).await;
     let mut dumps = Dumps::new(&conf, plan.configured);
     let mut vrrp = reload::Running {
         handle: handle.clone(),
         scripts,
+        processes,
+        files,
         notifier,
         firewall,
         conf: conf.clone(),
@@ -439,6 +465,7 @@ async fn run_vrrp(
             event = events.next() => {
                 let Some(event) = event else { break };
                 log(&options, &describe(&event));
+                net.on_event(&event).await;
                 vrrp.notifier.on_event(&event);
                 dumps.on_event(&event);
                 if matches!(event, Event::Stopped) {
@@ -464,6 +491,7 @@ async fn run_vrrp(
                                 log(&options, &format!("({}) WARNING - {}: FAULT until it appears", w.name, w.reason));
                                 vrrp.notifier.fault(&w.name, w.priority);
                             }
+                            net.reload(&done.conf).await;
                             reload_lvs(&options, checkers, &done.conf).await;
                             dumps.reload(&done.conf, done.configured);
                             done.summary
@@ -496,16 +524,16 @@ async fn run_vrrp(
             &format!("{path}: {dropped} notification(s) dropped: nobody read the fifo"),
         );
     }
-    // notify_stop and any other notify script still running: a short grace, then their
-    // process groups are killed.
+    // The instances' routes and rules left, then the static ones (keepalived's stop_vrrp).
+    net.stop().await;
+    vrrp.notifier.close_fifos();
+    // notify_stop and any other notify script still running (FIFO readers, which have just
+    // seen their FIFO close, among them): a short grace, then their process groups are
+    // killed.
     crate::notify::finish(crate::notify::STOP_GRACE).await;
     // A shutdown that could not clean up (virtual MAC or firewall tables left) fails the exit.
-    match driver_task.await {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(e)) => {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
-        }
+    match driver_thread.join().await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("the vrrp driver failed: {e}");
             ExitCode::FAILURE

@@ -50,6 +50,8 @@ mod logging;
 mod lvs;
 #[cfg(feature = "vrrp")]
 mod mapping;
+#[cfg(feature = "vrrp")]
+mod netconf;
 #[cfg(any(feature = "vrrp", feature = "health"))]
 mod notify;
 mod pidfile;
@@ -61,6 +63,12 @@ mod scripts;
 mod security;
 mod signals;
 mod systemd;
+#[cfg(feature = "vrrp")]
+mod track_file;
+#[cfg(feature = "vrrp")]
+mod track_process;
+#[cfg(feature = "vrrp")]
+mod tracking;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -138,6 +146,12 @@ fn main() -> ExitCode {
     }
     if let Some(mask) = options.umask {
         umask(Mode::from_bits_truncate(mask));
+    }
+    // Process events come from the initial network namespace only (keepalived too opens
+    // this socket before changing namespace).
+    #[cfg(feature = "vrrp")]
+    if options.namespace.is_some() && !options.config_test {
+        track_process::open_before_namespace();
     }
     // While this is the only thread: every thread made later is in the namespace too.
     if let Some(name) = &options.namespace

@@ -80,7 +80,7 @@ fn placement(v: &VipSpec) -> VipPlacement {
     if let Some(label) = &v.label {
         placement = placement.label(label.clone());
     }
-    placement
+    placement.options(crate::netconf::vip_options(v))
 }
 
 /// Builds one driver instance from `i`, advertising from `primary`. Under `vrrp_strict`, what
@@ -164,6 +164,12 @@ pub(crate) fn instance(
     for t in &i.track_interfaces {
         b = b.track(TrackedObject::new(t.name.clone(), t.weight.unwrap_or(0)));
     }
+    // keepalived tracks the interfaces of the addresses, routes and rules placed elsewhere
+    // (weight 0: down is FAULT), unless they are no_track.
+    let extra_tracked = crate::netconf::tracked_devices(i);
+    for dev in &extra_tracked {
+        b = b.track(TrackedObject::new(dev.clone(), 0));
+    }
     for t in &i.track_scripts {
         let script = conf.scripts.iter().find(|s| s.name == t.name);
         let weight = t.weight.unwrap_or(script.map_or(0, |s| s.weight));
@@ -173,13 +179,18 @@ pub(crate) fn instance(
         // keepalived's `reverse` multiplies the script's effect by -1 (with weight 0: a
         // success is a fault). That is the opposite state with the opposite weight: the
         // script watcher tells this object the opposite state (`scripts::reversed_name`).
-        b = b.track(if reverse {
-            let mut object = TrackedObject::new(crate::scripts::reversed_name(&t.name), -weight);
-            object.initial = vrrp_core::TrackState::Down;
-            object
+        let mut object = if reverse {
+            TrackedObject::new(crate::scripts::reversed_name(&t.name), -weight)
         } else {
             TrackedObject::new(t.name.clone(), weight)
-        });
+        };
+        // Until the script's first result, keepalived's init state (`scripts::unreported`);
+        // after it (an instance added by a reload), the script's last state.
+        object.initial = crate::scripts::initial_state(&t.name, object.weight, reverse);
+        b = b.track(object);
+    }
+    for object in crate::tracking::objects(conf, i) {
+        b = b.track(object);
     }
     if conf.sync_groups.iter().any(|g| g.members.contains(&i.name)) {
         b = b.sync_group(true);
@@ -205,6 +216,7 @@ pub(crate) fn instance(
         .map(placement)
         .collect();
     out.track_interfaces = i.track_interfaces.iter().map(|t| t.name.clone()).collect();
+    out.track_interfaces.extend(extra_tracked);
     out.vmac = i.use_vmac.as_ref().map(|name| {
         name.clone().unwrap_or_else(|| {
             let family = match family(i) {

@@ -3,7 +3,7 @@
 //! order, for instances and sync groups.
 
 #[cfg(feature = "vrrp")]
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -49,46 +49,36 @@ pub(crate) struct Notifier {
     member_states: HashMap<String, &'static str>,
     groups: Vec<GroupWatch>,
     fifos: Vec<Fifo>,
+    /// Instances held in FAULT by weight-0 scripts that have not reported yet; cleared by
+    /// the instance's first event.
+    held: HashSet<String>,
+}
+
+/// Opens the VRRP part's FIFOs of `conf`: the global one and `vrrp_notify_fifo`.
+#[cfg(feature = "vrrp")]
+fn open_fifos(conf: &KeepalivedConf) -> io::Result<Vec<Fifo>> {
+    [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
+        .into_iter()
+        .flatten()
+        .map(Fifo::open)
+        .collect()
 }
 
 #[cfg(feature = "vrrp")]
 impl Notifier {
     /// Reads the notification settings of `conf` and opens its FIFOs (inside a tokio runtime).
     pub(crate) fn new(conf: &KeepalivedConf) -> io::Result<Self> {
-        let mut fifos = Vec::new();
-        for path in [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
-            .into_iter()
-            .flatten()
-        {
-            fifos.push(Fifo::open(path)?);
-        }
-        Ok(Self::with_fifos(conf, fifos))
+        Ok(Self::with_fifos(conf, open_fifos(conf)?))
     }
 
     /// Takes the notification settings of a reloaded `conf`: FIFOs that stay keep their open
-    /// descriptor and queue (a reader sees no gap), new ones are opened, dropped ones closed;
-    /// sync groups that stay keep their last notified state. On error nothing changed.
+    /// descriptor, queue and reader script (a reader sees no gap), new ones are opened,
+    /// dropped ones closed; sync groups that stay keep their last notified state. On error
+    /// nothing changed.
     pub(crate) fn reload(&mut self, conf: &KeepalivedConf) -> io::Result<()> {
-        let mut fifos = Vec::new();
-        for path in [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
-            .into_iter()
-            .flatten()
-        {
-            match self.fifos.iter().position(|f| f.path() == path.as_path()) {
-                Some(_) => {}
-                None => fifos.push(Fifo::open(path)?),
-            }
-        }
-        let mut kept: Vec<Fifo> = std::mem::take(&mut self.fifos)
-            .into_iter()
-            .filter(|f| {
-                [&conf.global.notify_fifo, &conf.global.vrrp_notify_fifo]
-                    .into_iter()
-                    .flatten()
-                    .any(|p| p.as_path() == f.path())
-            })
-            .collect();
-        kept.extend(fifos);
+        // Opening a path that is open already shares it (see `Fifo::open`), so the FIFOs
+        // that stay are the same ones; the old handles go when `self` is replaced.
+        let kept = open_fifos(conf)?;
         let mut next = Self::with_fifos(conf, kept);
         for group in &mut next.groups {
             if let Some(old) = self.groups.iter().find(|g| g.name == group.name) {
@@ -119,7 +109,19 @@ impl Notifier {
                 })
                 .collect(),
             fifos,
+            held: conf
+                .instances
+                .iter()
+                .filter(|i| crate::scripts::held_unreported(conf, i))
+                .map(|i| i.name.clone())
+                .collect(),
         }
+    }
+
+    /// Lets go of the FIFOs (closed, and unlinked if this daemon made them, once no other
+    /// part writes to them), so their reader scripts see the end of their input.
+    pub(crate) fn close_fifos(&mut self) {
+        self.fifos.clear();
     }
 
     /// Each FIFO that dropped lines, with how many.
@@ -136,14 +138,19 @@ impl Notifier {
     pub(crate) fn on_event(&mut self, event: &Event) {
         let Event::StateChanged {
             instance,
+            from,
             to,
             reason,
             priority,
-            ..
         } = event
         else {
             return;
         };
+        // Held until its weight-0 scripts report (keepalived's init state): not a fault to
+        // notify, as keepalived 2.2.7 does not notify it.
+        if self.held.remove(instance) && *from == State::Initialize && *to == State::Fault {
+            return;
+        }
         let Some(state) = state_name(*to, *reason) else {
             return;
         };
@@ -243,10 +250,23 @@ pub(super) fn spawn(argv: &[String], extra: &[&str]) {
     run(argv, extra, crate::security::default_user());
 }
 
+/// Starts a notify FIFO's reader (`notify_fifo_script`, its FIFO's path last in `argv`) as
+/// `user`: no deadline, as keepalived runs it; it ends when it sees the FIFO close, or with
+/// the daemon ([`finish`] kills its group after the grace).
+pub(crate) fn spawn_reader(argv: &[String], user: Option<RunAs>) {
+    start(argv, &[], user, None);
+}
+
 /// Runs `argv` + `extra` as `user` in the background: no shell, its own process group,
 /// killed with its group after [`NOTIFY_TIMEOUT`], always reaped. keepalived does not wait
 /// for notify scripts, and neither does the caller.
 fn run(argv: &[String], extra: &[&str], user: Option<RunAs>) {
+    start(argv, extra, user, Some(NOTIFY_TIMEOUT));
+}
+
+/// [`run`] with a deadline of `timeout` from now (`None`: until it exits or the daemon
+/// stops).
+fn start(argv: &[String], extra: &[&str], user: Option<RunAs>, timeout: Option<Duration>) {
     let Some((program, args)) = argv.split_first() else {
         return;
     };
@@ -263,12 +283,15 @@ fn run(argv: &[String], extra: &[&str], user: Option<RunAs>) {
     let set = running.get_or_insert_with(JoinSet::new);
     // Reap the finished ones so the set does not grow.
     while set.try_join_next().is_some() {}
+    // "Never" is a deadline far enough away not to overflow the clock.
+    let limit = timeout.unwrap_or(Duration::from_secs(100 * 365 * 86_400));
     set.spawn(async move {
-        let run = program
-            .run(tokio::time::Instant::now() + NOTIFY_TIMEOUT)
-            .await;
+        let run = program.run(tokio::time::Instant::now() + limit).await;
         let path = program.program().display();
         match run.exit {
+            Exit::Status(_) if timeout.is_none() => {
+                tracing::info!("{path}: notify fifo script terminated")
+            }
             Exit::Status(_) => {}
             Exit::TimedOut => tracing::warn!(
                 "{path}: still running after {}s, killed",

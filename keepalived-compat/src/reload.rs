@@ -157,6 +157,10 @@ impl Primaries {
 pub(crate) struct Running {
     pub(crate) handle: Handle,
     pub(crate) scripts: Scripts,
+    /// The `vrrp_track_process` monitor (kept: its socket may be in another namespace).
+    pub(crate) processes: crate::track_process::Processes,
+    /// The `track_file` watchers.
+    pub(crate) files: crate::track_file::Files,
     pub(crate) notifier: Notifier,
     /// Whether the driver was built with the firewall (it cannot be added later).
     pub(crate) firewall: bool,
@@ -200,8 +204,15 @@ impl Running {
         &mut self,
         options: &Options,
         conf: KeepalivedConf,
-        plan: Plan,
+        mut plan: Plan,
     ) -> Result<Reloaded, String> {
+        crate::track_file::initialise(&conf, true);
+        crate::tracking::prepare(
+            &conf,
+            &mut plan.desired.instances,
+            &self.processes.states(),
+            &crate::track_file::values(&conf),
+        );
         if plan.needs_firewall && !self.firewall {
             log(
                 options,
@@ -215,6 +226,8 @@ impl Running {
             .await
             .map_err(|e| format!("reload refused, running configuration kept: {e}"))?;
         let (started, stopped) = self.scripts.sync(&conf, &self.handle);
+        self.processes.sync(&conf, &self.handle);
+        self.files.sync(&conf, &self.handle).await;
         if let Err(e) = self.notifier.reload(&conf) {
             log(options, &format!("notify fifo: {e}"));
         }

@@ -18,26 +18,34 @@ use keepalived_conf::{KeepalivedConf, VrrpScript};
 pub(crate) struct Threshold {
     rise: u32,
     fall: u32,
-    state: TrackState,
+    /// `None` until the first result (keepalived's `SCRIPT_INIT_STATE_INIT`).
+    state: Option<TrackState>,
     streak: u32,
 }
 
 impl Threshold {
-    /// Starts `Up` (keepalived assumes a script succeeds until it has failed `fall` times).
+    /// Not reported yet: as keepalived 2.2.7 (`vrrp_scheduler.c`, a script in its init state
+    /// starts at `rise - 1`, and a failure in that state counts at once), the first result
+    /// decides, whichever it is; after it, `rise` successes / `fall` failures in a row.
     pub(crate) fn new(rise: u32, fall: u32) -> Self {
         Self {
             rise: rise.max(1),
             fall: fall.max(1),
-            state: TrackState::Up,
+            state: None,
             streak: 0,
         }
     }
 
-    /// Records one result; returns the new state when it changed.
+    /// Records one result; returns the new state when it changed (always for the first).
     pub(crate) fn record(&mut self, ok: bool) -> Option<TrackState> {
         let (against, needed, next) = match self.state {
-            TrackState::Up => (!ok, self.fall, TrackState::Down),
-            TrackState::Down => (ok, self.rise, TrackState::Up),
+            None => {
+                let first = if ok { TrackState::Up } else { TrackState::Down };
+                self.state = Some(first);
+                return Some(first);
+            }
+            Some(TrackState::Up) => (!ok, self.fall, TrackState::Down),
+            Some(TrackState::Down) => (ok, self.rise, TrackState::Up),
         };
         if !against {
             self.streak = 0;
@@ -48,8 +56,72 @@ impl Threshold {
             return None;
         }
         self.streak = 0;
-        self.state = next;
+        self.state = Some(next);
         Some(next)
+    }
+}
+
+/// The state an instance gives a tracked script of weight `weight` until the script's first
+/// result, as keepalived 2.2.7 holds it (`vrrp_track.c`): no effect on the priority (a
+/// positive weight is added only once the script succeeded, a negative one only once it
+/// failed), and with weight 0 the instance waits in FAULT (`num_script_init`).
+pub(crate) fn unreported(weight: i32) -> TrackState {
+    if weight < 0 {
+        TrackState::Up
+    } else {
+        TrackState::Down
+    }
+}
+
+/// The last state of each running script that has reported, by script name: an instance
+/// added while it runs (by a reload) starts with it, not held as at a cold start.
+static REPORTED: Mutex<Option<HashMap<String, TrackState>>> = Mutex::new(None);
+
+fn set_reported(script: &str, state: Option<TrackState>) {
+    let mut reported = REPORTED.lock().unwrap_or_else(PoisonError::into_inner);
+    let map = reported.get_or_insert_with(HashMap::new);
+    match state {
+        Some(s) => map.insert(script.to_owned(), s),
+        None => map.remove(script),
+    };
+}
+
+/// Whether `instance` starts held in FAULT by a weight-0 script that has not reported yet
+/// (keepalived's `num_script_init`): that FAULT is not notified, as keepalived 2.2.7 does not
+/// notify it (`vrrp_scheduler.c`: FAULT at init is notified only for a failed script).
+pub(crate) fn held_unreported(
+    conf: &KeepalivedConf,
+    instance: &keepalived_conf::VrrpInstance,
+) -> bool {
+    instance.track_scripts.iter().any(|t| {
+        let weight = t.weight.unwrap_or_else(|| {
+            conf.scripts
+                .iter()
+                .find(|s| s.name == t.name)
+                .map_or(0, |s| s.weight)
+        });
+        weight == 0
+            && REPORTED
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_none_or(|m| !m.contains_key(&t.name))
+    })
+}
+
+/// The state an instance tracking `script` (with `weight`, `reverse`d or not) starts with:
+/// the script's last result if it has reported, else [`unreported`].
+pub(crate) fn initial_state(script: &str, weight: i32, reverse: bool) -> TrackState {
+    let reported = REPORTED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .and_then(|m| m.get(script).copied());
+    match reported {
+        Some(TrackState::Up) if reverse => TrackState::Down,
+        Some(TrackState::Down) if reverse => TrackState::Up,
+        Some(state) => state,
+        None => unreported(weight),
     }
 }
 
@@ -130,7 +202,7 @@ async fn watch(
     script: VrrpScript,
     trackers: Trackers,
     handle: Handle,
-    state: Arc<Mutex<TrackState>>,
+    state: Arc<Mutex<Option<TrackState>>>,
 ) {
     let mut threshold = Threshold::new(script.rise, script.fall);
     let mut ticker = tokio::time::interval(script.interval.max(Duration::from_millis(10)));
@@ -140,7 +212,8 @@ async fn watch(
         let ok = run_once(&script).await;
         if let Some(next) = threshold.record(ok) {
             tracing::info!("vrrp_script {} is now {:?}", script.name, next);
-            *state.lock().unwrap_or_else(PoisonError::into_inner) = next;
+            *state.lock().unwrap_or_else(PoisonError::into_inner) = Some(next);
+            set_reported(&script.name, Some(next));
             for (name, told) in trackers.reports(&script.name, next) {
                 match handle.set_track_state(&name, told) {
                     // No instance tracks it at the moment (a reload is under way): the
@@ -157,7 +230,8 @@ async fn watch(
 struct Watcher {
     script: VrrpScript,
     trackers: Trackers,
-    state: Arc<Mutex<TrackState>>,
+    /// `None` until the script's first result.
+    state: Arc<Mutex<Option<TrackState>>>,
     task: JoinHandle<()>,
 }
 
@@ -194,6 +268,7 @@ impl Scripts {
                 .any(|s| **s == w.script && Trackers::of(conf, s) == w.trackers);
             if !keep {
                 w.task.abort();
+                set_reported(name, None);
                 stopped.push(name.clone());
             }
             keep
@@ -203,7 +278,7 @@ impl Scripts {
             if self.running.contains_key(&script.name) {
                 continue;
             }
-            let state = Arc::new(Mutex::new(TrackState::Up));
+            let state = Arc::new(Mutex::new(None));
             let trackers = Trackers::of(conf, script);
             let task = tokio::spawn(watch(
                 script.clone(),
@@ -223,14 +298,15 @@ impl Scripts {
             started.push(script.name.clone());
         }
         for (name, w) in &self.running {
-            let state = *w.state.lock().unwrap_or_else(PoisonError::into_inner);
+            // A script that has not reported yet leaves its instances as they start
+            // (`unreported`); one that has is told to all of them again, so instances added
+            // since learn it (an instance already told ignores the repeat). If an
+            // instance's add failed, nobody is told: fine.
+            let Some(state) = *w.state.lock().unwrap_or_else(PoisonError::into_inner) else {
+                continue;
+            };
             for (name, told) in w.trackers.reports(name, state) {
-                // Instances start a plain script up and a reversed one down: only a
-                // different state needs telling (an instance already told ignores the
-                // repeat). If an instance's add failed, nobody is told: fine.
-                if (name.ends_with(" reverse")) == (told == TrackState::Up) {
-                    let _ = handle.set_track_state(&name, told);
-                }
+                let _ = handle.set_track_state(&name, told);
             }
         }
         started.sort();
@@ -243,8 +319,9 @@ impl Drop for Scripts {
     fn drop(&mut self) {
         // Aborting a watcher drops its running script, which kills the script's process
         // group (tokio reaps the child).
-        for w in self.running.values() {
+        for (name, w) in &self.running {
             w.task.abort();
+            set_reported(name, None);
         }
     }
 }
@@ -276,8 +353,11 @@ mod tests {
     }
 
     #[test]
-    fn fall_then_rise_count_consecutive_results() {
+    fn the_first_result_decides_then_fall_and_rise_count_consecutive_results() {
         let mut t = Threshold::new(2, 3);
+        assert_eq!(t.record(true), Some(TrackState::Up));
+        let mut first_failure = Threshold::new(2, 3);
+        assert_eq!(first_failure.record(false), Some(TrackState::Down));
         assert_eq!(t.record(false), None);
         assert_eq!(t.record(true), None); // streak broken
         assert_eq!(t.record(false), None);

@@ -407,6 +407,26 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
         }
     }
 
+    // Notify FIFO readers run as their own user, else the default one.
+    for fifo in [
+        &mut conf.global.notify_fifo,
+        &mut conf.global.vrrp_notify_fifo,
+        &mut conf.global.lvs_notify_fifo,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if let Some(mut script) = fifo.script.take() {
+            let user = user_of(script.user.as_ref(), &mut log)?;
+            let mut slot = Some(std::mem::take(&mut script.command));
+            all |= secure_notify(&mut slot, user, security, &mut log);
+            if let Some(command) = slot {
+                script.command = command;
+                fifo.script = Some(script);
+            }
+        }
+    }
+
     // LVS scripts: notify_up/down and quorum_up/down run as the default user, MISC_CHECK
     // as its `user`.
     for vs in &mut conf.virtual_servers {

@@ -167,3 +167,196 @@ fn config_test_builds_the_lvs_plan_as_a_start_does() {
         "{err}"
     );
 }
+
+/// A configuration using keepalived 2.2.7's preprocessing: `@ID` / `@^ID` lines (after a
+/// brace too), `$NAME` definitions chosen by them, a multiline definition, `${_INSTANCE}`,
+/// and `$NAME"` (no reference) next to `${NAME}` inside quotes.
+const PREPROCESSED: &str = r#"$PRIO=120
+@lb1 $PRIO=150
+@^lb1 $ADV=2
+@lb1 $ADV=3
+$VIPS=\
+    192.0.2.100 \
+    192.0.2.101
+
+global_defs {
+    router_id r_${_INSTANCE}
+}
+vrrp_instance VI_1 { @lb1 advert_int $ADV
+    interface ka0
+    virtual_router_id 51
+    priority $PRIO
+    @^lb1 advert_int $ADV
+    notify_master "/usr/bin/echo ${PRIO} $PRIO"
+    virtual_ipaddress {
+        $VIPS
+        @lb1 192.0.2.102
+    }
+}
+"#;
+
+/// A network namespace with a veth pair `ka0` (192.0.2.1/24) / `ka1`, deleted when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new(name: &str) -> Netns {
+        let ip = |args: &str| {
+            let ok = Command::new("ip")
+                .args(args.split(' '))
+                .status()
+                .unwrap()
+                .success();
+            assert!(ok, "ip {args}");
+        };
+        ip(&format!("netns add {name}"));
+        let ns = Netns(name.to_owned());
+        ip(&format!("-n {name} link add ka0 type veth peer name ka1"));
+        ip(&format!("-n {name} addr add 192.0.2.1/24 dev ka0"));
+        ip(&format!("-n {name} link set ka0 up"));
+        ip(&format!("-n {name} link set ka1 up"));
+        ns
+    }
+
+    fn exec(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, program]);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// What keepalived 2.2.7's start-up dump (`-d`) says of the configuration: router id,
+/// priority, advert interval, addresses and master script, one string each.
+fn keepalived_dump(ns: &Netns, path: &Path, id: &str) -> Vec<String> {
+    let dir = path.parent().unwrap();
+    let child = ns
+        .exec("keepalived")
+        .args([
+            "-f",
+            path.to_str().unwrap(),
+            "-l",
+            "-n",
+            "-d",
+            "-P",
+            "-G",
+            "-i",
+            id,
+        ])
+        .args(["-p", dir.join("ka.pid").to_str().unwrap()])
+        .args(["-r", dir.join("kav.pid").to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let mut facts = Vec::new();
+    for line in text.lines() {
+        // Each line is "DATE: text".
+        let Some((_, body)) = line.split_once(": ") else {
+            continue;
+        };
+        let body = body.trim();
+        if let Some(v) = body.strip_prefix("Router ID = ") {
+            facts.push(format!("router_id {v}"));
+        } else if let Some(v) = body.strip_prefix("Priority = ") {
+            facts.push(format!("priority {v}"));
+        } else if let Some(v) = body.strip_prefix("Advert interval = ") {
+            facts.push(format!("advert_int {}", v.trim_end_matches(" sec")));
+        } else if let Some(v) = body.strip_suffix(" dev ka0 scope global") {
+            facts.push(format!("vip {v}"));
+        } else if let Some(v) = body.strip_prefix("Master state transition script = ") {
+            let words: Vec<&str> = v
+                .split(", uid:gid")
+                .next()
+                .unwrap()
+                .split(' ')
+                .map(|w| w.trim_matches('\''))
+                .collect();
+            facts.push(format!("notify_master {}", words.join(" ")));
+        }
+    }
+    facts
+}
+
+/// The same facts from keepalived-conf, read as keepalived-compat reads it.
+fn our_facts(path: &Path, id: &str) -> Vec<String> {
+    let conf = keepalived_conf::ReadOptions::new()
+        .config_id(id)
+        .read(path)
+        .unwrap();
+    let i = &conf.instances[0];
+    let mut facts = vec![
+        format!(
+            "router_id {}",
+            conf.global.router_id.as_deref().unwrap_or("")
+        ),
+        format!("priority {}", i.priority),
+        format!("advert_int {}", i.advert_int.as_secs()),
+    ];
+    facts.extend(i.vips.iter().map(|v| format!("vip {}", v.addr)));
+    facts.push(format!(
+        "notify_master {}",
+        i.notify.master.as_deref().unwrap_or_default().join(" ")
+    ));
+    facts
+}
+
+#[test]
+fn preprocessing_reads_as_keepalived_2_2_7_reads_it() {
+    let test = "preprocessing_reads_as_keepalived_2_2_7_reads_it";
+    if !testbed::privileged::require(test, &["keepalived", "ip"]) {
+        return;
+    }
+    let path = conf("preprocessed.conf", PREPROCESSED);
+    let ns = Netns::new(&format!("kcpre{}", std::process::id()));
+    for id in ["lb1", "lb2"] {
+        let theirs = keepalived_dump(&ns, &path, id);
+        let mut ours = our_facts(&path, id);
+        // Compared in a fixed order: the dump's order is keepalived's own.
+        ours.sort();
+        let mut sorted = theirs.clone();
+        sorted.sort();
+        assert_eq!(ours, sorted, "config id {id}: keepalived said {theirs:?}");
+        // And the daemon's own `-t` accepts it with that id.
+        let out = ns
+            .exec(daemon_binary().to_str().unwrap())
+            .args(["-t", "-i", id, "-f", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "-t -i {id}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // The ids really chose different lines.
+    assert_ne!(our_facts(&path, "lb1"), our_facts(&path, "lb2"));
+}
+
+#[test]
+fn config_test_reads_at_lines_with_the_config_id() {
+    // Only the `@^lb1` line is broken: `-i lb1` drops it, any other id keeps it.
+    let path = conf(
+        "config-id.conf",
+        &instance("@lb1    priority 150\n@^lb1   priority 0\n"),
+    );
+    let path = path.to_str().unwrap();
+    let (code, _, err) = run(&["-t", "-i", "lb1", "-f", path]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["-t", "--config-id=lb2", "-f", path]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains(&format!("{path}:6: priority")), "{err}");
+}

@@ -11,7 +11,9 @@
 //! made in the director's own namespace to this NAT service with local real servers timed
 //! out in the VM's kernel). Scenarios: a reload adding, removing and re-weighting real
 //! servers while the client holds connections; a reload with a configuration that does not
-//! parse; the first scenario on keepalived 2.2.7 (printed, not asserted).
+//! parse; the first scenario on keepalived 2.2.7 (printed, not asserted); and the IPVS table
+//! keepalived 2.2.7 and keepalived-compat make of the same `persistence_granularity`, `ops`,
+//! threshold and tunnel options (`lvs_options_like_keepalived_2_2_7`, asserted equal).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -70,7 +72,7 @@ fn lvs_reload_runs_in_vm() {
     let (filter, scenarios) = match &keepalived {
         Some(path) => {
             vm = vm.file(path).env(KEEPALIVED_ENV, path);
-            ("", 3)
+            ("", 4)
         }
         None => {
             // Prints the reason (fails with REQUIRE_PRIVILEGED_TESTS=1); the daemon's own
@@ -79,11 +81,14 @@ fn lvs_reload_runs_in_vm() {
                 "keepalived not installed: lvs_reload_on_keepalived_2_2_7 left out \
                  (apt-get install -y keepalived)",
             );
-            (" --skip lvs_reload_on_keepalived", 2)
+            (
+                " --skip lvs_reload_on_keepalived --skip lvs_options_like_keepalived",
+                2,
+            )
         }
     };
     vm.run(&format!(
-        "{exe} --ignored lvs_reload_ --nocapture --test-threads=1{filter}"
+        "{exe} --ignored lvs_reload_ lvs_options_ --nocapture --test-threads=1{filter}"
     ))
     .assert_suite_passed(Some(scenarios));
 }
@@ -771,5 +776,120 @@ fn lvs_reload_on_keepalived_2_2_7() {
     println!(
         "keepalived 2.2.7: clean stop {stopped}, table after stop {:?}",
         saved_table()
+    );
+}
+
+/// Virtual servers using keepalived's IPVS options: UDP with `ops`, granularity and GUE
+/// tunnelling, real servers with thresholds and their own `lvs_method`s; a TCP one with
+/// persistence and a /16 granularity. No checkers: every real server is up at once.
+const OPTIONS_CONF: &str = "global_defs {\n    router_id kc_options\n}\n\
+virtual_server 192.0.2.100 53 {\n    lb_algo rr\n    protocol UDP\n    ops\n    \
+persistence_granularity 255.255.255.0\n    lb_kind TUN type gue port 6080 csum\n    \
+real_server 192.0.2.21 53 {\n        uthreshold 100\n        lthreshold 10\n    }\n    \
+real_server 192.0.2.22 53 {\n        lvs_method TUN type gre csum\n    }\n    \
+real_server 192.0.2.23 53 {\n        lvs_method DR\n    }\n}\n\
+virtual_server 192.0.2.100 84 {\n    lb_algo rr\n    protocol TCP\n    \
+persistence_timeout 30\n    persistence_granularity 255.255.0.0\n    lb_kind DR\n    \
+real_server 192.0.2.21 84 {\n        weight 2\n    }\n    \
+real_server 192.0.2.22 84 {\n        lvs_method TUN\n    }\n}\n";
+
+/// Polls `ipvsadm -S -n` until it has `lines` lines and stays so for a moment.
+fn settled_table(lines: usize) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = saved_table();
+        if now.len() == lines {
+            std::thread::sleep(Duration::from_millis(500));
+            if saved_table() == now {
+                return now;
+            }
+        }
+        assert!(Instant::now() < deadline, "table never settled: {now:#?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `ipvsadm -L -n --thresholds` (which `-S` leaves out), lines normalised and sorted.
+fn thresholds() -> Vec<String> {
+    let mut lines: Vec<String> = run("ipvsadm", &["-L", "-n", "--thresholds"])
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// keepalived 2.2.7 and keepalived-compat program the same table from the same options.
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
+fn lvs_options_like_keepalived_2_2_7() {
+    let dir = prepare();
+    let keepalived = std::env::var(KEEPALIVED_ENV)
+        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
+    for d in ["/run", "/var/run", "/etc/keepalived"] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let conf = dir.join("options.conf");
+    std::fs::write(&conf, OPTIONS_CONF).unwrap();
+    let (pid, checkers_pid) = (dir.join("keepalived.pid"), dir.join("checkers.pid"));
+    let mut theirs = Daemon::start(
+        &keepalived,
+        &[
+            "-n",
+            "-l",
+            "-G",
+            "-C",
+            "-f",
+            conf.to_str().unwrap(),
+            "-p",
+            pid.to_str().unwrap(),
+            "-c",
+            checkers_pid.to_str().unwrap(),
+        ],
+        dir.join("keepalived.log"),
+    );
+    // Two services, five destinations.
+    let keepalived_table = settled_table(7);
+    let keepalived_thresholds = thresholds();
+    println!("keepalived 2.2.7: {keepalived_table:#?}\n{keepalived_thresholds:#?}");
+    assert!(theirs.stop(), "keepalived: {}", theirs.log());
+    assert_eq!(
+        saved_table(),
+        Vec::<String>::new(),
+        "keepalived left services"
+    );
+    let mut ours = start_compat(&dir, &conf);
+    let our_table = settled_table(7);
+    assert_eq!(
+        our_table,
+        keepalived_table,
+        "keepalived-compat's log:\n{}",
+        ours.log()
+    );
+    let our_thresholds = thresholds();
+    assert_eq!(our_thresholds, keepalived_thresholds);
+    // The options are really there (not two equally bare tables).
+    let joined = our_table.join("\n");
+    for needle in [
+        "-o",
+        "-M 255.255.255.0",
+        "-M 255.255.0.0",
+        "--tun-type gue --tun-port 6080 --tun-csum",
+        "--tun-type gre --tun-csum",
+    ] {
+        assert!(joined.contains(needle), "{needle} missing: {joined}");
+    }
+    assert!(
+        our_thresholds
+            .iter()
+            .any(|l| l.starts_with("-> 192.0.2.21:53 ") && l.contains(" 100 10 ")),
+        "{our_thresholds:#?}"
+    );
+    assert!(ours.stop(), "keepalived-compat: {}", ours.log());
+    assert_eq!(
+        saved_table(),
+        Vec::<String>::new(),
+        "service left after stop"
     );
 }

@@ -6,7 +6,10 @@
 //! vrrp_lower_prio_no_advert, vrrp_higher_prio_send_advert, v3_checksum_as_v2, notify_fifo,
 //! vrrp_notify_fifo, lvs_notify_fifo), `vrrp_script`, `vrrp_instance`, `vrrp_sync_group`,
 //! `virtual_server` (address, `fwmark` or `group`) with its `real_server`s and checkers,
-//! `virtual_server_group`, `track_file` and `include`.
+//! `virtual_server_group`, `track_file` and `include`, after keepalived 2.2.7's line
+//! preprocessing: `@ID` / `@^ID` conditionals on the config id, `$NAME=value` parameters
+//! (multiline with a trailing `\`) and their `$NAME` / `${NAME}` substitution
+//! ([`ReadOptions`] carries the config id).
 //! Keywords of other keepalived sections and unknown keywords become [`ConfWarning`]s; bad
 //! values are [`ConfError`]s naming the file, line and keyword.
 //!
@@ -32,7 +35,11 @@
 
 mod error;
 mod model;
+mod net;
+mod options;
 mod parse;
+mod preprocess;
+mod tracking;
 mod tree;
 mod virtual_server;
 
@@ -40,33 +47,46 @@ use std::path::Path;
 
 pub use error::{ConfError, ConfWarning, Location};
 pub use model::{
-    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, ScriptUser, SyncGroup,
-    Tracked, VipSpec, VrrpInstance, VrrpScript,
+    FifoScript, GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, NotifyFifo,
+    ScriptUser, SyncGroup, Tracked, VipSpec, VrrpInstance, VrrpScript,
 };
+pub use net::{RT_TABLE_MAIN, RTN_UNICAST, RTPROT_KEEPALIVED, RouteSpec, RuleActionSpec, RuleSpec};
+pub use options::ReadOptions;
+pub use tracking::{ParamMatch, TrackFileInit, TrackProcess};
 pub use virtual_server::{
-    CheckTiming, Checker, CheckerKind, HttpProtocol, LbKind, Protocol, RealServer, TrackFile,
-    UrlSpec, VirtualServer, VsAddress, VsGroup,
+    CheckTiming, Checker, CheckerKind, Granularity, HttpProtocol, LbKind, LvsMethod, Protocol,
+    RealServer, TrackFile, Tunnel, TunnelCsum, TunnelType, UrlSpec, VirtualServer, VsAddress,
+    VsGroup,
 };
 
-/// Reads and validates the configuration file at `path` (following `include`s).
+/// Reads and validates the configuration file at `path` (following `include`s), without a
+/// config id ([`ReadOptions::read`] takes one).
 pub fn read(path: &Path) -> Result<KeepalivedConf, ConfError> {
-    parse::conf(&tree::read(path)?)
+    ReadOptions::new().read(path)
 }
 
 /// Parses configuration text as if it came from a file called `name`; `include` lines are
 /// followed, relative to the current directory.
 pub fn parse_str(name: &str, text: &str) -> Result<KeepalivedConf, ConfError> {
-    parse::conf(&tree::parse_str(name, text, tree::Includes::Follow)?)
+    ReadOptions::new().parse_str(name, text)
 }
 
 /// Parses configuration text that may not name other files: an `include` line is a
 /// [`ConfError`] and nothing is read from the file system. For text from an untrusted
 /// source (a web form, an API request, a fuzzer).
 pub fn parse_str_without_includes(name: &str, text: &str) -> Result<KeepalivedConf, ConfError> {
-    parse::conf(&tree::parse_str(name, text, tree::Includes::Refuse)?)
+    ReadOptions::new().parse_str_without_includes(name, text)
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_fifo;
+#[cfg(test)]
 mod tests_lvs;
+#[cfg(test)]
+mod tests_net;
+#[cfg(test)]
+mod tests_preprocess;
+#[cfg(test)]
+mod tests_tracking;

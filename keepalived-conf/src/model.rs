@@ -8,6 +8,8 @@ use std::time::Duration;
 use vrrp_core::unicast::UnicastPeer;
 
 use super::error::{ConfWarning, Location};
+use super::net::{RouteSpec, RuleSpec};
+use super::tracking::TrackProcess;
 use super::virtual_server::{TrackFile, VirtualServer, VsGroup};
 
 /// A whole configuration.
@@ -25,8 +27,17 @@ pub struct KeepalivedConf {
     pub virtual_servers: Vec<VirtualServer>,
     /// `virtual_server_group` blocks, in file order.
     pub vs_groups: Vec<VsGroup>,
-    /// Top-level `track_file` blocks (used by `FILE_CHECK`).
+    /// Top-level `track_file` (or `vrrp_track_file`) blocks (used by `FILE_CHECK` and by
+    /// instances' `track_file`).
     pub track_files: Vec<TrackFile>,
+    /// `vrrp_track_process` blocks, in file order.
+    pub track_processes: Vec<TrackProcess>,
+    /// `static_ipaddress`: installed at start whatever the VRRP state.
+    pub static_addresses: Vec<VipSpec>,
+    /// `static_routes`: installed at start whatever the VRRP state.
+    pub static_routes: Vec<RouteSpec>,
+    /// `static_rules`: installed at start whatever the VRRP state.
+    pub static_rules: Vec<RuleSpec>,
     /// Everything read but not acted upon.
     pub warnings: Vec<ConfWarning>,
 }
@@ -65,18 +76,43 @@ pub struct GlobalDefs {
     /// `v3_checksum_as_v2` (this daemon's spelling; keepalived's per-instance equivalent for
     /// unicast is `old_unicast_checksum`).
     pub v3_checksum_as_v2: bool,
-    /// `notify_fifo`.
-    pub notify_fifo: Option<PathBuf>,
-    /// `vrrp_notify_fifo`.
-    pub vrrp_notify_fifo: Option<PathBuf>,
-    /// `lvs_notify_fifo`.
-    pub lvs_notify_fifo: Option<PathBuf>,
+    /// `notify_fifo` (with `notify_fifo_script`): VRRP and LVS lines.
+    pub notify_fifo: Option<NotifyFifo>,
+    /// `vrrp_notify_fifo` (with `vrrp_notify_fifo_script`): VRRP lines.
+    pub vrrp_notify_fifo: Option<NotifyFifo>,
+    /// `lvs_notify_fifo` (with `lvs_notify_fifo_script`): LVS lines.
+    pub lvs_notify_fifo: Option<NotifyFifo>,
     /// `script_user USER [GROUP]`: who runs scripts that name no user (keepalived's
     /// default: `keepalived_script` if that user exists, else the daemon's own user).
     pub script_user: Option<ScriptUser>,
     /// `enable_script_security`: scripts run as root whose path a non-root user could
     /// change are not run.
     pub script_security: bool,
+}
+
+/// A notify FIFO: `notify_fifo PATH [USER [GROUP]]` and its reader,
+/// `notify_fifo_script CMD [USER [GROUP]]` (likewise the `vrrp_` and `lvs_` forms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyFifo {
+    /// The FIFO's path.
+    pub path: PathBuf,
+    /// The owner given to the FIFO when the daemon creates it (keepalived's default: the
+    /// default script user).
+    pub owner: Option<ScriptUser>,
+    /// The reader started when the FIFO is opened.
+    pub script: Option<FifoScript>,
+}
+
+/// `notify_fifo_script CMD [USER [GROUP]]`: a program started when its FIFO is opened, with
+/// the FIFO's path as its last argument; it runs until it exits (no timeout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FifoScript {
+    /// The command line, split into words.
+    pub command: Vec<String>,
+    /// Who runs it (default: the default script user).
+    pub user: Option<ScriptUser>,
+    /// Where it is written.
+    pub loc: Location,
 }
 
 /// `USER [GROUP]` of `script_user`, a `vrrp_script`'s / `MISC_CHECK`'s `user`, or the
@@ -169,19 +205,41 @@ pub struct VipSpec {
     pub label: Option<String>,
     /// `scope SCOPE`.
     pub scope: Option<String>,
+    /// `brd ADDR` / `broadcast ADDR` (`+` and `-` computed from the prefix), IPv4 only.
+    pub broadcast: Option<Ipv4Addr>,
+    /// `peer ADDR[/LEN]`: point-to-point peer (the prefix length is then the peer's).
+    pub peer: Option<IpAddr>,
+    /// `no_track`: its removal by someone else, or its interface going down, does not
+    /// concern the instance.
+    pub no_track: bool,
+    /// `-nodad`: IPv6 duplicate address detection on (keepalived installs IPv6 addresses
+    /// with `nodad` otherwise).
+    pub dad: bool,
+    /// `noprefixroute`.
+    pub noprefixroute: bool,
+    /// `home`.
+    pub home: bool,
+    /// `mngtmpaddr`.
+    pub mngtmpaddr: bool,
+    /// `autojoin`.
+    pub autojoin: bool,
+    /// IPv6 preferred lifetime in seconds, `None` for forever: `preferred_lft N|forever`,
+    /// or keepalived's default (0, deprecated, for a /128; forever otherwise). Always
+    /// `None` for IPv4 (keepalived ignores it there).
+    pub preferred_lft: Option<u32>,
     /// Where it is written.
     pub loc: Location,
 }
 
-/// A tracked interface or script with its weight.
+/// A tracked interface, script, process or file with its weight.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tracked {
-    /// Interface or `vrrp_script` name.
+    /// Interface, `vrrp_script`, `vrrp_track_process` or `track_file` name.
     pub name: String,
     /// `weight N`, if given.
     pub weight: Option<i32>,
     /// `weight N reverse` (`Some(true)`) or `weight N noreverse` (`Some(false)`); `None`:
-    /// the `vrrp_script`'s own `weight ... reverse` (scripts only).
+    /// the tracked block's own `weight ... reverse` (not for interfaces).
     pub reverse: Option<bool>,
     /// Where it is written.
     pub loc: Location,
@@ -259,10 +317,18 @@ pub struct VrrpInstance {
     pub vips: Vec<VipSpec>,
     /// `virtual_ipaddress_excluded`.
     pub vips_excluded: Vec<VipSpec>,
+    /// `virtual_routes`: installed while master.
+    pub routes: Vec<RouteSpec>,
+    /// `virtual_rules`: installed while master.
+    pub rules: Vec<RuleSpec>,
     /// `track_interface`.
     pub track_interfaces: Vec<Tracked>,
     /// `track_script`.
     pub track_scripts: Vec<Tracked>,
+    /// `track_process` (names of `vrrp_track_process` blocks).
+    pub track_processes: Vec<Tracked>,
+    /// `track_file` (names of top-level `track_file` blocks).
+    pub track_files: Vec<Tracked>,
     /// `use_vmac [NAME]`: `Some(None)` for the default name.
     pub use_vmac: Option<Option<String>>,
     /// `garp_*`.

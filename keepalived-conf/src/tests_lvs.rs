@@ -113,7 +113,7 @@ fn sa(s: &str) -> SocketAddr {
 fn virtual_servers_read_into_the_model() {
     let c = parse_str("k.conf", LVS).unwrap();
     assert_eq!(
-        c.global.lvs_notify_fifo,
+        c.global.lvs_notify_fifo.map(|f| f.path),
         Some(PathBuf::from("/run/lvs.fifo"))
     );
     assert_eq!(c.virtual_servers.len(), 3);
@@ -239,7 +239,7 @@ fn virtual_servers_read_into_the_model() {
 fn unsupported_options_are_located_warnings() {
     let c = parse_str(
         "k.conf",
-        "virtual_server 192.0.2.15 80 {\n  ops\n  frob 1\n  real_server 192.0.2.21 80 {\n    \
+        "virtual_server 192.0.2.15 80 {\n  hashed\n  frob 1\n  real_server 192.0.2.21 80 {\n    \
          HTTP_GET {\n      url {\n        path /\n        regex_no_match\n      }\n      \
          fast_recovery\n      zap\n    }\n  }\n}\n",
     )
@@ -248,7 +248,7 @@ fn unsupported_options_are_located_warnings() {
     assert_eq!(
         w,
         [
-            "k.conf:2: ops: has no effect in this daemon",
+            "k.conf:2: hashed: has no effect in this daemon",
             "k.conf:3: frob: unknown keyword in virtual_server, ignored",
             "k.conf:8: regex_no_match: not supported by this daemon, ignored",
             "k.conf:10: fast_recovery: not supported by this daemon, ignored",
@@ -384,5 +384,119 @@ fn bad_real_server_and_checker_values_are_located_errors() {
     assert_eq!(
         err("track_file t {\n}\n"),
         "k.conf:1: track_file: t: no file"
+    );
+}
+
+#[test]
+fn persistence_ops_thresholds_and_tunnels_read_into_the_model() {
+    let c = parse_str(
+        "k.conf",
+        "virtual_server 192.0.2.15 53 {\n  protocol UDP\n  ops\n  ha_suspend\n  \
+         persistence_granularity 255.255.255.0\n  lb_kind TUN type gue port 6080 csum\n  \
+         real_server 192.0.2.21 53 {\n    uthreshold 100\n    lthreshold 10\n  }\n  \
+         real_server 192.0.2.22 53 {\n    lvs_method TUN type gre remcsum_not\n  }\n}\n",
+    );
+    // `remcsum_not` is no tunnel option: keepalived refuses it by name.
+    assert_eq!(
+        c.unwrap_err().to_string(),
+        "k.conf:12: lvs_method: invalid tunnel option \"remcsum_not\" for real server"
+    );
+    let c = parse_str(
+        "k.conf",
+        "virtual_server 192.0.2.15 53 {\n  protocol UDP\n  ops\n  ha_suspend\n  \
+         persistence_granularity 255.255.255.0\n  lb_kind TUN type gue port 6080 csum\n  \
+         real_server 192.0.2.21 53 {\n    uthreshold 100\n    lthreshold 10\n  }\n  \
+         real_server 192.0.2.22 53 {\n    lvs_method TUN type gre csum\n  }\n  \
+         real_server 192.0.2.23 53 {\n    lvs_method DR\n  }\n}\n\
+         virtual_server 2001:db8::1 80 {\n  persistence_granularity 64\n  \
+         real_server 2001:db8::2 80 {\n  }\n}\n",
+    )
+    .unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let vs = &c.virtual_servers[0];
+    assert!(vs.ops && vs.ha_suspend);
+    assert_eq!(
+        vs.persistence_granularity,
+        Some(Granularity::Netmask([255, 255, 255, 0].into()))
+    );
+    // Granularity alone makes the service persistent, for keepalived's 360 s.
+    assert_eq!(vs.persistence_timeout, Some(360));
+    assert_eq!(vs.lb_kind, LbKind::Tun);
+    assert_eq!(
+        (vs.tunnel.kind, vs.tunnel.port, vs.tunnel.csum),
+        (TunnelType::Gue, 6080, TunnelCsum::Csum)
+    );
+    let [r1, r2, r3] = &vs.real_servers[..] else {
+        panic!("{:?}", vs.real_servers)
+    };
+    assert_eq!((r1.uthreshold, r1.lthreshold), (100, 10));
+    // Without its own lvs_method a real server is forwarded as the virtual server says.
+    assert_eq!(vs.method_of(r1), vs.lvs_method());
+    let m2 = vs.method_of(r2);
+    assert_eq!(
+        (m2.kind, m2.tunnel.kind, m2.tunnel.port, m2.tunnel.csum),
+        (LbKind::Tun, TunnelType::Gre, 0, TunnelCsum::Csum)
+    );
+    let m3 = vs.method_of(r3);
+    assert_eq!((m3.kind, m3.tunnel), (LbKind::Dr, Tunnel::default()));
+    let v6 = &c.virtual_servers[1];
+    assert_eq!(v6.persistence_granularity, Some(Granularity::Prefix(64)));
+}
+
+#[test]
+fn persistence_ops_thresholds_and_tunnels_refuse_what_keepalived_does() {
+    let udp = |body: &str| {
+        in_vs(&format!(
+            "protocol UDP\n{body}\nreal_server 192.0.2.21 53 {{\n}}"
+        ))
+    };
+    assert_eq!(
+        in_vs("ops\nreal_server 192.0.2.21 80 {\n}"),
+        "k.conf:1: ops: one packet scheduling requires UDP, 192.0.2.15 80 is TCP"
+    );
+    assert_eq!(
+        err("virtual_server fwmark 1 {\n ha_suspend\n real_server 192.0.2.21 80 {\n }\n}\n"),
+        "k.conf:1: ha_suspend: cannot be used with a firewall mark"
+    );
+    assert_eq!(
+        udp("persistence_granularity 64"),
+        "k.conf:3: persistence_granularity: invalid IPv4 persistence_granularity \"64\" (a netmask)"
+    );
+    assert_eq!(
+        err("virtual_server 2001:db8::1 80 {\n persistence_granularity 129\n}\n"),
+        "k.conf:2: persistence_granularity: invalid IPv6 persistence_granularity \"129\" (1..128)"
+    );
+    let tun = |args: &str| udp(&format!("lb_kind TUN {args}"));
+    assert_eq!(
+        tun("type gue"),
+        "k.conf:3: lb_kind: gue tunnels require port, otherwise cannot have port"
+    );
+    assert_eq!(
+        tun("port 6080"),
+        "k.conf:3: lb_kind: gue tunnels require port, otherwise cannot have port"
+    );
+    assert_eq!(
+        tun("type gue port 0"),
+        "k.conf:3: lb_kind: invalid gue tunnel port \"0\""
+    );
+    assert_eq!(
+        tun("csum"),
+        "k.conf:3: lb_kind: ipip tunnels do not support checksum option"
+    );
+    assert_eq!(
+        tun("type gre remcsum"),
+        "k.conf:3: lb_kind: gre tunnels do not support remote checksum option"
+    );
+    assert_eq!(
+        tun("type vxlan"),
+        "k.conf:3: lb_kind: unknown tunnel type \"vxlan\" for virtual server (ipip, gue, gre)"
+    );
+    assert_eq!(
+        tun("type"),
+        "k.conf:3: lb_kind: missing tunnel type for virtual server"
+    );
+    assert_eq!(
+        in_rs("uthreshold -1"),
+        "k.conf:3: uthreshold: \"-1\" is not a connection count"
     );
 }

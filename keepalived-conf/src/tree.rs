@@ -1,11 +1,13 @@
-//! keepalived.conf's lexical structure: lines of words, `{ ... }` blocks, comments after `#`
-//! or `!`, double-quoted words, and `include` of further files (with `*` / `?` in the last
-//! path component).
+//! keepalived.conf's lexical structure: lines (after keepalived's preprocessing, see
+//! [`super::preprocess`]: comments, `@ID` conditionals, `$NAME` parameters) of words,
+//! `{ ... }` blocks, double-quoted words, and `include` of further files (with `*` / `?` in
+//! the last path component).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::error::{ConfError, Location};
+use super::error::{ConfError, ConfWarning, Location};
+use super::preprocess::Preprocessor;
 
 /// How deep `include` may nest.
 const MAX_INCLUDE_DEPTH: usize = 8;
@@ -59,7 +61,6 @@ fn tokenize(line: &str, loc: &Location) -> Result<Vec<Token>, ConfError> {
     let mut chars = line.chars().peekable();
     while let Some(&c) = chars.peek() {
         match c {
-            '#' | '!' => break,
             c if c.is_whitespace() => {
                 chars.next();
             }
@@ -92,7 +93,7 @@ fn tokenize(line: &str, loc: &Location) -> Result<Vec<Token>, ConfError> {
             _ => {
                 let mut word = String::new();
                 while let Some(&c) = chars.peek() {
-                    if c.is_whitespace() || matches!(c, '{' | '}' | '"' | '#' | '!') {
+                    if c.is_whitespace() || matches!(c, '{' | '}' | '"') {
                         break;
                     }
                     word.push(c);
@@ -105,12 +106,13 @@ fn tokenize(line: &str, loc: &Location) -> Result<Vec<Token>, ConfError> {
     Ok(tokens)
 }
 
-/// Reads `path` and every file it includes into a tree of [`Node`]s.
-pub(super) fn read(path: &Path) -> Result<Vec<Node>, ConfError> {
-    let mut builder = Builder {
-        stack: vec![(Vec::new(), None)],
-        includes: Includes::Follow,
-    };
+/// The tree of a configuration and what its preprocessing warned about.
+pub(super) type Tree = (Vec<Node>, Vec<ConfWarning>);
+
+/// Reads `path` and every file it includes into a tree of [`Node`]s, with `config_id` for
+/// the `@ID` conditionals.
+pub(super) fn read(path: &Path, config_id: Option<&str>) -> Result<Tree, ConfError> {
+    let mut builder = Builder::new(Includes::Follow, config_id);
     builder.file(path, 0, None)?;
     builder.finish()
 }
@@ -121,11 +123,9 @@ pub(super) fn parse_str(
     name: &str,
     text: &str,
     includes: Includes,
-) -> Result<Vec<Node>, ConfError> {
-    let mut builder = Builder {
-        stack: vec![(Vec::new(), None)],
-        includes,
-    };
+    config_id: Option<&str>,
+) -> Result<Tree, ConfError> {
+    let mut builder = Builder::new(includes, config_id);
     builder.text(Arc::new(PathBuf::from(name)), text, 0)?;
     builder.finish()
 }
@@ -134,17 +134,26 @@ pub(super) fn parse_str(
 struct Builder {
     stack: Vec<(Vec<Node>, Option<Location>)>,
     includes: Includes,
+    pre: Preprocessor,
 }
 
 impl Builder {
-    fn finish(mut self) -> Result<Vec<Node>, ConfError> {
+    fn new(includes: Includes, config_id: Option<&str>) -> Self {
+        Builder {
+            stack: vec![(Vec::new(), None)],
+            includes,
+            pre: Preprocessor::new(config_id),
+        }
+    }
+
+    fn finish(mut self) -> Result<Tree, ConfError> {
         match self.stack.pop() {
             Some((_, Some(loc))) => Err(ConfError::Braces {
                 loc,
                 message: "block opened here is never closed".into(),
             }),
-            Some((nodes, None)) => Ok(nodes),
-            None => Ok(Vec::new()),
+            Some((nodes, None)) => Ok((nodes, self.pre.take_warnings())),
+            None => Ok((Vec::new(), self.pre.take_warnings())),
         }
     }
 
@@ -177,66 +186,81 @@ impl Builder {
                 file: Arc::clone(&file),
                 line: i + 1,
             };
-            let tokens = tokenize(line, &loc)?;
-            if let [Token::Word(kw), Token::Word(pattern)] = &tokens[..]
-                && kw == "include"
-            {
-                if self.includes == Includes::Refuse {
-                    return Err(ConfError::invalid(
-                        &loc,
-                        "include",
-                        "not allowed here (this text may not name other files)",
-                    ));
-                }
-                for path in expand(&file, pattern, &loc)? {
-                    self.file(&path, depth + 1, Some(&loc))?;
-                }
-                continue;
+            for logical in self.pre.line(line, &loc)? {
+                self.logical(&file, &logical, &loc, depth)?;
             }
-            let mut words = Vec::new();
-            for token in tokens {
-                match token {
-                    Token::Word(w) => words.push(w),
-                    Token::Open => {
-                        if !words.is_empty() {
-                            self.push(std::mem::take(&mut words), &loc);
-                        }
-                        let top = self.top();
-                        if top.0.last().is_none_or(|n| n.block.is_some()) {
-                            return Err(ConfError::Braces {
-                                loc,
-                                message: "'{' without a keyword before it".into(),
-                            });
-                        }
-                        // The stack holds the top level too.
-                        if self.stack.len() > MAX_BLOCK_DEPTH {
-                            return Err(ConfError::Braces {
-                                loc,
-                                message: format!("blocks nested deeper than {MAX_BLOCK_DEPTH}"),
-                            });
-                        }
-                        self.stack.push((Vec::new(), Some(loc.clone())));
+        }
+        Ok(())
+    }
+
+    /// One preprocessed line: an `include`, or words and braces added to the tree.
+    fn logical(
+        &mut self,
+        file: &Path,
+        line: &str,
+        loc: &Location,
+        depth: usize,
+    ) -> Result<(), ConfError> {
+        let loc = loc.clone();
+        let tokens = tokenize(line, &loc)?;
+        if let [Token::Word(kw), Token::Word(pattern)] = &tokens[..]
+            && kw == "include"
+        {
+            if self.includes == Includes::Refuse {
+                return Err(ConfError::invalid(
+                    &loc,
+                    "include",
+                    "not allowed here (this text may not name other files)",
+                ));
+            }
+            for path in expand(file, pattern, &loc)? {
+                self.file(&path, depth + 1, Some(&loc))?;
+            }
+            return Ok(());
+        }
+        let mut words = Vec::new();
+        for token in tokens {
+            match token {
+                Token::Word(w) => words.push(w),
+                Token::Open => {
+                    if !words.is_empty() {
+                        self.push(std::mem::take(&mut words), &loc);
                     }
-                    Token::Close => {
-                        if !words.is_empty() {
-                            self.push(std::mem::take(&mut words), &loc);
-                        }
-                        if self.stack.len() < 2 {
-                            return Err(ConfError::Braces {
-                                loc,
-                                message: "'}' without a block to close".into(),
-                            });
-                        }
-                        let (children, _) = self.stack.pop().unwrap_or_default();
-                        if let Some(parent) = self.top().0.last_mut() {
-                            parent.block = Some(children);
-                        }
+                    let top = self.top();
+                    if top.0.last().is_none_or(|n| n.block.is_some()) {
+                        return Err(ConfError::Braces {
+                            loc,
+                            message: "'{' without a keyword before it".into(),
+                        });
+                    }
+                    // The stack holds the top level too.
+                    if self.stack.len() > MAX_BLOCK_DEPTH {
+                        return Err(ConfError::Braces {
+                            loc,
+                            message: format!("blocks nested deeper than {MAX_BLOCK_DEPTH}"),
+                        });
+                    }
+                    self.stack.push((Vec::new(), Some(loc.clone())));
+                }
+                Token::Close => {
+                    if !words.is_empty() {
+                        self.push(std::mem::take(&mut words), &loc);
+                    }
+                    if self.stack.len() < 2 {
+                        return Err(ConfError::Braces {
+                            loc,
+                            message: "'}' without a block to close".into(),
+                        });
+                    }
+                    let (children, _) = self.stack.pop().unwrap_or_default();
+                    if let Some(parent) = self.top().0.last_mut() {
+                        parent.block = Some(children);
                     }
                 }
             }
-            if !words.is_empty() {
-                self.push(words, &loc);
-            }
+        }
+        if !words.is_empty() {
+            self.push(words, &loc);
         }
         Ok(())
     }
@@ -333,7 +357,7 @@ mod tests {
     use super::*;
 
     fn parse_str_follow(name: &str, text: &str) -> Result<Vec<Node>, ConfError> {
-        parse_str(name, text, Includes::Follow)
+        parse_str(name, text, Includes::Follow, None).map(|(nodes, _)| nodes)
     }
 
     fn words(n: &Node) -> Vec<&str> {
@@ -378,7 +402,7 @@ mod tests {
         std::fs::write(dir.join("main.conf"), "x {\ninclude conf.d/*.conf\n}\n").unwrap();
         std::fs::write(dir.join("conf.d/a.conf"), "a 1\n").unwrap();
         std::fs::write(dir.join("conf.d/b.conf"), "b 2\n").unwrap();
-        let nodes = read(&dir.join("main.conf")).unwrap();
+        let (nodes, _) = read(&dir.join("main.conf"), None).unwrap();
         let inner = nodes[0].block.as_ref().unwrap();
         assert_eq!(
             inner.iter().map(Node::keyword).collect::<Vec<_>>(),
@@ -421,7 +445,7 @@ mod tests {
 
     #[test]
     fn includes_can_be_refused() {
-        let err = parse_str("t", "x {\ninclude /etc/passwd\n}\n", Includes::Refuse)
+        let err = parse_str("t", "x {\ninclude /etc/passwd\n}\n", Includes::Refuse, None)
             .unwrap_err()
             .to_string();
         assert_eq!(

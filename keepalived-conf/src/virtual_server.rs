@@ -1,7 +1,7 @@
 //! The health-checking (LVS) part of a keepalived.conf, typed: `virtual_server`,
 //! `virtual_server_group`, `real_server`, their checkers and `track_file`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -27,6 +27,65 @@ pub enum LbKind {
     Dr,
     /// `TUN` (IP-in-IP tunnelling).
     Tun,
+}
+
+/// `type` of `lb_kind TUN` / `lvs_method TUN`: the encapsulation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelType {
+    /// `ipip` (the default).
+    #[default]
+    Ipip,
+    /// `gue`: generic UDP encapsulation, to [`Tunnel::port`].
+    Gue,
+    /// `gre`.
+    Gre,
+}
+
+/// `nocsum` (the default), `csum` or `remcsum` of `lb_kind TUN`: checksums of GUE and GRE
+/// tunnels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelCsum {
+    /// `nocsum`.
+    #[default]
+    NoCsum,
+    /// `csum`.
+    Csum,
+    /// `remcsum` (GUE only).
+    RemCsum,
+}
+
+/// The options after `lb_kind TUN` / `lvs_method TUN`: `type ipip|gue|gre`, `port N` (GUE
+/// only, and required there), `nocsum|csum|remcsum`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Tunnel {
+    /// `type`.
+    pub kind: TunnelType,
+    /// `port` (0 unless GUE).
+    pub port: u16,
+    /// The checksum option.
+    pub csum: TunnelCsum,
+}
+
+/// A forwarding method with its tunnel options (meaningful with [`LbKind::Tun`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LvsMethod {
+    /// NAT, DR or TUN.
+    pub kind: LbKind,
+    /// The tunnel options (defaults unless `kind` is TUN).
+    pub tunnel: Tunnel,
+}
+
+/// `persistence_granularity`: which client addresses share a persistent connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// An IPv4 netmask (`255.255.255.0`).
+    Netmask(Ipv4Addr),
+    /// An IPv6 prefix length (1..=128).
+    Prefix(u8),
 }
 
 /// `protocol`.
@@ -91,10 +150,19 @@ pub struct VirtualServer {
     pub lb_algo: String,
     /// `lb_kind` (default NAT; `lvs_method` is the same).
     pub lb_kind: LbKind,
+    /// The tunnel options given with `lb_kind TUN` (inherited by the real servers without
+    /// their own `lvs_method`).
+    pub tunnel: Tunnel,
     /// `protocol` (default TCP).
     pub protocol: Protocol,
-    /// `persistence_timeout` in seconds.
+    /// `persistence_timeout` in seconds (360 when only `persistence_granularity` is given).
     pub persistence_timeout: Option<u32>,
+    /// `persistence_granularity`.
+    pub persistence_granularity: Option<Granularity>,
+    /// `ops`: one-packet scheduling (UDP services, or firewall marks).
+    pub ops: bool,
+    /// `ha_suspend`: keepalived suspends the checkers while the address is not local.
+    pub ha_suspend: bool,
     /// `quorum` (default 1).
     pub quorum: u32,
     /// `hysteresis` (default 0).
@@ -117,6 +185,22 @@ pub struct VirtualServer {
     pub real_servers: Vec<RealServer>,
 }
 
+impl VirtualServer {
+    /// The virtual server's `lb_kind` with its tunnel options.
+    pub fn lvs_method(&self) -> LvsMethod {
+        LvsMethod {
+            kind: self.lb_kind,
+            tunnel: self.tunnel,
+        }
+    }
+
+    /// How real server `rs` is forwarded to: its own `lvs_method`, else the virtual
+    /// server's.
+    pub fn method_of(&self, rs: &RealServer) -> LvsMethod {
+        rs.lvs_method.unwrap_or_else(|| self.lvs_method())
+    }
+}
+
 /// A `real_server` block.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RealServer {
@@ -126,6 +210,12 @@ pub struct RealServer {
     pub addr: SocketAddr,
     /// `weight` (default 1).
     pub weight: u32,
+    /// `lvs_method` given on the real server (else the virtual server's applies).
+    pub lvs_method: Option<LvsMethod>,
+    /// `uthreshold`: IPVS's upper connection threshold (0: none).
+    pub uthreshold: u32,
+    /// `lthreshold`: IPVS's lower connection threshold (0: none).
+    pub lthreshold: u32,
     /// `inhibit_on_failure` given on the real server.
     pub inhibit_on_failure: Option<bool>,
     /// `notify_up` script.
@@ -259,6 +349,12 @@ pub struct TrackFile {
     pub path: PathBuf,
     /// `weight W [reverse]` (default 1).
     pub weight: i64,
+    /// `weight W reverse` was written (`weight` is then `-W`): VRRP instances need it for
+    /// a weight of 0 (reversed: a fault when the value is 0) and when they give their own
+    /// weight.
+    pub reverse: bool,
+    /// `init_file [VALUE] [overwrite]`.
+    pub init: Option<crate::tracking::TrackFileInit>,
 }
 
 /// A `virtual_server_group NAME { ... }` block.

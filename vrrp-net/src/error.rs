@@ -158,6 +158,14 @@ pub enum VipError {
     /// The label is longer than IFNAMSIZ - 1 or does not start with the interface name.
     #[error("label {0:?} is invalid (at most 15 bytes)")]
     BadLabel(String),
+    /// The point-to-point peer is not of the address's family.
+    #[error("peer {peer} of {addr} is not of the same address family")]
+    BadPeer {
+        /// The address.
+        addr: IpAddr,
+        /// Its peer.
+        peer: IpAddr,
+    },
     /// The netlink socket could not be opened.
     #[error("cannot open a netlink socket")]
     Io(#[source] io::Error),
@@ -318,6 +326,10 @@ pub enum DriverError {
     /// The driver's timer could not be created.
     #[error("cannot create the driver's timerfd")]
     Timer(#[source] io::Error),
+    /// The driver's own thread or its runtime could not be started
+    /// ([`crate::driver::DriverBuilder::spawn_thread`]).
+    #[error("cannot start the driver's thread")]
+    Runtime(#[source] io::Error),
     /// The crash supervisor could not be started.
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),

@@ -60,6 +60,7 @@ pub mod driver;
 pub mod error;
 pub mod firewall;
 pub mod link;
+pub mod route;
 pub mod supervisor;
 pub mod transport;
 pub mod vip;

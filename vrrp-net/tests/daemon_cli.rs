@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+#[path = "daemon_cli/netconf.rs"]
+mod netconf;
 
 use std::process::Command;
 

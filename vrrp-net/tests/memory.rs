@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::timeout;
 use vrrp_core::{Centisecs, Reason, RouterConfig, State, VirtualAddress};
-use vrrp_net::driver::{Clock, Driver, Event, Events, Fault, Handle, Instance};
+use vrrp_net::driver::{Clock, Driver, DriverThread, Event, Events, Fault, Handle, Instance};
 use vrrp_net::transport::{AddressFamily, MemoryLan};
 use vrrp_net::vip::{RecordingVips, Vip};
 
@@ -335,6 +335,66 @@ async fn partition_and_heal_in_virtual_time() {
     wait_state(&mut b.events, State::Backup).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(holds_vip(&a) && !holds_vip(&b));
+}
+
+/// An instance at 192.0.2.`last` on a thread of its own (`DriverBuilder::spawn_thread`).
+async fn start_thread(lan: &MemoryLan, last: u8, priority: u8) -> (DriverThread, Handle, Events) {
+    let config = RouterConfig::builder("VI_1", 51, addr(last))
+        .priority(priority)
+        .advert_interval(Centisecs::new(5))
+        .virtual_address(VirtualAddress::with_prefix(VIP, 24))
+        .build()
+        .unwrap();
+    let transport = Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
+    Driver::builder()
+        .instance(Instance::new(config, "eth0"))
+        .transport("eth0", transport)
+        .vip_backend(Arc::new(RecordingVips::new()))
+        .spawn_thread(format!("vrrp-{last}"))
+        .await
+        .unwrap()
+}
+
+/// Whether `events` reports a transition to Master within `within`.
+async fn becomes_master(events: &mut Events, within: Duration) -> bool {
+    timeout(within, wait_state(events, State::Master))
+        .await
+        .is_ok()
+}
+
+/// The program's runtime is blocked for 0.8 s (five Master_Down_Intervals at advert 0.05 s):
+/// a master driven by that runtime falls silent and its backup takes over; a master on its
+/// own thread keeps advertising and nobody notices.
+#[tokio::test]
+async fn a_driver_on_its_own_thread_advertises_while_the_program_is_blocked() {
+    for own_thread in [true, false] {
+        let lan = MemoryLan::new();
+        let (master_thread, master_handle, mut master_events) = if own_thread {
+            let (t, h, e) = start_thread(&lan, 11, 200).await;
+            (Some(t), h, e)
+        } else {
+            let n = node(&lan, 11, 200).await;
+            (None, n.handle, n.events)
+        };
+        let (backup_thread, backup_handle, mut backup_events) = start_thread(&lan, 12, 100).await;
+        wait_state(&mut master_events, State::Master).await;
+        wait_state(&mut backup_events, State::Backup).await;
+
+        // The whole runtime of this test, and every task on it, stops for 0.8 s.
+        std::thread::sleep(Duration::from_millis(800));
+
+        let took_over = becomes_master(&mut backup_events, Duration::from_millis(300)).await;
+        assert_eq!(
+            took_over, !own_thread,
+            "own thread {own_thread}: backup took over {took_over}"
+        );
+        master_handle.shutdown().await.unwrap();
+        backup_handle.shutdown().await.unwrap();
+        if let Some(t) = master_thread {
+            t.join().await.unwrap();
+        }
+        backup_thread.join().await.unwrap();
+    }
 }
 
 #[tokio::test]

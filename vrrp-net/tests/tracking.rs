@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+#[path = "tracking_init/mod.rs"]
+mod tracking_init;
+#[path = "tracking_objects/mod.rs"]
+mod tracking_objects;
 
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 use super::{Dest, PoolBackend};
 use async_trait::async_trait;
 use ipvs_sys::{DesiredService, Destination, Error, ForwardMethod, IpvsHandle, Service};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// One IPVS virtual service and its destinations, managed through a netlink handle.
@@ -17,6 +18,7 @@ pub struct IpvsPool {
     handle: IpvsHandle,
     service: Service,
     forward: ForwardMethod,
+    templates: HashMap<SocketAddr, Destination>,
 }
 
 impl IpvsPool {
@@ -27,7 +29,22 @@ impl IpvsPool {
             handle,
             service,
             forward,
+            templates: HashMap::new(),
         }
+    }
+
+    /// Gives destinations settings of their own (keepalived's per-real-server
+    /// `lvs_method`, `uthreshold`, `lthreshold`), keyed by address: a destination with a
+    /// template is its template with the pool's weight; one without is forwarded with the
+    /// pool's method and has no thresholds. Reaches the kernel at the next sync.
+    pub fn set_templates(&mut self, templates: impl IntoIterator<Item = Destination>) {
+        self.templates = templates.into_iter().map(|d| (d.addr, d)).collect();
+    }
+
+    /// [`IpvsPool::set_templates`], chained.
+    pub fn with_templates(mut self, templates: impl IntoIterator<Item = Destination>) -> Self {
+        self.set_templates(templates);
+        self
     }
 
     /// The managed service's configuration.
@@ -53,7 +70,10 @@ impl IpvsPool {
     /// [`IpvsHandle::apply_service`], which sends only the difference from the kernel's
     /// copy ([`ipvs_sys::plan_service`]).
     pub fn desired(&self, dests: &[Dest]) -> DesiredService {
-        desired(&self.service, self.forward, dests)
+        DesiredService {
+            service: self.service.clone(),
+            destinations: dests.iter().map(|d| self.destination(*d)).collect(),
+        }
     }
 
     /// Deletes the service and its destinations (a graceful stop); succeeds if it is
@@ -66,7 +86,10 @@ impl IpvsPool {
     }
 
     fn destination(&self, dest: Dest) -> Destination {
-        destination(self.forward, dest)
+        match self.templates.get(&dest.addr) {
+            Some(template) => template.weight(dest.weight),
+            None => destination(self.forward, dest),
+        }
     }
 }
 
@@ -76,6 +99,7 @@ fn destination(forward: ForwardMethod, dest: Dest) -> Destination {
         .weight(dest.weight)
 }
 
+#[cfg(test)]
 fn desired(service: &Service, forward: ForwardMethod, dests: &[Dest]) -> DesiredService {
     DesiredService {
         service: service.clone(),

@@ -208,3 +208,19 @@ fn every_keepalived_2_2_7_option_is_accepted() {
     // The table has them all, and only ours besides.
     assert_eq!(TABLE.len(), KEEPALIVED_2_2_7.len() - 1 + 2);
 }
+
+#[test]
+fn config_id_is_given_or_the_short_host_name() {
+    let o = Options::parse(["-i".to_owned(), "lb1".to_owned()]).unwrap();
+    assert!(o.warnings.is_empty(), "{:?}", o.warnings);
+    assert_eq!(o.config_id().as_deref(), Some("lb1"));
+    assert_eq!(o.read_options().config_id.as_deref(), Some("lb1"));
+    let o = Options::parse(["--config-id=r1.example".to_owned()]).unwrap();
+    assert_eq!(o.config_id().as_deref(), Some("r1.example"));
+    assert_eq!(host_config_id("lb2.example.org\n"), "lb2");
+    assert_eq!(host_config_id("lb3"), "lb3");
+    // Without -i: the kernel's node name up to its first dot.
+    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let expected = node.trim_end().split('.').next().unwrap().to_owned();
+    assert_eq!(Options::default().config_id(), Some(expected));
+}

@@ -4,11 +4,16 @@
 use std::net::{IpAddr, SocketAddr};
 
 use healthcheck::sink::{Dest, IpvsPool, Pool, PoolSink};
-use ipvs_sys::{Family, ForwardMethod, IpvsHandle, Scheduler, Service, ServiceKey};
+use ipvs_sys::{
+    Destination, Family, ForwardMethod, IpvsHandle, Scheduler, Service, ServiceFlags, ServiceKey,
+};
 
 use super::events::Lvs;
 use super::reload::Origins;
-use keepalived_conf::{KeepalivedConf, LbKind, Protocol, VirtualServer, VsAddress};
+use keepalived_conf::{
+    Granularity, KeepalivedConf, LbKind, LvsMethod, Protocol, TunnelCsum, TunnelType,
+    VirtualServer, VsAddress,
+};
 
 /// The kernel tables of one virtual server.
 type Sinks = Vec<PoolSink<IpvsPool>>;
@@ -52,8 +57,29 @@ fn keys(conf: &KeepalivedConf, vs: &VirtualServer) -> Vec<ServiceKey> {
     }
 }
 
+/// keepalived's forwarding method with its tunnel options, as IPVS takes it.
+fn forward_method(method: LvsMethod) -> ForwardMethod {
+    match method.kind {
+        LbKind::Nat => ForwardMethod::Masquerade,
+        LbKind::Dr => ForwardMethod::DirectRoute,
+        LbKind::Tun => ForwardMethod::Tunnel(ipvs_sys::Tunnel {
+            kind: match method.tunnel.kind {
+                TunnelType::Gue => ipvs_sys::TunnelType::Gue,
+                TunnelType::Gre => ipvs_sys::TunnelType::Gre,
+                _ => ipvs_sys::TunnelType::Ipip,
+            },
+            port: method.tunnel.port,
+            csum: match method.tunnel.csum {
+                TunnelCsum::Csum => ipvs_sys::TunnelCsum::Csum,
+                TunnelCsum::RemCsum => ipvs_sys::TunnelCsum::RemCsum,
+                _ => ipvs_sys::TunnelCsum::NoCsum,
+            },
+        }),
+    }
+}
+
 /// The IPVS services of a virtual server and how they forward.
-fn services(
+pub(super) fn services(
     conf: &KeepalivedConf,
     vs: &VirtualServer,
 ) -> Result<(Vec<Service>, ForwardMethod), String> {
@@ -61,22 +87,48 @@ fn services(
         .lb_algo
         .parse()
         .map_err(|_| format!("{}: lb_algo: {:?} is not a scheduler", vs.loc, vs.lb_algo))?;
-    let forward = match vs.lb_kind {
-        LbKind::Nat => ForwardMethod::Masquerade,
-        LbKind::Dr => ForwardMethod::DirectRoute,
-        LbKind::Tun => ForwardMethod::Tunnel(Default::default()),
-    };
+    let forward = forward_method(vs.lvs_method());
     let services = keys(conf, vs)
         .into_iter()
         .map(|key| {
-            let service = Service::new(key, scheduler.clone());
-            match vs.persistence_timeout {
-                Some(t) => service.persistent(t),
-                None => service,
+            let mut service = Service::new(key, scheduler.clone());
+            if let Some(t) = vs.persistence_timeout {
+                service = service.persistent(t);
             }
+            match (vs.persistence_granularity, key.family()) {
+                (Some(Granularity::Netmask(mask)), Family::Inet) => {
+                    service.netmask = u32::from(mask)
+                }
+                (Some(Granularity::Prefix(len)), Family::Inet6) => service.netmask = u32::from(len),
+                _ => {}
+            }
+            // keepalived clears `ops` on a service by address that is not UDP.
+            let udp_or_mark = match key {
+                ServiceKey::Inet { protocol, .. } => protocol == ipvs_sys::Protocol::Udp,
+                _ => true,
+            };
+            if vs.ops && udp_or_mark {
+                service.flags = service.flags | ServiceFlags::ONEPACKET;
+            }
+            service
         })
         .collect();
     Ok((services, forward))
+}
+
+/// The destinations of real servers with settings of their own (an `lvs_method`, a
+/// threshold): each one's forwarding method and thresholds, for [`IpvsPool::with_templates`].
+pub(super) fn templates(vs: &VirtualServer) -> Vec<Destination> {
+    vs.real_servers
+        .iter()
+        .filter(|rs| rs.lvs_method.is_some() || rs.uthreshold != 0 || rs.lthreshold != 0)
+        .map(|rs| {
+            let mut d = Destination::new(rs.addr).forward(forward_method(vs.method_of(rs)));
+            d.upper_threshold = rs.uthreshold;
+            d.lower_threshold = rs.lthreshold;
+            d
+        })
+        .collect()
 }
 
 /// A copy of the pool model `model` (real servers in their current health).
@@ -117,7 +169,8 @@ async fn table(
     model: &Pool,
 ) -> Result<PoolSink<IpvsPool>, String> {
     let pool = copy(model).map_err(|e| format!("{}: virtual_server: {e}", vs.loc))?;
-    let mut sink = PoolSink::new(pool, IpvsPool::new(handle.clone(), service, forward));
+    let backend = IpvsPool::new(handle.clone(), service, forward).with_templates(templates(vs));
+    let mut sink = PoolSink::new(pool, backend);
     sink.startup()
         .await
         .map_err(|e| format!("{}: virtual_server: ipvs: {e}", vs.loc))?;
@@ -190,6 +243,7 @@ impl Kernel {
                             errors.push(format!("{}: virtual_server: {e}", vs.loc));
                         }
                         sink.backend_mut().reconfigure(service, forward);
+                        sink.backend_mut().set_templates(templates(vs));
                         if let Err(e) = sink.resync().await {
                             errors.push(format!("{}: virtual_server: ipvs: {e}", vs.loc));
                         }

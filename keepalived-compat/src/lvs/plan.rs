@@ -89,6 +89,15 @@ fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<Servic
             message: "has no effect: this daemon sends no notifications when it stops".to_owned(),
         });
     }
+    if vs.ha_suspend {
+        warnings.push(ConfWarning {
+            loc: vs.loc.clone(),
+            keyword: "ha_suspend".to_owned(),
+            message: "not implemented: the checkers run whether or not the virtual address is \
+                      local (keepalived 2.2.7 pauses them while it is not)"
+                .to_owned(),
+        });
+    }
     let mut reals = Vec::new();
     for rs in &vs.real_servers {
         if let Some(inhibit) = rs.inhibit_on_failure

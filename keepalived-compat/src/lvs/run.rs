@@ -1,7 +1,5 @@
 //! The health-checking loop: probes, pools, notifications and, with IPVS, the kernel.
 
-use std::path::PathBuf;
-
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -90,19 +88,13 @@ pub(crate) async fn run(
     for w in &warnings {
         tracing::warn!("warning: {w}");
     }
-    let mut paths: Vec<&PathBuf> = Vec::new();
-    for p in [&conf.global.lvs_notify_fifo, &conf.global.notify_fifo]
+    // The parser already dropped an lvs_notify_fifo naming the global one.
+    let fifos = [&conf.global.lvs_notify_fifo, &conf.global.notify_fifo]
         .into_iter()
         .flatten()
-    {
-        if !paths.contains(&p) {
-            paths.push(p);
-        }
-    }
-    let mut fifos = Vec::new();
-    for p in paths {
-        fifos.push(Fifo::open(p).map_err(|e| e.to_string())?);
-    }
+        .map(Fifo::open)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     #[cfg(not(feature = "ipvs"))]
     if table == Table::Ipvs {
         return Err("this build has no ipvs support (feature ipvs): run with --no-ipvs".to_owned());

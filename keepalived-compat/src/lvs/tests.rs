@@ -364,3 +364,92 @@ async fn a_reload_that_loses_quorum_notifies() {
     );
     assert_eq!(lvs.services.len(), 1);
 }
+
+/// keepalived's IPVS options reach the services and destinations exactly.
+#[cfg(feature = "ipvs")]
+#[test]
+fn persistence_ops_thresholds_and_tunnels_reach_ipvs() {
+    use ipvs_sys::{
+        Destination, ForwardMethod, Protocol, Scheduler, Service, ServiceFlags, ServiceKey, Tunnel,
+        TunnelCsum, TunnelType,
+    };
+    let c = conf(
+        "virtual_server 192.0.2.15 53 {\n  protocol UDP\n  lb_algo rr\n  ops\n  \
+         persistence_granularity 255.255.255.0\n  lb_kind TUN type gue port 6080 csum\n  \
+         real_server 192.0.2.21 53 {\n    uthreshold 100\n    lthreshold 10\n  }\n  \
+         real_server 192.0.2.22 53 {\n    lvs_method TUN type gre csum\n  }\n  \
+         real_server 192.0.2.23 53 {\n  }\n}\n\
+         virtual_server 2001:db8::1 80 {\n  lb_algo sh\n  persistence_timeout 30\n  \
+         persistence_granularity 64\n  lb_kind DR\n  real_server 2001:db8::2 80 {\n  \
+         lvs_method TUN\n  }\n}\n\
+         virtual_server fwmark 9 {\n  ops\n  lb_algo wrr\n  \
+         real_server 192.0.2.31 0 {\n  }\n}\n",
+    );
+    let (services, forward) = kernel::services(&c, &c.virtual_servers[0]).unwrap();
+    let mut expected = Service::new(
+        ServiceKey::Inet {
+            protocol: Protocol::Udp,
+            addr: sa("192.0.2.15:53"),
+        },
+        Scheduler::RoundRobin,
+    )
+    .persistent(360);
+    expected.flags = expected.flags | ServiceFlags::ONEPACKET;
+    expected.netmask = 0xffff_ff00;
+    assert_eq!(services, [expected]);
+    let gue = Tunnel {
+        kind: TunnelType::Gue,
+        port: 6080,
+        csum: TunnelCsum::Csum,
+    };
+    assert_eq!(forward, ForwardMethod::Tunnel(gue));
+    // Real servers with settings of their own are templates; the third inherits `forward`.
+    let gre = Tunnel {
+        kind: TunnelType::Gre,
+        port: 0,
+        csum: TunnelCsum::Csum,
+    };
+    let mut r1 = Destination::new(sa("192.0.2.21:53")).forward(ForwardMethod::Tunnel(gue));
+    r1.upper_threshold = 100;
+    r1.lower_threshold = 10;
+    let r2 = Destination::new(sa("192.0.2.22:53")).forward(ForwardMethod::Tunnel(gre));
+    assert_eq!(kernel::templates(&c.virtual_servers[0]), [r1, r2]);
+
+    let (services, forward) = kernel::services(&c, &c.virtual_servers[1]).unwrap();
+    let mut expected = Service::new(
+        ServiceKey::Inet {
+            protocol: Protocol::Tcp,
+            addr: sa("[2001:db8::1]:80"),
+        },
+        Scheduler::SourceHashing,
+    )
+    .persistent(30);
+    expected.netmask = 64;
+    assert_eq!(services, [expected]);
+    assert_eq!(forward, ForwardMethod::DirectRoute);
+    assert_eq!(
+        kernel::templates(&c.virtual_servers[1]),
+        [Destination::new(sa("[2001:db8::2]:80"))
+            .forward(ForwardMethod::Tunnel(Tunnel::default()))]
+    );
+
+    // A firewall mark takes `ops` whatever the protocol.
+    let (services, _) = kernel::services(&c, &c.virtual_servers[2]).unwrap();
+    assert!(services[0].flags.contains(ServiceFlags::ONEPACKET));
+}
+
+#[test]
+fn ha_suspend_is_reported_as_not_implemented() {
+    let (_, w) = services(&conf(
+        "virtual_server 192.0.2.15 80 {\n  ha_suspend\n  real_server 192.0.2.21 80 {\n  }\n}\n",
+    ))
+    .unwrap();
+    let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "k.conf:1: ha_suspend: not implemented: the checkers run whether or not the virtual \
+          address is local (keepalived 2.2.7 pauses them while it is not)"
+        ]
+    );
+}

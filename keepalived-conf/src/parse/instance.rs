@@ -1,7 +1,6 @@
 //! `vrrp_instance` blocks: addresses, tracking, notify hooks, and the checks across instances.
 
 use std::collections::HashSet;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use super::Ctx;
@@ -9,85 +8,29 @@ use super::notify;
 use super::values::{arg, block, flag, name, number, seconds, version};
 use crate::error::{ConfError, Location};
 use crate::model::{
-    GarpOverrides, GlobalDefs, InitialState, Notify, Tracked, VipSpec, VrrpInstance, VrrpScript,
+    GarpOverrides, GlobalDefs, InitialState, Notify, Tracked, VrrpInstance, VrrpScript,
 };
+use crate::tracking::TrackProcess;
 use crate::tree::Node;
+use crate::virtual_server::TrackFile;
 use vrrp_core::unicast::{TtlRange, UnicastPeer};
 
-fn vip(ctx: &mut Ctx, node: &Node) -> Result<VipSpec, ConfError> {
-    let words = &node.words;
-    let first = words.first().map_or("", String::as_str);
-    let bad = |m: String| ConfError::invalid(&node.loc, first, m);
-    let (addr, prefix) = match first.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (first, None),
-    };
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| bad(format!("{first:?} is not an ip address")))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix_len = match prefix {
-        Some(p) => p
-            .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= max)
-            .ok_or_else(|| bad(format!("{p:?} is not a prefix length")))?,
-        None => max,
-    };
-    let mut spec = VipSpec {
-        addr,
-        prefix_len,
-        dev: None,
-        label: None,
-        scope: None,
-        loc: node.loc.clone(),
-    };
-    let mut rest = words.iter().skip(1);
-    while let Some(opt) = rest.next() {
-        let mut value = || {
-            rest.next()
-                .cloned()
-                .ok_or_else(|| bad(format!("{opt} needs a value")))
-        };
-        match opt.as_str() {
-            "dev" => spec.dev = Some(value()?),
-            "label" => spec.label = Some(value()?),
-            "scope" => {
-                let s = value()?;
-                const SCOPES: [&str; 10] = [
-                    "global", "site", "link", "host", "nowhere", "0", "200", "253", "254", "255",
-                ];
-                if !SCOPES.contains(&s.as_str()) {
-                    return Err(bad(format!(
-                        "scope {s:?} is not global, site, link, host or nowhere"
-                    )));
-                }
-                if addr.is_ipv4() && (s == "site" || s == "200") {
-                    return Err(bad(format!("scope {s} is for ipv6 addresses only")));
-                }
-                spec.scope = Some(s);
-            }
-            "brd" | "broadcast" => {
-                value()?;
-                ctx.warn(node, &format!("{opt} is not supported, ignored"));
-            }
-            "no_track" => ctx.warn(node, "no_track is not supported, ignored"),
-            other => return Err(bad(format!("unknown address option {other:?}"))),
-        }
-    }
-    Ok(spec)
+fn tracked(node: &Node) -> Result<Tracked, ConfError> {
+    tracked_within(node, 253)
 }
 
-fn tracked(node: &Node) -> Result<Tracked, ConfError> {
+/// A tracked object whose `weight` may be -`limit`..`limit` (keepalived: 253 for
+/// interfaces and scripts, 254 for processes and files).
+fn tracked_within(node: &Node, limit: i32) -> Result<Tracked, ConfError> {
     let (weight, reverse) = match node.args() {
         [] => (None, None),
         [w, value, rest @ ..] if w == "weight" && rest.len() <= 1 => {
             let weight: i32 = number(node, value, "a weight")?;
-            if !(-253..=253).contains(&weight) {
+            if !(-limit..=limit).contains(&weight) {
                 return Err(ConfError::invalid(
                     &node.loc,
                     node.keyword(),
-                    format!("weight {weight} is outside -253..253"),
+                    format!("weight {weight} is outside -{limit}..{limit}"),
                 ));
             }
             let reverse = match rest.first().map(String::as_str) {
@@ -120,11 +63,34 @@ fn tracked(node: &Node) -> Result<Tracked, ConfError> {
     })
 }
 
+/// Refuses a tracked name that no block defines, or that the instance already tracks
+/// (keepalived ignores both with a message).
+fn known<'a>(
+    t: &Tracked,
+    keyword: &str,
+    mut defined: impl Iterator<Item = &'a String>,
+    already: &[Tracked],
+) -> Result<(), ConfError> {
+    let problem = if !defined.any(|name| *name == t.name) {
+        "no block named"
+    } else if already.iter().any(|a| a.name == t.name) {
+        "already tracked:"
+    } else {
+        return Ok(());
+    };
+    Err(ConfError::invalid(
+        &t.loc,
+        keyword,
+        format!("{problem} {:?}", t.name),
+    ))
+}
+
 pub(super) fn vrrp_instance(
     ctx: &mut Ctx,
     node: &Node,
     g: &GlobalDefs,
     scripts: &[VrrpScript],
+    (processes, files): (&[TrackProcess], &[TrackFile]),
 ) -> Result<VrrpInstance, ConfError> {
     let name = name(node)?;
     let mut i = VrrpInstance {
@@ -147,8 +113,12 @@ pub(super) fn vrrp_instance(
         auth_pass: None,
         vips: Vec::new(),
         vips_excluded: Vec::new(),
+        routes: Vec::new(),
+        rules: Vec::new(),
         track_interfaces: Vec::new(),
         track_scripts: Vec::new(),
+        track_processes: Vec::new(),
+        track_files: Vec::new(),
         use_vmac: None,
         garp: GarpOverrides::default(),
         notify: Notify::default(),
@@ -248,12 +218,24 @@ pub(super) fn vrrp_instance(
             }
             "virtual_ipaddress" => {
                 for a in block(n)? {
-                    i.vips.push(vip(ctx, a)?);
+                    i.vips.push(super::address::address(ctx, a, false)?);
+                }
+            }
+            "virtual_routes" => {
+                for r in block(n)? {
+                    i.routes
+                        .push(super::route::route(ctx, r, "virtual_routes")?);
+                }
+            }
+            "virtual_rules" => {
+                for r in block(n)? {
+                    i.rules.push(super::rule::rule(ctx, r, "virtual_rules")?);
                 }
             }
             "virtual_ipaddress_excluded" => {
                 for a in block(n)? {
-                    i.vips_excluded.push(vip(ctx, a)?);
+                    i.vips_excluded
+                        .push(super::address::address(ctx, a, false)?);
                 }
             }
             "track_interface" => {
@@ -272,6 +254,30 @@ pub(super) fn vrrp_instance(
                         ));
                     }
                     i.track_scripts.push(t);
+                }
+            }
+            "track_process" => {
+                for t in block(n)? {
+                    let t = tracked_within(t, 254)?;
+                    known(
+                        &t,
+                        "track_process",
+                        processes.iter().map(|p| &p.name),
+                        &i.track_processes,
+                    )?;
+                    i.track_processes.push(t);
+                }
+            }
+            "track_file" => {
+                for t in block(n)? {
+                    let t = tracked_within(t, 254)?;
+                    known(
+                        &t,
+                        "track_file",
+                        files.iter().map(|f| &f.name),
+                        &i.track_files,
+                    )?;
+                    i.track_files.push(t);
                 }
             }
             "use_vmac" => {

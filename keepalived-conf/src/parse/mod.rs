@@ -1,7 +1,14 @@
 //! From the tree of lines to the typed model, validating as keepalived would.
 
+mod address;
 mod checker;
+mod fifo;
 mod instance;
+mod route;
+mod rttables;
+mod rule;
+mod statics;
+mod tracking;
 mod values;
 mod virtual_server;
 
@@ -27,13 +34,8 @@ fn valid_table_name(name: &str) -> bool {
 /// Top-level sections that belong to other parts of keepalived.
 const OTHER_SECTIONS: &[&str] = &[
     "real_server",
-    "static_ipaddress",
-    "static_routes",
-    "static_rules",
     "linkbeat_interfaces",
     "bfd_instance",
-    "vrrp_track_process",
-    "vrrp_track_file",
     "garp_group",
     "net_namespace",
 ];
@@ -50,9 +52,6 @@ const GLOBAL_NO_EFFECT: &[&str] = &[
     "checker_no_swap",
     "dynamic_interfaces",
     "lvs_id",
-    "lvs_notify_fifo_script",
-    "notify_fifo_script",
-    "vrrp_notify_fifo_script",
     "lvs_timeouts",
     "lvs_sync_daemon",
     "lvs_flush",
@@ -61,6 +60,8 @@ const GLOBAL_NO_EFFECT: &[&str] = &[
 
 struct Ctx {
     warnings: Vec<ConfWarning>,
+    /// The next automatic rule preference, IPv4 then IPv6 (keepalived's counters).
+    next_rule_priority: [u32; 2],
 }
 
 impl Ctx {
@@ -81,30 +82,45 @@ impl Ctx {
 pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
     let mut ctx = Ctx {
         warnings: Vec::new(),
+        next_rule_priority: [rule::RULE_START_PRIORITY; 2],
     };
     let mut global = GlobalDefs::default();
     let mut scripts = Vec::new();
     let mut instance_nodes = Vec::new();
     let mut group_nodes = Vec::new();
     let mut track_files = Vec::new();
+    let mut track_processes = Vec::new();
     let mut vs_group_nodes = Vec::new();
     let mut vs_nodes = Vec::new();
+    let mut statics = statics::Statics::default();
     for node in nodes {
         match node.keyword() {
             "global_defs" => global_defs(&mut ctx, node, &mut global)?,
             "vrrp_script" => scripts.push(vrrp_script(&mut ctx, node)?),
             "vrrp_instance" => instance_nodes.push(node),
             "vrrp_sync_group" => group_nodes.push(node),
-            "track_file" => track_files.push(virtual_server::track_file(&mut ctx, node)?),
+            "track_file" | "vrrp_track_file" => {
+                track_files.push(virtual_server::track_file(&mut ctx, node)?)
+            }
+            "vrrp_track_process" => track_processes.push(tracking::track_process(&mut ctx, node)?),
             "virtual_server_group" => vs_group_nodes.push(node),
             "virtual_server" => vs_nodes.push(node),
+            "static_ipaddress" | "static_routes" | "static_rules" => {
+                statics.read(&mut ctx, node)?
+            }
             kw if OTHER_SECTIONS.contains(&kw) => ctx.warn(node, "not a vrrp section, ignored"),
             _ => ctx.unknown(node, "the top level"),
         }
     }
     let mut instances = Vec::new();
     for node in instance_nodes {
-        instances.push(instance::vrrp_instance(&mut ctx, node, &global, &scripts)?);
+        instances.push(instance::vrrp_instance(
+            &mut ctx,
+            node,
+            &global,
+            &scripts,
+            (&track_processes, &track_files),
+        )?);
     }
     instance::check_instances(&instances)?;
     let mut sync_groups = Vec::new();
@@ -147,11 +163,16 @@ pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
         virtual_servers,
         vs_groups,
         track_files,
+        track_processes,
+        static_addresses: statics.addresses,
+        static_routes: statics.routes,
+        static_rules: statics.rules,
         warnings: ctx.warnings,
     })
 }
 
 fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), ConfError> {
+    let mut fifos = fifo::Fifos::default();
     for n in block(node)? {
         match n.keyword() {
             "router_id" => g.router_id = Some(arg(n)?.to_owned()),
@@ -184,15 +205,19 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = flag(n)?,
             "vrrp_higher_prio_send_advert" => g.higher_prio_send_advert = flag(n)?,
             "v3_checksum_as_v2" => g.v3_checksum_as_v2 = flag(n)?,
-            "notify_fifo" => g.notify_fifo = Some(arg(n)?.into()),
-            "vrrp_notify_fifo" => g.vrrp_notify_fifo = Some(arg(n)?.into()),
-            "lvs_notify_fifo" => g.lvs_notify_fifo = Some(arg(n)?.into()),
+            "notify_fifo" => fifos.fifo(ctx, n, 0)?,
+            "vrrp_notify_fifo" => fifos.fifo(ctx, n, 1)?,
+            "lvs_notify_fifo" => fifos.fifo(ctx, n, 2)?,
+            "notify_fifo_script" => fifos.script(ctx, n, 0)?,
+            "vrrp_notify_fifo_script" => fifos.script(ctx, n, 1)?,
+            "lvs_notify_fifo_script" => fifos.script(ctx, n, 2)?,
             "script_user" => g.script_user = Some(script_user(n, n.args())?),
             "enable_script_security" => g.script_security = flag(n)?,
             kw if GLOBAL_NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
             _ => ctx.unknown(n, "global_defs"),
         }
     }
+    fifos.finish(ctx, node, g);
     Ok(())
 }
 

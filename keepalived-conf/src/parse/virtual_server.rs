@@ -9,16 +9,14 @@ use super::values::{arg, block, command, flag, name, number, seconds};
 use crate::error::ConfError;
 use crate::tree::Node;
 use crate::virtual_server::{
-    CheckTiming, LbKind, Protocol, RealServer, TrackFile, VirtualServer, VsAddress, VsGroup,
+    CheckTiming, Granularity, LbKind, LvsMethod, Protocol, RealServer, TrackFile, Tunnel,
+    TunnelCsum, TunnelType, VirtualServer, VsAddress, VsGroup,
 };
 
 /// keepalived keywords of `virtual_server` that only shape IPVS details this daemon does not
 /// program.
 const VS_NO_EFFECT: &[&str] = &[
-    "persistence_granularity",
     "persistence_engine",
-    "ops",
-    "ha_suspend",
     "virtualhost",
     "smtp_alert",
     "lb_flags",
@@ -106,8 +104,12 @@ pub(super) fn virtual_server(
         addr,
         lb_algo: "wlc".to_owned(),
         lb_kind: LbKind::Nat,
+        tunnel: Tunnel::default(),
         protocol: Protocol::Tcp,
         persistence_timeout: None,
+        persistence_granularity: None,
+        ops: false,
+        ha_suspend: false,
         quorum: 1,
         hysteresis: 0,
         quorum_up: None,
@@ -125,7 +127,16 @@ pub(super) fn virtual_server(
         }
         match n.keyword() {
             "lb_algo" | "lvs_sched" => vs.lb_algo = lb_algo(n)?,
-            "lb_kind" | "lvs_method" => vs.lb_kind = lb_kind(n)?,
+            "lb_kind" | "lvs_method" => {
+                let method = lvs_method(n, "virtual")?;
+                vs.lb_kind = method.kind;
+                vs.tunnel = method.tunnel;
+            }
+            "persistence_granularity" => {
+                vs.persistence_granularity = Some(granularity(n, &vs.addr)?)
+            }
+            "ops" => vs.ops = true,
+            "ha_suspend" => vs.ha_suspend = true,
             "protocol" => vs.protocol = protocol(n)?,
             "persistence_timeout" => {
                 vs.persistence_timeout = Some(match n.args() {
@@ -167,6 +178,29 @@ pub(super) fn virtual_server(
             "0 is not at least 1",
         ));
     }
+    // keepalived: granularity without a timeout makes the service persistent for 360 s.
+    if vs.persistence_granularity.is_some() && vs.persistence_timeout.is_none() {
+        vs.persistence_timeout = Some(360);
+    }
+    // keepalived resets these with a configuration error; here they are refused.
+    if vs.ops && matches!(vs.addr, VsAddress::Inet(_)) && vs.protocol != Protocol::Udp {
+        return Err(ConfError::invalid(
+            &node.loc,
+            "ops",
+            format!(
+                "one packet scheduling requires UDP, {} is {}",
+                node.args().join(" "),
+                vs.protocol.name().to_ascii_uppercase()
+            ),
+        ));
+    }
+    if vs.ha_suspend && matches!(vs.addr, VsAddress::Fwmark(_)) {
+        return Err(ConfError::invalid(
+            &node.loc,
+            "ha_suspend",
+            "cannot be used with a firewall mark",
+        ));
+    }
     if let Some(s) = vs.sorry_server
         && vs.real_servers.iter().any(|r| r.addr == s)
     {
@@ -195,16 +229,100 @@ fn lb_algo(n: &Node) -> Result<String, ConfError> {
     Ok(v.to_owned())
 }
 
-fn lb_kind(n: &Node) -> Result<LbKind, ConfError> {
-    match arg(n)?.to_ascii_uppercase().as_str() {
-        "NAT" => Ok(LbKind::Nat),
-        "DR" => Ok(LbKind::Dr),
-        "TUN" => Ok(LbKind::Tun),
-        _ => Err(ConfError::invalid(
-            &n.loc,
-            n.keyword(),
-            format!("{:?} is not NAT, DR or TUN", arg(n)?),
-        )),
+/// `lb_kind` / `lvs_method` `NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]`,
+/// checked as keepalived 2.2.7's `svr_forwarding_handler` does (`whose`: "virtual" or
+/// "real", for the messages).
+fn lvs_method(n: &Node, whose: &str) -> Result<LvsMethod, ConfError> {
+    let bad = |m: String| ConfError::invalid(&n.loc, n.keyword(), m);
+    let first = n
+        .args()
+        .first()
+        .ok_or_else(|| bad("expects NAT, DR or TUN".to_owned()))?;
+    let kind = match first.to_ascii_uppercase().as_str() {
+        "NAT" => LbKind::Nat,
+        "DR" => LbKind::Dr,
+        "TUN" => LbKind::Tun,
+        _ => return Err(bad(format!("{first:?} is not NAT, DR or TUN"))),
+    };
+    let mut tunnel = Tunnel::default();
+    let mut words = n.args()[1..].iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "type" => {
+                let value = words
+                    .next()
+                    .ok_or_else(|| bad(format!("missing tunnel type for {whose} server")))?;
+                tunnel.kind = match value.as_str() {
+                    "ipip" => TunnelType::Ipip,
+                    "gue" => TunnelType::Gue,
+                    "gre" => TunnelType::Gre,
+                    _ => {
+                        return Err(bad(format!(
+                            "unknown tunnel type {value:?} for {whose} server (ipip, gue, gre)"
+                        )));
+                    }
+                };
+            }
+            "port" => {
+                let value = words
+                    .next()
+                    .ok_or_else(|| bad(format!("missing port for {whose} server gue tunnel")))?;
+                tunnel.port = match value.parse::<u16>() {
+                    Ok(p) if p > 0 => p,
+                    _ => return Err(bad(format!("invalid gue tunnel port {value:?}"))),
+                };
+            }
+            "nocsum" => tunnel.csum = TunnelCsum::NoCsum,
+            "csum" => tunnel.csum = TunnelCsum::Csum,
+            "remcsum" => tunnel.csum = TunnelCsum::RemCsum,
+            other => {
+                return Err(bad(format!(
+                    "invalid tunnel option {other:?} for {whose} server"
+                )));
+            }
+        }
+    }
+    if (tunnel.kind == TunnelType::Gue) != (tunnel.port != 0) {
+        return Err(bad(
+            "gue tunnels require port, otherwise cannot have port".to_owned()
+        ));
+    }
+    if tunnel.kind == TunnelType::Ipip && tunnel.csum != TunnelCsum::NoCsum {
+        return Err(bad("ipip tunnels do not support checksum option".to_owned()));
+    }
+    if tunnel.kind == TunnelType::Gre && tunnel.csum == TunnelCsum::RemCsum {
+        return Err(bad(
+            "gre tunnels do not support remote checksum option".to_owned()
+        ));
+    }
+    Ok(LvsMethod { kind, tunnel })
+}
+
+/// `persistence_granularity`: a netmask for an IPv4 service, a prefix length for IPv6 (a
+/// service of neither, a mark or group, by whether the value has a dot).
+fn granularity(n: &Node, addr: &VsAddress) -> Result<Granularity, ConfError> {
+    let value = arg(n)?;
+    let v4 = match addr {
+        VsAddress::Inet(a) => a.is_ipv4(),
+        _ => value.contains('.'),
+    };
+    if v4 {
+        value.parse().map(Granularity::Netmask).map_err(|_| {
+            ConfError::invalid(
+                &n.loc,
+                n.keyword(),
+                format!("invalid IPv4 persistence_granularity {value:?} (a netmask)"),
+            )
+        })
+    } else {
+        match value.parse::<u8>() {
+            Ok(p) if (1..=128).contains(&p) => Ok(Granularity::Prefix(p)),
+            _ => Err(ConfError::invalid(
+                &n.loc,
+                n.keyword(),
+                format!("invalid IPv6 persistence_granularity {value:?} (1..128)"),
+            )),
+        }
     }
 }
 
@@ -230,6 +348,9 @@ fn real_server(
         loc: node.loc.clone(),
         addr: socket_args(node)?,
         weight: 1,
+        lvs_method: None,
+        uthreshold: 0,
+        lthreshold: 0,
         inhibit_on_failure: None,
         notify_up: None,
         notify_down: None,
@@ -242,6 +363,9 @@ fn real_server(
         }
         match n.keyword() {
             "weight" => rs.weight = number(n, arg(n)?, "a weight")?,
+            "lvs_method" => rs.lvs_method = Some(lvs_method(n, "real")?),
+            "uthreshold" => rs.uthreshold = number(n, arg(n)?, "a connection count")?,
+            "lthreshold" => rs.lthreshold = number(n, arg(n)?, "a connection count")?,
             "inhibit_on_failure" => rs.inhibit_on_failure = Some(flag(n)?),
             "notify_up" => rs.notify_up = Some(command(n)?),
             "notify_down" => rs.notify_down = Some(command(n)?),
@@ -324,12 +448,15 @@ fn ip_range(n: &Node, text: &str) -> Result<Vec<IpAddr>, ConfError> {
 pub(super) fn track_file(ctx: &mut Ctx, node: &Node) -> Result<TrackFile, ConfError> {
     let name = name(node)?;
     let mut path = None;
-    let mut weight = 1;
+    let (mut weight, mut reverse, mut init) = (1, false, None);
     for n in block(node)? {
         match n.keyword() {
             "file" => path = Some(PathBuf::from(arg(n)?)),
-            "weight" => weight = file_weight(n)?,
-            "init_file" => ctx.warn(n, "not supported by this daemon, ignored"),
+            "weight" => {
+                weight = file_weight(n)?;
+                reverse = n.args().len() == 2;
+            }
+            "init_file" => init = Some(super::tracking::init_file(ctx, n)?),
             _ => ctx.unknown(n, "track_file"),
         }
     }
@@ -340,6 +467,8 @@ pub(super) fn track_file(ctx: &mut Ctx, node: &Node) -> Result<TrackFile, ConfEr
         loc: node.loc.clone(),
         path,
         weight,
+        reverse,
+        init,
     })
 }
 

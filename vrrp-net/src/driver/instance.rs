@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use vrrp_core::RouterConfig;
 
-use crate::vip::VipScope;
+use crate::vip::{VipOptions, VipScope};
 
 /// Where and how one virtual address is installed (keepalived's `dev`, `label`, `scope`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub struct VipPlacement {
     pub label: Option<String>,
     /// Scope.
     pub scope: VipScope,
+    /// keepalived's per-address options (broadcast, peer, flags, lifetime, `no_track`).
+    pub options: VipOptions,
 }
 
 impl VipPlacement {
@@ -30,6 +32,7 @@ impl VipPlacement {
             dev: None,
             label: None,
             scope: VipScope::Global,
+            options: VipOptions::default(),
         }
     }
 
@@ -48,6 +51,12 @@ impl VipPlacement {
     /// With scope `scope`.
     pub fn scope(mut self, scope: VipScope) -> Self {
         self.scope = scope;
+        self
+    }
+
+    /// With the per-address options `options`.
+    pub fn options(mut self, options: VipOptions) -> Self {
+        self.options = options;
         self
     }
 }

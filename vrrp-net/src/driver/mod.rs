@@ -18,6 +18,7 @@ mod instance;
 mod last_will;
 mod output;
 mod reconfigure;
+mod thread;
 mod view;
 mod wiring;
 
@@ -39,6 +40,7 @@ pub use event::{Event, Events, Fault};
 pub use handle::{Handle, InstanceStatus};
 pub use instance::{Instance, VipPlacement};
 pub use reconfigure::{Desired, Identity, Reconciled, Update};
+pub use thread::DriverThread;
 pub use view::InstanceView;
 
 use crate::announce::{MacAddress, PacketSocket};
@@ -500,6 +502,16 @@ impl Driver {
         });
         let Some(slot) = owner else { return };
         let instance = self.name_of(slot);
+        let untracked = self.slot(slot).is_some_and(|s| {
+            s.vips
+                .values()
+                .any(|v| v.same_address(&vip) && v.options.no_track)
+        });
+        if untracked {
+            // keepalived's no_track: the instance does not care who removes the address.
+            tracing::info!(%instance, %vip, "no_track virtual address removed by someone else, left out");
+            return;
+        }
         tracing::warn!(%instance, %vip, "virtual address removed by someone else, putting it back");
         self.emit(Event::Fault {
             instance: Some(instance),

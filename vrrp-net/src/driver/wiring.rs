@@ -343,14 +343,12 @@ impl Wiring {
                 link_local,
             });
         }
-        Ok(Vip {
-            ifindex: dev.index,
-            addr: address,
-            prefix_len,
-            label: placement.and_then(|p| p.label.clone()),
-            scope: placement.map_or(VipScope::Global, |p| p.scope),
-            accept: instance.config.accept_mode,
-        })
+        let mut vip = Vip::new(dev.index, address, prefix_len)
+            .scope(placement.map_or(VipScope::Global, |p| p.scope))
+            .accept(instance.config.accept_mode)
+            .options(placement.map(|p| p.options).unwrap_or_default());
+        vip.label = placement.and_then(|p| p.label.clone());
+        Ok(vip)
     }
 
     /// Removes the virtual MACs and firewall tables; the first error is returned after

@@ -11,12 +11,14 @@ use crate::error::VipError;
 
 mod netlink;
 mod no_accept;
+mod options;
 #[cfg(feature = "test-util")]
 mod recording;
 
 pub use netlink::NetlinkVips;
 pub(crate) use netlink::netlink_address_message;
 pub use no_accept::NoAcceptVips;
+pub use options::VipOptions;
 #[cfg(feature = "test-util")]
 pub use recording::{RecordingVips, VipCall};
 
@@ -51,7 +53,10 @@ impl VipScope {
 }
 
 /// One virtual address as installed on an interface.
+///
+/// Built with [`Vip::new`] and the chainable setters; the fields stay readable.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Vip {
     /// Index of the interface carrying the address.
     pub ifindex: u32,
@@ -66,6 +71,8 @@ pub struct Vip {
     /// Accept_Mode of the router owning it (RFC 9568 §6.1): `false` asks a firewalled
     /// backend ([`NoAcceptVips`]) to drop traffic addressed to it while it is installed.
     pub accept: bool,
+    /// keepalived's per-address options (broadcast, peer, flags, lifetime, tracking).
+    pub options: VipOptions,
 }
 
 impl Vip {
@@ -78,7 +85,32 @@ impl Vip {
             label: None,
             scope: VipScope::Global,
             accept: true,
+            options: VipOptions::default(),
         }
+    }
+
+    /// With IPv4 label `label`.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// With scope `scope`.
+    pub fn scope(mut self, scope: VipScope) -> Self {
+        self.scope = scope;
+        self
+    }
+
+    /// With Accept_Mode `accept` (the `accept` field).
+    pub fn accept(mut self, accept: bool) -> Self {
+        self.accept = accept;
+        self
+    }
+
+    /// With the per-address options `options`.
+    pub fn options(mut self, options: VipOptions) -> Self {
+        self.options = options;
+        self
     }
 
     /// Whether `other` is the same kernel address (interface, address and prefix length).

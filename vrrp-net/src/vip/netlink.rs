@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use futures::StreamExt;
 use netlink_packet_core::NetlinkPayload;
-use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
-use rtnetlink::{AddressMessageBuilder, Handle, MulticastGroup};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::{Handle, MulticastGroup};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -20,6 +20,9 @@ use crate::error::VipError;
 
 /// Longest interface label the kernel accepts (IFNAMSIZ - 1).
 const LABEL_MAX: usize = 15;
+
+/// A lifetime of "forever" in IFA_CACHEINFO.
+const INFINITY_LIFE_TIME: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 struct Owned {
@@ -113,19 +116,17 @@ impl Drop for NetlinkVips {
     }
 }
 
-/// The rtnetlink address message of `vip` (RTM_NEWADDR / RTM_DELADDR body), shared with the
-/// crash supervisor's will.
+/// The rtnetlink address message naming `vip` (the RTM_DELADDR body: family, prefix length,
+/// scope, interface, IFA_LOCAL, IFA_ADDRESS (the peer, if any) and the IPv4 label), shared
+/// with the crash supervisor's will.
 pub(crate) fn netlink_address_message(vip: &Vip) -> Result<AddressMessage, VipError> {
-    let mut msg = match vip.addr {
-        IpAddr::V4(a) => AddressMessageBuilder::<std::net::Ipv4Addr>::new()
-            .index(vip.ifindex)
-            .address(a, vip.prefix_len)
-            .build(),
-        IpAddr::V6(a) => AddressMessageBuilder::<std::net::Ipv6Addr>::new()
-            .index(vip.ifindex)
-            .address(a, vip.prefix_len)
-            .build(),
+    let mut msg = AddressMessage::default();
+    msg.header.family = match vip.addr {
+        IpAddr::V4(_) => AddressFamily::Inet,
+        IpAddr::V6(_) => AddressFamily::Inet6,
     };
+    msg.header.prefix_len = vip.prefix_len;
+    msg.header.index = vip.ifindex;
     msg.header.scope = match vip.scope {
         VipScope::Global => AddressScope::Universe,
         VipScope::Site => AddressScope::Site,
@@ -133,6 +134,15 @@ pub(crate) fn netlink_address_message(vip: &Vip) -> Result<AddressMessage, VipEr
         VipScope::Host => AddressScope::Host,
         VipScope::Nowhere => AddressScope::Nowhere,
     };
+    msg.attributes.push(AddressAttribute::Local(vip.addr));
+    let address = vip.options.peer.unwrap_or(vip.addr);
+    if address.is_ipv4() != vip.addr.is_ipv4() {
+        return Err(VipError::BadPeer {
+            addr: vip.addr,
+            peer: address,
+        });
+    }
+    msg.attributes.push(AddressAttribute::Address(address));
     if let Some(label) = &vip.label {
         if label.is_empty() || label.len() > LABEL_MAX || label.contains('\0') {
             return Err(VipError::BadLabel(label.clone()));
@@ -141,11 +151,45 @@ pub(crate) fn netlink_address_message(vip: &Vip) -> Result<AddressMessage, VipEr
             msg.attributes.push(AddressAttribute::Label(label.clone()));
         }
     }
-    if vip.addr.is_ipv6() {
-        // A VIP must answer at once: no duplicate address detection (IFA_F_NODAD).
-        msg.header.flags |= AddressHeaderFlags::Nodad;
-        msg.attributes
-            .push(AddressAttribute::Flags(AddressFlags::Nodad));
+    Ok(msg)
+}
+
+/// The RTM_NEWADDR body of `vip`: [`netlink_address_message`] plus the broadcast address,
+/// the IFA_F_* flags and the IPv6 preferred lifetime, as keepalived 2.2.7 sends them (no
+/// IFA_BROADCAST unless given; IFA_F_NODAD on IPv6 unless duplicate address detection is
+/// asked for; IFA_CACHEINFO only for an IPv6 lifetime other than forever).
+pub(crate) fn netlink_add_message(vip: &Vip) -> Result<AddressMessage, VipError> {
+    let mut msg = netlink_address_message(vip)?;
+    let options = &vip.options;
+    if let (IpAddr::V4(_), Some(brd)) = (vip.addr, options.broadcast) {
+        msg.attributes.push(AddressAttribute::Broadcast(brd));
+    }
+    let mut flags = AddressFlags::empty();
+    if vip.addr.is_ipv6() && !options.dad {
+        // A VIP must answer at once, and a split brain must not leave it "dadfailed".
+        flags |= AddressFlags::Nodad;
+    }
+    for (on, flag) in [
+        (options.noprefixroute, AddressFlags::Noprefixroute),
+        (options.home, AddressFlags::Homeaddress),
+        (options.mngtmpaddr, AddressFlags::Managetempaddr),
+        (options.autojoin, AddressFlags::Mcautojoin),
+    ] {
+        if on {
+            flags |= flag;
+        }
+    }
+    if !flags.is_empty() {
+        // The header keeps the low 8 bits for kernels that ignore IFA_FLAGS.
+        let low = u8::try_from(flags.bits() & 0xff).unwrap_or(0);
+        msg.header.flags = AddressHeaderFlags::from_bits_retain(low);
+        msg.attributes.push(AddressAttribute::Flags(flags));
+    }
+    if let (IpAddr::V6(_), Some(preferred)) = (vip.addr, options.preferred_lft) {
+        let mut info = CacheInfo::default();
+        info.ifa_preferred = preferred;
+        info.ifa_valid = INFINITY_LIFE_TIME;
+        msg.attributes.push(AddressAttribute::CacheInfo(info));
     }
     Ok(msg)
 }
@@ -171,7 +215,7 @@ fn is_errno(error: &rtnetlink::Error, errnos: &[i32]) -> bool {
 #[async_trait]
 impl VipBackend for NetlinkVips {
     async fn add(&self, vip: &Vip) -> Result<(), VipError> {
-        let msg = netlink_address_message(vip)?;
+        let msg = netlink_add_message(vip)?;
         let mut request = self
             .handle
             .address()
@@ -221,3 +265,7 @@ impl VipBackend for NetlinkVips {
             .take()
     }
 }
+
+#[cfg(test)]
+#[path = "netlink_tests.rs"]
+mod tests;
