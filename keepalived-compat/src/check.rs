@@ -154,8 +154,8 @@ fn virtual_servers(conf: &KeepalivedConf, problems: &mut Vec<Problem>) {
             (&vs.quorum_up, "quorum_up"),
             (&vs.quorum_down, "quorum_down"),
         ] {
-            if let Some(argv) = argv {
-                program(argv, &vs.loc, keyword, problems);
+            if let Some(script) = argv {
+                program(&script.command, &vs.loc, keyword, problems);
             }
         }
         for rs in &vs.real_servers {
@@ -163,8 +163,8 @@ fn virtual_servers(conf: &KeepalivedConf, problems: &mut Vec<Problem>) {
                 (&rs.notify_up, "notify_up"),
                 (&rs.notify_down, "notify_down"),
             ] {
-                if let Some(argv) = argv {
-                    program(argv, &rs.loc, keyword, problems);
+                if let Some(script) = argv {
+                    program(&script.command, &rs.loc, keyword, problems);
                 }
             }
             for c in &rs.checkers {

@@ -327,7 +327,7 @@ mod tests {
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .unwrap();
         let mut s = spec(&path);
-        s.script = Some(keepalived_conf::FifoScript {
+        s.script = Some(keepalived_conf::ScriptCommand {
             command: vec![script.display().to_string(), "--flag".into()],
             // Whoever runs the test (the default script user is set only by a loaded config).
             user: Some(keepalived_conf::ScriptUser {

@@ -243,11 +243,15 @@ pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 /// The notify scripts still running, so a stopping daemon can wait for them.
 static RUNNING: Mutex<Option<JoinSet<()>>> = Mutex::new(None);
 
-/// Runs a notify script with the default script user (the LVS scripts: `notify_up`,
-/// `notify_down`, `quorum_up`, `quorum_down`).
+/// Runs an LVS notify script (`notify_up`, `notify_down`, `quorum_up`, `quorum_down`) as
+/// its user, else the default script user.
 #[cfg(feature = "health")]
-pub(super) fn spawn(argv: &[String], extra: &[&str]) {
-    run(argv, extra, crate::security::default_user());
+pub(super) fn spawn(script: &keepalived_conf::ScriptCommand) {
+    run(
+        &script.command,
+        &[],
+        crate::security::run_as(script.user.as_ref()),
+    );
 }
 
 /// Starts a notify FIFO's reader (`notify_fifo_script`, its FIFO's path last in `argv`) as

@@ -32,7 +32,7 @@ use std::path::PathBuf;
 use std::sync::{PoisonError, RwLock};
 
 use healthcheck::process::RunAs;
-use keepalived_conf::{CheckerKind, KeepalivedConf, ScriptUser};
+use keepalived_conf::{CheckerKind, KeepalivedConf, ScriptCommand, ScriptUser};
 use nix::unistd::{Group, User};
 
 /// `SC_ISSCRIPT`: the script was found.
@@ -321,6 +321,27 @@ fn secure_notify(
     flags
 }
 
+/// [`secure_notify`] for a command with its own user (the FIFO readers, the LVS notify
+/// scripts): `None` when keepalived would not run it.
+fn secure_command(
+    slot: &mut Option<ScriptCommand>,
+    user_of: &mut impl FnMut(Option<&ScriptUser>, &mut Vec<String>) -> Result<Option<RunAs>, String>,
+    log: &mut Vec<String>,
+    security: bool,
+) -> Result<u32, String> {
+    let Some(mut script) = slot.take() else {
+        return Ok(0);
+    };
+    let user = user_of(script.user.as_ref(), log)?;
+    let mut argv = Some(std::mem::take(&mut script.command));
+    let flags = secure_notify(&mut argv, user, security, log);
+    if let Some(command) = argv {
+        script.command = command;
+        *slot = Some(script);
+    }
+    Ok(flags)
+}
+
 pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
     let security = conf.global.script_security;
     let mut log = Vec::new();
@@ -416,30 +437,19 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
     .into_iter()
     .flatten()
     {
-        if let Some(mut script) = fifo.script.take() {
-            let user = user_of(script.user.as_ref(), &mut log)?;
-            let mut slot = Some(std::mem::take(&mut script.command));
-            all |= secure_notify(&mut slot, user, security, &mut log);
-            if let Some(command) = slot {
-                script.command = command;
-                fifo.script = Some(script);
-            }
-        }
+        all |= secure_command(&mut fifo.script, &mut user_of, &mut log, security)?;
     }
 
-    // LVS scripts: notify_up/down and quorum_up/down run as the default user, MISC_CHECK
-    // as its `user`.
+    // LVS scripts: notify_up/down and quorum_up/down run as their user, else the default
+    // one, MISC_CHECK as its `user`.
     for vs in &mut conf.virtual_servers {
-        let mut slots: Vec<&mut Option<Vec<String>>> = vec![&mut vs.quorum_up, &mut vs.quorum_down];
+        let mut slots: Vec<&mut Option<ScriptCommand>> = vec![&mut vs.quorum_up, &mut vs.quorum_down];
         for rs in &mut vs.real_servers {
             slots.push(&mut rs.notify_up);
             slots.push(&mut rs.notify_down);
         }
         for slot in slots {
-            if slot.is_some() {
-                let user = user_of(None, &mut log)?;
-                all |= secure_notify(slot, user, security, &mut log);
-            }
+            all |= secure_command(slot, &mut user_of, &mut log, security)?;
         }
         for rs in &mut vs.real_servers {
             let mut kept = Vec::new();
@@ -768,5 +778,31 @@ mod tests {
              There are insecure scripts."
         );
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn lvs_scripts_and_fifo_readers_run_as_their_own_user() {
+        let text = "global_defs {\n script_user root\n vrrp_notify_fifo /run/k.fifo\n \
+                    vrrp_notify_fifo_script /bin/cat nobody\n}\n\
+                    virtual_server 192.0.2.15 80 {\n quorum_up \"/bin/echo up\" nobody\n \
+                    real_server 192.0.2.21 80 {\n  notify_down /bin/true\n }\n}\n";
+        let mut conf = keepalived_conf::parse_str("k.conf", text).unwrap();
+        apply(&mut conf).unwrap();
+        let vs = &conf.virtual_servers[0];
+        let up = vs.quorum_up.as_ref().unwrap();
+        assert_eq!(up.command[1..], ["up"]);
+        assert_eq!(run_as(up.user.as_ref()).unwrap().uid, 65534);
+        // No user of its own: the default one (script_user root).
+        let down = vs.real_servers[0].notify_down.as_ref().unwrap();
+        assert_eq!(run_as(down.user.as_ref()), Some(RunAs { uid: 0, gid: 0 }));
+        let reader = conf.global.vrrp_notify_fifo.as_ref().unwrap().script.as_ref();
+        assert_eq!(reader.unwrap().user.as_ref().unwrap().user, "nobody");
+        // An unknown user is an error naming the file and line, as for every script.
+        let bad = text.replace("\" nobody", "\" no-such-user-kc");
+        let mut conf = keepalived_conf::parse_str("k.conf", &bad).unwrap();
+        assert_eq!(
+            apply(&mut conf).unwrap_err(),
+            "k.conf:7: script user \"no-such-user-kc\" does not exist"
+        );
     }
 }

@@ -100,13 +100,15 @@ pub struct NotifyFifo {
     /// default script user).
     pub owner: Option<ScriptUser>,
     /// The reader started when the FIFO is opened.
-    pub script: Option<FifoScript>,
+    pub script: Option<ScriptCommand>,
 }
 
-/// `notify_fifo_script CMD [USER [GROUP]]`: a program started when its FIFO is opened, with
-/// the FIFO's path as its last argument; it runs until it exits (no timeout).
+/// A command line with the user who runs it, as keepalived's `notify_script_init` reads it
+/// (`KEYWORD CMD [USER [GROUP]]`, so a command with arguments is quoted): the FIFO readers
+/// (`notify_fifo_script`: started when its FIFO is opened, with the FIFO's path as its last
+/// argument, no timeout), `notify_up` / `notify_down` and `quorum_up` / `quorum_down`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FifoScript {
+pub struct ScriptCommand {
     /// The command line, split into words.
     pub command: Vec<String>,
     /// Who runs it (default: the default script user).

@@ -126,8 +126,11 @@ fn virtual_servers_read_into_the_model() {
     );
     assert_eq!(vs.persistence_timeout, Some(50));
     assert_eq!((vs.quorum, vs.hysteresis), (2, 1));
-    assert_eq!(vs.quorum_up.as_deref().unwrap(), ["/bin/echo", "up"]);
-    assert_eq!(vs.quorum_down.as_deref().unwrap(), ["/bin/echo", "down"]);
+    assert_eq!(vs.quorum_up.as_ref().unwrap().command, ["/bin/echo", "up"]);
+    // As keepalived's notify_script_init: the words after the command name the user.
+    let down = vs.quorum_down.as_ref().unwrap();
+    assert_eq!(down.command, ["/bin/echo"]);
+    assert_eq!(down.user.as_ref().unwrap().user, "down");
     assert_eq!(vs.sorry_server, Some(sa("192.0.2.99:80")));
     assert!(vs.alpha && vs.omega && vs.inhibit_on_failure);
     assert_eq!(
@@ -143,7 +146,7 @@ fn virtual_servers_read_into_the_model() {
     let rs = &vs.real_servers[0];
     assert_eq!((rs.addr, rs.weight), (sa("192.0.2.21:80"), 3));
     assert_eq!(
-        rs.notify_up.as_deref().unwrap(),
+        rs.notify_up.as_ref().unwrap().command,
         ["/usr/bin/logger", "rs", "up"]
     );
     let tcp = &rs.checkers[0];

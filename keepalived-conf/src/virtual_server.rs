@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::error::Location;
+use super::model::ScriptCommand;
 
 /// What a `virtual_server` line names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,10 +168,10 @@ pub struct VirtualServer {
     pub quorum: u32,
     /// `hysteresis` (default 0).
     pub hysteresis: u32,
-    /// `quorum_up` script.
-    pub quorum_up: Option<Vec<String>>,
-    /// `quorum_down` script.
-    pub quorum_down: Option<Vec<String>>,
+    /// `quorum_up CMD [USER [GROUP]]`.
+    pub quorum_up: Option<ScriptCommand>,
+    /// `quorum_down CMD [USER [GROUP]]`.
+    pub quorum_down: Option<ScriptCommand>,
     /// `sorry_server IP PORT`.
     pub sorry_server: Option<SocketAddr>,
     /// `alpha`: real servers start down until their first successful check.
@@ -218,10 +219,10 @@ pub struct RealServer {
     pub lthreshold: u32,
     /// `inhibit_on_failure` given on the real server.
     pub inhibit_on_failure: Option<bool>,
-    /// `notify_up` script.
-    pub notify_up: Option<Vec<String>>,
-    /// `notify_down` script.
-    pub notify_down: Option<Vec<String>>,
+    /// `notify_up CMD [USER [GROUP]]`.
+    pub notify_up: Option<ScriptCommand>,
+    /// `notify_down CMD [USER [GROUP]]`.
+    pub notify_down: Option<ScriptCommand>,
     /// Timing inherited by its checkers.
     pub timing: CheckTiming,
     /// The checkers; all must pass for the server to be up (none: always up).

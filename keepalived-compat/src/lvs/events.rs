@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use healthcheck::sink::{Pool, PoolOp};
 use healthcheck::{Change, Event, Health, Reason, Scheduler, TargetId};
+use keepalived_conf::ScriptCommand;
 
 use super::LvsError;
 use super::plan::ServicePlan;
@@ -15,8 +16,8 @@ use super::plan::ServicePlan;
 pub(crate) struct Notice {
     /// `RS [192.0.2.21]:tcp:80 [192.0.2.15]:tcp:80 DOWN`.
     pub(crate) line: String,
-    /// The `notify_*` / `quorum_*` command line, if configured.
-    pub(crate) script: Option<Vec<String>>,
+    /// The `notify_*` / `quorum_*` command and its user, if configured.
+    pub(crate) script: Option<ScriptCommand>,
 }
 
 /// One virtual server as it runs.

@@ -11,7 +11,7 @@ use healthcheck::{Health, Schedule, ScheduleBuilder, Target};
 use super::{LvsError, checks};
 use keepalived_conf::{
     CheckTiming, Checker, CheckerKind, ConfWarning, KeepalivedConf, Location, Protocol, RealServer,
-    VirtualServer, VsAddress,
+    ScriptCommand, VirtualServer, VsAddress,
 };
 
 /// One real server of a service: its pool entry, its check target and its scripts.
@@ -31,9 +31,9 @@ pub(crate) struct RealPlan {
     /// (and their state) when these are equal.
     pub(crate) checkers: Vec<Checker>,
     /// `notify_up`.
-    pub(crate) notify_up: Option<Vec<String>>,
+    pub(crate) notify_up: Option<ScriptCommand>,
     /// `notify_down`.
-    pub(crate) notify_down: Option<Vec<String>>,
+    pub(crate) notify_down: Option<ScriptCommand>,
 }
 
 /// One virtual server: its pool settings, real servers and quorum scripts.
@@ -49,9 +49,9 @@ pub(crate) struct ServicePlan {
     /// The real servers, in file order.
     pub(crate) reals: Vec<RealPlan>,
     /// `quorum_up`.
-    pub(crate) quorum_up: Option<Vec<String>>,
+    pub(crate) quorum_up: Option<ScriptCommand>,
     /// `quorum_down`.
-    pub(crate) quorum_down: Option<Vec<String>>,
+    pub(crate) quorum_down: Option<ScriptCommand>,
 }
 
 /// keepalived's `[ADDRESS]:PROTOCOL:PORT`.

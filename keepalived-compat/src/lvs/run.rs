@@ -213,8 +213,8 @@ fn deliver(options: &Options, fifos: &[Fifo], notices: &[Notice]) {
         for fifo in fifos {
             fifo.send(line.clone());
         }
-        if let Some(argv) = &n.script {
-            spawn(argv, &[]);
+        if let Some(script) = &n.script {
+            spawn(script);
         }
     }
 }

@@ -13,14 +13,14 @@ virtual_server 192.0.2.15 80 {
     delay_loop 2
     retry 3
     quorum 2
-    quorum_up /bin/echo up
-    quorum_down /bin/echo down
+    quorum_up "/bin/echo up"
+    quorum_down "/bin/echo down"
     sorry_server 192.0.2.99 8080
     alpha
     omega
     real_server 192.0.2.21 80 {
         weight 1
-        notify_down /bin/echo rs down
+        notify_down "/bin/echo rs down"
         connect_timeout 1.5
         TCP_CHECK {
             warmup 0
@@ -67,7 +67,7 @@ fn virtual_servers_map_to_pools_targets_and_schedules() {
     assert_eq!((vs.pool.quorum, vs.pool.hysteresis), (2, 0));
     assert!(!vs.pool.inhibit_on_failure);
     assert_eq!(vs.pool.sorry_server.unwrap().addr, sa("192.0.2.99:8080"));
-    assert_eq!(vs.quorum_down.as_deref().unwrap(), ["/bin/echo", "down"]);
+    assert_eq!(vs.quorum_down.as_ref().unwrap().command, ["/bin/echo", "down"]);
     let rs = &vs.reals[0];
     assert_eq!(rs.label, "[192.0.2.21]:tcp:80");
     assert_eq!(rs.initial, Health::Down, "alpha starts down");
@@ -136,8 +136,8 @@ fn lines(notices: &[Notice]) -> Vec<&str> {
 #[test]
 fn health_changes_become_rs_then_vs_lines_in_order() {
     let text = "virtual_server 192.0.2.15 80 {\n delay_loop 3600\n quorum 2\n \
-                quorum_down /bin/echo qd\n \
-                real_server 192.0.2.21 80 {\n  notify_down /bin/echo d\n  TCP_CHECK\n }\n \
+                quorum_down \"/bin/echo qd\"\n \
+                real_server 192.0.2.21 80 {\n  notify_down \"/bin/echo d\"\n  TCP_CHECK\n }\n \
                 real_server 192.0.2.22 80 {\n  TCP_CHECK\n }\n}\n";
     let (plans, _) = services(&conf(text)).unwrap();
     let (mut lvs, _scheduler) = Lvs::new(plans).unwrap();
@@ -154,8 +154,8 @@ fn health_changes_become_rs_then_vs_lines_in_order() {
             "VS [192.0.2.15]:tcp:80 DOWN"
         ]
     );
-    assert_eq!(down[0].script.as_deref().unwrap(), ["/bin/echo", "d"]);
-    assert_eq!(down[1].script.as_deref().unwrap(), ["/bin/echo", "qd"]);
+    assert_eq!(down[0].script.as_ref().unwrap().command, ["/bin/echo", "d"]);
+    assert_eq!(down[1].script.as_ref().unwrap().command, ["/bin/echo", "qd"]);
     // The same health again (a weight change) is not a new notification.
     assert!(lines(&lvs.handle_event(&event(2, 0, "a", "192.0.2.21:80", Health::Down))).is_empty());
     let other = lvs.handle_event(&event(3, 1, "b", "192.0.2.22:80", Health::Down));
@@ -190,7 +190,7 @@ const BEFORE: &str = r#"
 virtual_server 192.0.2.15 80 {
     delay_loop 3600
     quorum 2
-    quorum_down /bin/echo qd
+    quorum_down "/bin/echo qd"
     real_server 192.0.2.21 80 {
         weight 1
         TCP_CHECK {
@@ -230,7 +230,7 @@ virtual_server 192.0.2.16 80 {
 virtual_server 192.0.2.15 80 {
     delay_loop 3600
     quorum 2
-    quorum_down /bin/echo qd
+    quorum_down "/bin/echo qd"
     real_server 192.0.2.25 80 {
         TCP_CHECK {
             connect_port 82
@@ -349,12 +349,12 @@ async fn a_reload_that_loses_quorum_notifies() {
     let (control, mut events) = scheduler.start().unwrap().into_parts();
     feed(&mut lvs, &mut events, 4).await;
     let text = "virtual_server 192.0.2.15 80 {\n delay_loop 3600\n quorum 2\n \
-                quorum_down /bin/echo qd\n \
+                quorum_down \"/bin/echo qd\"\n \
                 real_server 192.0.2.21 80 {\n  TCP_CHECK\n }\n}\n";
     let (plans, _) = services(&conf(text)).unwrap();
     let (summary, notices, _) = lvs.reload(plans, &control).unwrap();
     assert_eq!(lines(&notices), ["VS [192.0.2.15]:tcp:80 DOWN"]);
-    assert_eq!(notices[0].script.as_deref().unwrap(), ["/bin/echo", "qd"]);
+    assert_eq!(notices[0].script.as_ref().unwrap().command, ["/bin/echo", "qd"]);
     assert_eq!(summary.reals_removed.len(), 3);
     // The one left keeps its checker.
     assert!(

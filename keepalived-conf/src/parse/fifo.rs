@@ -5,10 +5,9 @@
 use std::path::PathBuf;
 
 use super::super::error::ConfError;
-use super::super::model::{FifoScript, GlobalDefs, NotifyFifo, ScriptUser};
+use super::super::model::{ScriptCommand, GlobalDefs, NotifyFifo, ScriptUser};
 use super::super::tree::Node;
-use super::values::command_line;
-use super::{Ctx, script_user};
+use super::{Ctx, script_command, script_user};
 
 /// The three FIFOs by index: global, vrrp, lvs.
 const PREFIX: [&str; 3] = ["", "vrrp_", "lvs_"];
@@ -17,7 +16,7 @@ const PREFIX: [&str; 3] = ["", "vrrp_", "lvs_"];
 #[derive(Default)]
 pub(super) struct Fifos {
     paths: [Option<(PathBuf, Option<ScriptUser>)>; 3],
-    scripts: [Option<FifoScript>; 3],
+    scripts: [Option<ScriptCommand>; 3],
 }
 
 impl Fifos {
@@ -47,23 +46,11 @@ impl Fifos {
         n: &Node,
         which: usize,
     ) -> Result<(), ConfError> {
-        let Some((line, user)) = n.args().split_first() else {
-            return Err(ConfError::invalid(&n.loc, n.keyword(), "missing command"));
-        };
         if self.scripts[which].is_some() {
             ctx.warn(n, "already specified, ignored");
             return Ok(());
         }
-        let user = if user.is_empty() {
-            None
-        } else {
-            Some(script_user(n, user)?)
-        };
-        self.scripts[which] = Some(FifoScript {
-            command: command_line(n, line)?,
-            user,
-            loc: n.loc.clone(),
-        });
+        self.scripts[which] = Some(script_command(n)?);
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::error::{ConfError, ConfWarning};
 use super::model::{
-    GlobalDefs, KeepalivedConf, Notify, ScriptUser, SyncGroup, VrrpInstance, VrrpScript,
+    GlobalDefs, ScriptCommand, KeepalivedConf, Notify, ScriptUser, SyncGroup, VrrpInstance, VrrpScript,
 };
 use super::tree::Node;
 use super::virtual_server::{VirtualServer, VsAddress, VsGroup};
@@ -328,6 +328,24 @@ pub(super) fn script_user(n: &Node, words: &[String]) -> Result<ScriptUser, Conf
             format!("unexpected {:?} after USER GROUP", extra.join(" ")),
         )),
     }
+}
+
+/// `KEYWORD CMD [USER [GROUP]]`, as keepalived 2.2.7's `notify_script_init` reads it: the
+/// first word is the command line (quoted in the file to give arguments), the next ones name
+/// the user and group.
+pub(super) fn script_command(n: &Node) -> Result<ScriptCommand, ConfError> {
+    let Some((line, user)) = n.args().split_first() else {
+        return Err(ConfError::invalid(&n.loc, n.keyword(), "missing command"));
+    };
+    Ok(ScriptCommand {
+        command: command_line(n, line)?,
+        user: if user.is_empty() {
+            None
+        } else {
+            Some(script_user(n, user)?)
+        },
+        loc: n.loc.clone(),
+    })
 }
 
 /// A notify keyword: `notify_master CMD [USER [GROUP]]`, as keepalived 2.2.7 reads it

@@ -3,9 +3,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use super::Ctx;
+use super::{Ctx, script_command};
 use super::checker;
-use super::values::{arg, block, command, flag, name, number, seconds};
+use super::values::{arg, block, flag, name, number, seconds};
 use crate::error::ConfError;
 use crate::tree::Node;
 use crate::virtual_server::{
@@ -147,8 +147,8 @@ pub(super) fn virtual_server(
             }
             "quorum" => vs.quorum = number(n, arg(n)?, "a weight sum")?,
             "hysteresis" => vs.hysteresis = number(n, arg(n)?, "a weight")?,
-            "quorum_up" => vs.quorum_up = Some(command(n)?),
-            "quorum_down" => vs.quorum_down = Some(command(n)?),
+            "quorum_up" => vs.quorum_up = Some(script_command(n)?),
+            "quorum_down" => vs.quorum_down = Some(script_command(n)?),
             "sorry_server" => vs.sorry_server = Some(socket_args(n)?),
             "sorry_server_inhibit" | "sorry_server_lvs_method" => {
                 ctx.warn(n, "not supported by this daemon, ignored")
@@ -367,8 +367,8 @@ fn real_server(
             "uthreshold" => rs.uthreshold = number(n, arg(n)?, "a connection count")?,
             "lthreshold" => rs.lthreshold = number(n, arg(n)?, "a connection count")?,
             "inhibit_on_failure" => rs.inhibit_on_failure = Some(flag(n)?),
-            "notify_up" => rs.notify_up = Some(command(n)?),
-            "notify_down" => rs.notify_down = Some(command(n)?),
+            "notify_up" => rs.notify_up = Some(script_command(n)?),
+            "notify_down" => rs.notify_down = Some(script_command(n)?),
             "alpha" => ctx.warn(n, "per real_server alpha is not supported, ignored"),
             "smtp_alert" | "virtualhost" => ctx.warn(n, "has no effect in this daemon"),
             kw if checker::KINDS.contains(&kw) => {
