@@ -443,7 +443,8 @@ pub(crate) fn apply(conf: &mut KeepalivedConf) -> Result<Vec<String>, String> {
     // LVS scripts: notify_up/down and quorum_up/down run as their user, else the default
     // one, MISC_CHECK as its `user`.
     for vs in &mut conf.virtual_servers {
-        let mut slots: Vec<&mut Option<ScriptCommand>> = vec![&mut vs.quorum_up, &mut vs.quorum_down];
+        let mut slots: Vec<&mut Option<ScriptCommand>> =
+            vec![&mut vs.quorum_up, &mut vs.quorum_down];
         for rs in &mut vs.real_servers {
             slots.push(&mut rs.notify_up);
             slots.push(&mut rs.notify_down);
@@ -795,7 +796,13 @@ mod tests {
         // No user of its own: the default one (script_user root).
         let down = vs.real_servers[0].notify_down.as_ref().unwrap();
         assert_eq!(run_as(down.user.as_ref()), Some(RunAs { uid: 0, gid: 0 }));
-        let reader = conf.global.vrrp_notify_fifo.as_ref().unwrap().script.as_ref();
+        let reader = conf
+            .global
+            .vrrp_notify_fifo
+            .as_ref()
+            .unwrap()
+            .script
+            .as_ref();
         assert_eq!(reader.unwrap().user.as_ref().unwrap().user, "nobody");
         // An unknown user is an error naming the file and line, as for every script.
         let bad = text.replace("\" nobody", "\" no-such-user-kc");

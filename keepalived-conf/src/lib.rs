@@ -47,7 +47,7 @@ use std::path::Path;
 
 pub use error::{ConfError, ConfWarning, Location};
 pub use model::{
-    ScriptCommand, GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, NotifyFifo,
+    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, NotifyFifo, ScriptCommand,
     ScriptUser, SyncGroup, Tracked, VipSpec, VrrpInstance, VrrpScript,
 };
 pub use net::{RT_TABLE_MAIN, RTN_UNICAST, RTPROT_KEEPALIVED, RouteSpec, RuleActionSpec, RuleSpec};

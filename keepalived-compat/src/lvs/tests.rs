@@ -67,7 +67,10 @@ fn virtual_servers_map_to_pools_targets_and_schedules() {
     assert_eq!((vs.pool.quorum, vs.pool.hysteresis), (2, 0));
     assert!(!vs.pool.inhibit_on_failure);
     assert_eq!(vs.pool.sorry_server.unwrap().addr, sa("192.0.2.99:8080"));
-    assert_eq!(vs.quorum_down.as_ref().unwrap().command, ["/bin/echo", "down"]);
+    assert_eq!(
+        vs.quorum_down.as_ref().unwrap().command,
+        ["/bin/echo", "down"]
+    );
     let rs = &vs.reals[0];
     assert_eq!(rs.label, "[192.0.2.21]:tcp:80");
     assert_eq!(rs.initial, Health::Down, "alpha starts down");
@@ -155,7 +158,10 @@ fn health_changes_become_rs_then_vs_lines_in_order() {
         ]
     );
     assert_eq!(down[0].script.as_ref().unwrap().command, ["/bin/echo", "d"]);
-    assert_eq!(down[1].script.as_ref().unwrap().command, ["/bin/echo", "qd"]);
+    assert_eq!(
+        down[1].script.as_ref().unwrap().command,
+        ["/bin/echo", "qd"]
+    );
     // The same health again (a weight change) is not a new notification.
     assert!(lines(&lvs.handle_event(&event(2, 0, "a", "192.0.2.21:80", Health::Down))).is_empty());
     let other = lvs.handle_event(&event(3, 1, "b", "192.0.2.22:80", Health::Down));
@@ -354,7 +360,10 @@ async fn a_reload_that_loses_quorum_notifies() {
     let (plans, _) = services(&conf(text)).unwrap();
     let (summary, notices, _) = lvs.reload(plans, &control).unwrap();
     assert_eq!(lines(&notices), ["VS [192.0.2.15]:tcp:80 DOWN"]);
-    assert_eq!(notices[0].script.as_ref().unwrap().command, ["/bin/echo", "qd"]);
+    assert_eq!(
+        notices[0].script.as_ref().unwrap().command,
+        ["/bin/echo", "qd"]
+    );
     assert_eq!(summary.reals_removed.len(), 3);
     // The one left keeps its checker.
     assert!(

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::super::error::ConfError;
-use super::super::model::{ScriptCommand, GlobalDefs, NotifyFifo, ScriptUser};
+use super::super::model::{GlobalDefs, NotifyFifo, ScriptCommand, ScriptUser};
 use super::super::tree::Node;
 use super::{Ctx, script_command, script_user};
 

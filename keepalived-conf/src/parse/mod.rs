@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use super::error::{ConfError, ConfWarning};
 use super::model::{
-    GlobalDefs, ScriptCommand, KeepalivedConf, Notify, ScriptUser, SyncGroup, VrrpInstance, VrrpScript,
+    GlobalDefs, KeepalivedConf, Notify, ScriptCommand, ScriptUser, SyncGroup, VrrpInstance,
+    VrrpScript,
 };
 use super::tree::Node;
 use super::virtual_server::{VirtualServer, VsAddress, VsGroup};

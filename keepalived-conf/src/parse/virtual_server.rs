@@ -3,9 +3,9 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use super::{Ctx, script_command};
 use super::checker;
 use super::values::{arg, block, flag, name, number, seconds};
+use super::{Ctx, script_command};
 use crate::error::ConfError;
 use crate::tree::Node;
 use crate::virtual_server::{
