@@ -20,7 +20,7 @@
 //!   -60` a VRRP director whose pool lost quorum runs at priority - 60, so a peer that still
 //!   reaches its real servers takes the VIP (keepalived's `quorum_down` wired to VRRP); an
 //!   anycast director always withdraws while its pool has no quorum;
-//! - **connection sync** (`--sync-interface`, [`examples::lvs::sync`]): the kernel's sync
+//! - **connection sync** (`--sync-interface`, [`ipvs_sys::sync_daemons`]): the kernel's sync
 //!   daemons follow the VRRP state as keepalived's `lvs_sync_daemon` does (master daemon in
 //!   MASTER, backup otherwise), or, in anycast mode, run as master and backup at once, so an
 //!   established connection whose packets move to another director keeps its real server.
@@ -67,11 +67,11 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use examples::lvs::front::{Front, FrontError, QUORUM_OBJECT, anycast_config};
 use examples::lvs::scheduling::{Mode, Requested, Scheduling, SchedulingError, scheduler_text};
-use examples::lvs::sync::{Roles, SyncConfig, SyncDaemons, SyncError};
 use futures::StreamExt;
 use healthcheck::checkers::{HttpCheck, TcpCheck, Url};
 use healthcheck::sink::{Dest, IpvsPool, Pool, PoolConfig, PoolSink, QuorumTrack, TrackState};
 use healthcheck::{Health, Schedule, Scheduler, Target};
+use ipvs_sys::sync_daemons::{Roles, SyncConfig, SyncDaemons, SyncError};
 use ipvs_sys::{ForwardMethod, IpvsHandle, Service, ServiceKey};
 use tokio::signal::unix::{SignalKind, signal};
 use vrrp_core::{Centisecs, Family, RouterConfig, TrackedObject, VirtualAddress};
@@ -539,7 +539,7 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
                     eprintln!("lvs-director: {warning}");
                 }
                 if let (Some(state), Some(sync)) = (report.vrrp_state, sync.as_mut()) {
-                    follow(sync, Roles::for_vrrp(state)).await;
+                    follow(sync, Roles::following(state == vrrp_core::State::Master)).await;
                 }
             }
             _ = sigterm.recv() => break,

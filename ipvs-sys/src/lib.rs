@@ -93,6 +93,7 @@ mod handle;
 mod message;
 pub mod nla;
 pub mod raw;
+pub mod sync_daemons;
 pub mod types;
 
 pub use apply::{Changes, Desired, DesiredService, plan, plan_service};

@@ -38,8 +38,8 @@ pub(crate) fn log(options: &Options, message: &str) {
 }
 
 /// An error and its sources, `: `-separated.
-#[cfg(feature = "vrrp")]
-fn chain(error: &dyn std::error::Error) -> String {
+#[cfg(any(feature = "vrrp", feature = "ipvs"))]
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
@@ -165,6 +165,7 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let mut syncd = crate::syncd::Syncd::start(&options, &conf).await;
     #[cfg(feature = "health")]
     let mut checkers: LvsPart = if !options.vrrp_only && !conf.virtual_servers.is_empty() {
         let table = if options.no_ipvs {
@@ -186,20 +187,21 @@ pub(crate) async fn run(options: Options, conf: KeepalivedConf) -> ExitCode {
     let mut checkers: LvsPart = ();
     #[cfg(feature = "vrrp")]
     let code = if options.check_only || conf.instances.is_empty() {
-        run_checkers_only(&options, &mut signals, &mut checkers).await
+        run_checkers_only(&options, &mut signals, &mut checkers, &mut syncd).await
     } else {
-        run_vrrp(options, conf, &mut signals, &mut checkers).await
+        run_vrrp(options, conf, &mut signals, &mut checkers, &mut syncd).await
     };
     // `load` refused instances this build cannot run.
     #[cfg(not(feature = "vrrp"))]
     let code = {
         let _ = conf;
-        run_checkers_only(&options, &mut signals, &mut checkers).await
+        run_checkers_only(&options, &mut signals, &mut checkers, &mut syncd).await
     };
     #[cfg(feature = "health")]
     if let Some(checkers) = checkers {
         checkers.stop().await;
     }
+    syncd.stop().await;
     pid_files.release();
     code
 }
@@ -268,6 +270,7 @@ async fn run_checkers_only(
     options: &Options,
     signals: &mut Signals,
     checkers: &mut LvsPart,
+    syncd: &mut crate::syncd::Syncd,
 ) -> ExitCode {
     systemd::ready(&format!(
         "Running the checkers of {}",
@@ -285,6 +288,7 @@ async fn run_checkers_only(
                 let status = match load(options) {
                     Ok(conf) => {
                         reload_lvs(options, checkers, &conf).await;
+                        syncd.reload(options, &conf).await;
                         format!("Reloaded {}", options.config.display())
                     }
                     Err(e) => {
@@ -332,6 +336,7 @@ async fn run_vrrp(
     conf: KeepalivedConf,
     signals: &mut Signals,
     checkers: &mut LvsPart,
+    syncd: &mut crate::syncd::Syncd,
 ) -> ExitCode {
     let mut plan = match reload::plan(&options, &conf).await {
         Ok(p) => p,
@@ -467,6 +472,7 @@ async fn run_vrrp(
                 log(&options, &describe(&event));
                 net.on_event(&event).await;
                 vrrp.notifier.on_event(&event);
+                syncd.on_event(&event).await;
                 dumps.on_event(&event);
                 if matches!(event, Event::Stopped) {
                     break;
@@ -493,6 +499,7 @@ async fn run_vrrp(
                             }
                             net.reload(&done.conf).await;
                             reload_lvs(&options, checkers, &done.conf).await;
+                            syncd.reload(&options, &done.conf).await;
                             dumps.reload(&done.conf, done.configured);
                             done.summary
                         }

@@ -62,6 +62,7 @@ mod scripts;
 #[cfg(any(feature = "vrrp", feature = "health"))]
 mod security;
 mod signals;
+mod syncd;
 mod systemd;
 #[cfg(feature = "vrrp")]
 mod track_file;

@@ -72,7 +72,7 @@ fn lvs_reload_runs_in_vm() {
     let (filter, scenarios) = match &keepalived {
         Some(path) => {
             vm = vm.file(path).env(KEEPALIVED_ENV, path);
-            ("", 4)
+            ("", 5)
         }
         None => {
             // Prints the reason (fails with REQUIRE_PRIVILEGED_TESTS=1); the daemon's own
@@ -82,13 +82,14 @@ fn lvs_reload_runs_in_vm() {
                  (apt-get install -y keepalived)",
             );
             (
-                " --skip lvs_reload_on_keepalived --skip lvs_options_like_keepalived",
+                " --skip lvs_reload_on_keepalived --skip lvs_options_like_keepalived \
+                 --skip lvs_syncd_follows",
                 2,
             )
         }
     };
     vm.run(&format!(
-        "{exe} --ignored lvs_reload_ lvs_options_ --nocapture --test-threads=1{filter}"
+        "{exe} --ignored lvs_reload_ lvs_options_ lvs_syncd_ --nocapture --test-threads=1{filter}"
     ))
     .assert_suite_passed(Some(scenarios));
 }
@@ -892,4 +893,90 @@ fn lvs_options_like_keepalived_2_2_7() {
         Vec::<String>::new(),
         "service left after stop"
     );
+}
+
+/// `lvs_sync_daemon` tied to an instance: the VRRP instance starts in BACKUP, becomes MASTER
+/// (alone on the link), then the daemon stops.
+const SYNCD_CONF: &str = "global_defs {\n    router_id kc_syncd\n    vrrp_version 3\n    \
+    lvs_sync_daemon kc-c inst VI_S maxlen 1400\n}\n\
+    vrrp_instance VI_S {\n    state BACKUP\n    interface kc-c\n    virtual_router_id 77\n    \
+    priority 100\n    advert_int 0.2\n    virtual_ipaddress {\n        203.0.113.77/32\n    }\n}\n";
+
+/// The distinct `ipvsadm -L --daemon` outputs seen while `daemon` starts, becomes master and
+/// stops, in order (each output's lines joined with ` | `), ending with what is left after
+/// the stop.
+fn daemon_states(mut daemon: Daemon) -> Vec<String> {
+    let show = || {
+        run("ipvsadm", &["-L", "--daemon"])
+            .trim()
+            .replace('\n', " | ")
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let start = Instant::now();
+    // Until the master daemon has been seen for a while (the VIP is up by then).
+    while start.elapsed() < WAIT {
+        let now = show();
+        if seen.last() != Some(&now) {
+            seen.push(now.clone());
+        }
+        if now.contains("master sync daemon") && start.elapsed() > Duration::from_secs(3) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(daemon.stop(), "{}", daemon.log());
+    let after = show();
+    if seen.last() != Some(&after) {
+        seen.push(after);
+    }
+    seen
+}
+
+/// keepalived 2.2.7 and keepalived-compat run the sync daemons the same way for the same
+/// `lvs_sync_daemon`: the backup daemon while the instance is not master, the master one
+/// once it is, with the instance's VRID as sync id and the configured maxlen.
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
+fn lvs_syncd_follows_the_instance_like_keepalived_2_2_7() {
+    let dir = prepare();
+    let keepalived = std::env::var(KEEPALIVED_ENV)
+        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
+    for d in ["/run", "/var/run", "/etc/keepalived"] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let conf = dir.join("syncd.conf");
+    std::fs::write(&conf, SYNCD_CONF).unwrap();
+    let arg = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let theirs = Daemon::start(
+        &keepalived,
+        &[
+            "-n",
+            "-l",
+            "-f",
+            &arg("syncd.conf"),
+            "-p",
+            &arg("k.pid"),
+            "-r",
+            &arg("v.pid"),
+            "-c",
+            &arg("c.pid"),
+        ],
+        dir.join("keepalived-syncd.log"),
+    );
+    let keepalived_states = daemon_states(theirs);
+    println!("keepalived 2.2.7: {keepalived_states:#?}");
+    let ours = Daemon::start(
+        daemon_binary(),
+        &["-n", "-l", "-f", &arg("syncd.conf"), "-p", &arg("ours.pid")],
+        dir.join("ours-syncd.log"),
+    );
+    let our_states = daemon_states(ours);
+    println!("keepalived-compat: {our_states:#?}");
+    assert!(
+        keepalived_states
+            .iter()
+            .any(|s| s.contains("backup sync daemon (mcast=kc-c, syncid=77, maxlen=1400")),
+        "{keepalived_states:#?}"
+    );
+    assert_eq!(our_states, keepalived_states);
 }

@@ -47,8 +47,8 @@ use std::path::Path;
 
 pub use error::{ConfError, ConfWarning, Location};
 pub use model::{
-    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, Notify, NotifyFifo, ScriptCommand,
-    ScriptUser, SyncGroup, Tracked, VipSpec, VrrpInstance, VrrpScript,
+    GarpOverrides, GlobalDefs, InitialState, KeepalivedConf, LvsSyncDaemon, Notify, NotifyFifo,
+    ScriptCommand, ScriptUser, SyncGroup, Tracked, VipSpec, VrrpInstance, VrrpScript,
 };
 pub use net::{RT_TABLE_MAIN, RTN_UNICAST, RTPROT_KEEPALIVED, RouteSpec, RuleActionSpec, RuleSpec};
 pub use options::ReadOptions;
@@ -88,5 +88,7 @@ mod tests_lvs;
 mod tests_net;
 #[cfg(test)]
 mod tests_preprocess;
+#[cfg(test)]
+mod tests_syncd;
 #[cfg(test)]
 mod tests_tracking;

@@ -88,6 +88,34 @@ pub struct GlobalDefs {
     /// `enable_script_security`: scripts run as root whose path a non-root user could
     /// change are not run.
     pub script_security: bool,
+    /// `lvs_sync_daemon`: IPVS connection sync.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+}
+
+/// `lvs_sync_daemon INTERFACE [inst] VRRP_INSTANCE [id SYNC_ID] [maxlen LEN] [port PORT]
+/// [ttl TTL] [group ADDRESS]` (keepalived 2.2.7's words; `lvs_sync_daemon IF INSTANCE ID`
+/// is its older form): the kernel's connection sync daemons, following the instance (the
+/// master daemon while it is MASTER, the backup one otherwise), or both all the time
+/// without an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LvsSyncDaemon {
+    /// The interface the sync messages use.
+    pub interface: String,
+    /// The VRRP instance the daemons follow.
+    pub instance: Option<String>,
+    /// `id`: the sync id (default: the instance's VRID, or 0 without an instance).
+    pub sync_id: Option<u8>,
+    /// `maxlen`: the largest message payload.
+    pub max_len: Option<u16>,
+    /// `port`: the UDP port.
+    pub port: Option<u16>,
+    /// `ttl`: the multicast TTL.
+    pub ttl: Option<u8>,
+    /// `group`: the multicast group.
+    pub group: Option<IpAddr>,
+    /// Where it is written.
+    pub loc: Location,
 }
 
 /// A notify FIFO: `notify_fifo PATH [USER [GROUP]]` and its reader,
@@ -152,6 +180,7 @@ impl Default for GlobalDefs {
             lvs_notify_fifo: None,
             script_user: None,
             script_security: false,
+            lvs_sync_daemon: None,
         }
     }
 }

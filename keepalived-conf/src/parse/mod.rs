@@ -8,6 +8,7 @@ mod route;
 mod rttables;
 mod rule;
 mod statics;
+mod syncd;
 mod tracking;
 mod values;
 mod virtual_server;
@@ -54,7 +55,6 @@ const GLOBAL_NO_EFFECT: &[&str] = &[
     "dynamic_interfaces",
     "lvs_id",
     "lvs_timeouts",
-    "lvs_sync_daemon",
     "lvs_flush",
     "lvs_flush_on_stop",
 ];
@@ -124,6 +124,7 @@ pub(super) fn conf(nodes: &[Node]) -> Result<KeepalivedConf, ConfError> {
         )?);
     }
     instance::check_instances(&instances)?;
+    syncd::check(&global, &instances)?;
     let mut sync_groups = Vec::new();
     for node in group_nodes {
         sync_groups.push(sync_group(&mut ctx, node, &instances)?);
@@ -214,6 +215,13 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             "lvs_notify_fifo_script" => fifos.script(ctx, n, 2)?,
             "script_user" => g.script_user = Some(script_user(n, n.args())?),
             "enable_script_security" => g.script_security = flag(n)?,
+            "lvs_sync_daemon" => {
+                if g.lvs_sync_daemon.is_some() {
+                    ctx.warn(n, "already specified, ignored");
+                } else {
+                    g.lvs_sync_daemon = Some(syncd::lvs_sync_daemon(ctx, n)?);
+                }
+            }
             kw if GLOBAL_NO_EFFECT.contains(&kw) => ctx.warn(n, "has no effect in this daemon"),
             _ => ctx.unknown(n, "global_defs"),
         }

@@ -6,7 +6,7 @@
 //! director keeps its real server (and its established TCP state) instead of being refused.
 //!
 //! - **VRRP** (one active director, keepalived's `lvs_sync_daemon IF INSTANCE`): the daemon
-//!   follows the instance, [`Roles::for_vrrp`]: master daemon in MASTER state, backup
+//!   follows the instance, [`Roles::following`]: master daemon in MASTER state, backup
 //!   daemon otherwise. keepalived 2.2.7 starts the backup daemon with the instance, swaps to
 //!   the master daemon on becoming master (stopping the backup first), back on leaving
 //!   master, and stops the running one at shutdown; the sync id defaults to the VRID.
@@ -20,8 +20,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use ipvs_sys::{DaemonState, IpvsHandle, SyncDaemon};
-use vrrp_core::State;
+use crate::{DaemonState, Error, IpvsHandle, SyncDaemon};
 
 /// The sync daemons' settings: keepalived's `lvs_sync_daemon` (`id`, `maxlen`, `port`, `ttl`,
 /// `group`), ipvsadm's `--start-daemon` options. Unset values take the kernel's defaults
@@ -123,14 +122,10 @@ impl Roles {
     };
 
     /// keepalived's rule for a sync daemon tied to a VRRP instance: the master daemon while
-    /// the instance is MASTER, the backup daemon in every other state (including INIT and
-    /// FAULT).
-    pub fn for_vrrp(state: State) -> Roles {
-        if state == State::Master {
-            Roles::MASTER
-        } else {
-            Roles::BACKUP
-        }
+    /// the instance is MASTER (`master`), the backup daemon in every other state (including
+    /// INIT and FAULT).
+    pub fn following(master: bool) -> Roles {
+        if master { Roles::MASTER } else { Roles::BACKUP }
     }
 
     fn has(self, state: DaemonState) -> bool {
@@ -200,7 +195,7 @@ pub enum SyncError {
         sync_id: u8,
         /// The kernel's answer.
         #[source]
-        source: ipvs_sys::Error,
+        source: Error,
     },
     /// The kernel refused to stop a daemon.
     #[error("cannot stop the {state} sync daemon")]
@@ -209,11 +204,11 @@ pub enum SyncError {
         state: DaemonState,
         /// The kernel's answer.
         #[source]
-        source: ipvs_sys::Error,
+        source: Error,
     },
     /// The settings are invalid (an interface name too long for the kernel).
     #[error("bad sync daemon settings")]
-    Invalid(#[source] ipvs_sys::Error),
+    Invalid(#[source] Error),
 }
 
 /// The sync daemons of this director's network namespace, driven through ipvs-sys.
@@ -265,7 +260,7 @@ impl SyncDaemons {
         for &step in &steps {
             match step {
                 Step::Stop(state) => match self.ipvs.stop_daemon(state).await {
-                    Ok(()) | Err(ipvs_sys::Error::NoSuchDaemon(_)) => {}
+                    Ok(()) | Err(Error::NoSuchDaemon(_)) => {}
                     Err(source) => return Err(SyncError::Stop { state, source }),
                 },
                 Step::Start(state) => {
@@ -301,10 +296,8 @@ mod tests {
 
     #[test]
     fn vrrp_master_runs_the_master_daemon_every_other_state_the_backup() {
-        assert_eq!(Roles::for_vrrp(State::Master), Roles::MASTER);
-        for state in [State::Initialize, State::Backup, State::Fault] {
-            assert_eq!(Roles::for_vrrp(state), Roles::BACKUP, "{state}");
-        }
+        assert_eq!(Roles::following(true), Roles::MASTER);
+        assert_eq!(Roles::following(false), Roles::BACKUP);
     }
 
     /// keepalived's `ipvs_syncd_master` / `ipvs_syncd_backup`: stop the other one first.
