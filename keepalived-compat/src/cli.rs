@@ -468,14 +468,7 @@ fn host_config_id(hostname: &str) -> String {
 
 /// keepalived's `-u`: a number in C notation (`0022`, `18`, `0x12`) of permission bits only.
 fn parse_umask(text: &str) -> Option<u32> {
-    let mask = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        u32::from_str_radix(hex, 16).ok()?
-    } else if text.len() > 1 && text.starts_with('0') {
-        u32::from_str_radix(&text[1..], 8).ok()?
-    } else {
-        text.parse().ok()?
-    };
-    (mask <= 0o777).then_some(mask)
+    keepalived_conf::umask::parse(text)
 }
 
 #[cfg(test)]

@@ -145,9 +145,11 @@ fn main() -> ExitCode {
     for w in &options.warnings {
         tracing::warn!("{w}");
     }
-    if let Some(mask) = options.umask {
-        umask(Mode::from_bits_truncate(mask));
-    }
+    // keepalived's file creation mask: 0177 unless `-u` (or, below, the `umask` keyword)
+    // says otherwise, so dumps and FIFOs are the daemon's alone.
+    umask(Mode::from_bits_truncate(
+        options.umask.unwrap_or(keepalived_conf::umask::DEFAULT),
+    ));
     // Process events come from the initial network namespace only (keepalived too opens
     // this socket before changing namespace).
     #[cfg(feature = "vrrp")]
@@ -171,6 +173,16 @@ fn main() -> ExitCode {
     };
     if options.config_test {
         return config_test(&options, &conf);
+    }
+    // The command line's `-u` wins over the file, as in keepalived.
+    match (options.umask, conf.global.umask) {
+        (None, Some(mask)) => {
+            umask(Mode::from_bits_truncate(mask));
+        }
+        (Some(_), Some(_)) => {
+            tracing::info!("umask command line option specified, ignoring config option");
+        }
+        _ => {}
     }
     if options.namespace.is_some() && options.pid.is_none() {
         prepare_pid_dir(&options);

@@ -41,6 +41,7 @@ mod parse;
 mod preprocess;
 mod tracking;
 mod tree;
+pub mod umask;
 mod virtual_server;
 
 use std::path::Path;

@@ -90,6 +90,9 @@ pub struct GlobalDefs {
     pub script_security: bool,
     /// `lvs_sync_daemon`: IPVS connection sync.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `umask MASK`: the daemon's file creation mask (keepalived's default 0177 otherwise;
+    /// the command line's `-u` wins).
+    pub umask: Option<u32>,
 }
 
 /// `lvs_sync_daemon INTERFACE [inst] VRRP_INSTANCE [id SYNC_ID] [maxlen LEN] [port PORT]
@@ -181,6 +184,7 @@ impl Default for GlobalDefs {
             script_user: None,
             script_security: false,
             lvs_sync_daemon: None,
+            umask: None,
         }
     }
 }

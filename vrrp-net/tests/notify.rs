@@ -138,7 +138,11 @@ fn notify_fifo_script_and_owner_match_keepalived() {
                 .contains("MASTER")
         }));
         let meta = std::fs::metadata(&fifo).unwrap();
-        let owner = std::os::unix::fs::MetadataExt::uid(&meta);
+        // The mode too: keepalived's default umask (0177) applies to the FIFO it makes.
+        let owner = (
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            std::os::unix::fs::MetadataExt::mode(&meta) & 0o777,
+        );
         assert!(reader_running(), "{who}: no reader running");
         stop();
         let gone = wait_until(Duration::from_secs(5), || !reader_running());
@@ -160,10 +164,10 @@ fn notify_fifo_script_and_owner_match_keepalived() {
     eprintln!("keepalived: {ka:?}\nours: {ours:?}");
     assert_eq!(
         ka.0,
-        nobody.uid.as_raw(),
-        "keepalived gave the FIFO to nobody"
+        (nobody.uid.as_raw(), 0o600),
+        "keepalived gave the FIFO to nobody, mode 0644 under its umask 0177"
     );
-    assert_eq!(ours.0, ka.0, "FIFO owner");
+    assert_eq!(ours.0, ka.0, "FIFO owner and mode");
     assert!(
         !ka.1 && !ours.1,
         "a FIFO the daemon made is removed when it stops"

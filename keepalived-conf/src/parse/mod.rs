@@ -215,6 +215,16 @@ fn global_defs(ctx: &mut Ctx, node: &Node, g: &mut GlobalDefs) -> Result<(), Con
             "lvs_notify_fifo_script" => fifos.script(ctx, n, 2)?,
             "script_user" => g.script_user = Some(script_user(n, n.args())?),
             "enable_script_security" => g.script_security = flag(n)?,
+            "umask" => {
+                let text = arg(n)?;
+                g.umask = Some(crate::umask::parse(text).ok_or_else(|| {
+                    ConfError::invalid(
+                        &n.loc,
+                        "umask",
+                        format!("{text:?} is not a mask of permission bits (e.g. 0177)"),
+                    )
+                })?);
+            }
             "lvs_sync_daemon" => {
                 if g.lvs_sync_daemon.is_some() {
                     ctx.warn(n, "already specified, ignored");
