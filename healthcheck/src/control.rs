@@ -19,7 +19,14 @@ use std::sync::Arc;
 /// | [`Control::add`] | [`Change::Added`](crate::Change::Added) at the schedule's `initial` health |
 /// | [`Control::remove`] | [`Change::Removed`](crate::Change::Removed) (never a fake "down") |
 /// | [`Control::replace`] | [`Change::Replaced`](crate::Change::Replaced), or `Removed` then `Added` for a new address; none when nothing changed |
-/// | [`Control::recheck`] | those of the extra probe round, if it changes anything |
+/// | [`Control::recheck`] | those of the extra probe round, if it changes anything (none while suspended) |
+/// | [`Control::suspend`] | none: the probes stop, the target keeps its health, streaks and weight |
+/// | [`Control::resume`] | none: the probes start again (a new phase within `warmup`); their verdicts bring the next events |
+/// | [`Control::add_suspended`] | [`Change::Added`](crate::Change::Added), like `add`, but nothing probes it until it is resumed |
+///
+/// A suspended target stays suspended through [`Control::replace`] (which changes what it
+/// will probe when resumed) and ignores [`Control::recheck`]; verdicts of probes that were
+/// in flight when it was suspended are dropped. keepalived's `ha_suspend` is built on it.
 #[derive(Debug, Clone)]
 pub struct Control {
     shared: Arc<Shared>,
@@ -90,8 +97,38 @@ impl Control {
     /// reused.
     pub fn add(&self, target: Target) -> Result<TargetId, ControlError> {
         let name = target.name.clone();
-        self.apply(|core| core.add(target))?
+        self.apply(|core| core.add(target, false))?
             .map_err(|e| ControlError::config(&name, e))
+    }
+
+    /// Like [`Control::add`], but the target starts suspended: its
+    /// [`Change::Added`](crate::Change::Added) event is queued at the schedule's `initial`
+    /// health and nothing probes it until [`Control::resume`].
+    pub fn add_suspended(&self, target: Target) -> Result<TargetId, ControlError> {
+        let name = target.name.clone();
+        self.apply(|core| core.add(target, true))?
+            .map_err(|e| ControlError::config(&name, e))
+    }
+
+    /// Stops probing a target without forgetting it: its health, every check's rise/fall
+    /// streak and its weights stay as they are, and no event is queued. Verdicts of probes
+    /// in flight are dropped. Returns whether it was probing (`false`: already suspended).
+    pub fn suspend(&self, id: TargetId) -> Result<bool, ControlError> {
+        self.apply(|core| core.suspend(id))?
+            .ok_or(ControlError::UnknownTarget(id))
+    }
+
+    /// Starts probing a suspended target again, each check at a new random phase within
+    /// its schedule's `warmup`; the streaks go on from where they were. Returns whether it
+    /// was suspended (`false`: it was probing, nothing changed).
+    pub fn resume(&self, id: TargetId) -> Result<bool, ControlError> {
+        self.apply(|core| core.resume(id))?
+            .ok_or(ControlError::UnknownTarget(id))
+    }
+
+    /// Whether a live target is suspended; `None` for an unknown or removed id.
+    pub fn is_suspended(&self, id: TargetId) -> Option<bool> {
+        self.shared.lock().is_suspended(id)
     }
 
     /// Stops probing a target and queues its [`Change::Removed`](crate::Change::Removed)

@@ -38,7 +38,10 @@ impl Shared {
 struct Probes {
     target: Target,
     generation: u64,
+    /// Empty while suspended.
     tasks: Vec<(AbortHandle, Arc<Notify>)>,
+    /// Suspended: no probe task runs; health, streaks and weight are kept.
+    suspended: bool,
 }
 
 impl Probes {
@@ -94,19 +97,25 @@ impl Core {
         }
     }
 
-    /// Validates a target and starts probing it; queues its [`crate::Change::Added`].
-    pub(crate) fn add(&mut self, target: Target) -> Result<TargetId, ConfigError> {
+    /// Validates a target and starts probing it, unless `suspended`; queues its
+    /// [`crate::Change::Added`].
+    pub(crate) fn add(&mut self, target: Target, suspended: bool) -> Result<TargetId, ConfigError> {
         validate(&target)?;
         if self.names.contains_key(&target.name) {
             return Err(ConfigError::DuplicateTarget(target.name));
         }
         let id = self.aggregate.push(&target);
-        let tasks = self.spawn(id, 0, &target);
+        let tasks = if suspended {
+            Vec::new()
+        } else {
+            self.spawn(id, 0, &target)
+        };
         self.names.insert(target.name.clone(), id);
         self.probes.push(Some(Probes {
             target,
             generation: 0,
             tasks,
+            suspended,
         }));
         self.pending
             .extend(self.aggregate.initial_event(Instant::now(), id));
@@ -150,7 +159,9 @@ impl Core {
         if kept && !retimed && old.target.weight == target.weight {
             return Ok(Some((id, Replaced::Unchanged)));
         }
-        let respawn = !kept || retimed;
+        let suspended = old.suspended;
+        // A suspended target has no tasks to restart: its next resume starts the new ones.
+        let respawn = (!kept || retimed) && !suspended;
         // Verdicts still queued from the old tasks count when the checks are kept; those of
         // replaced checks are dropped.
         let generation = old.generation + u64::from(!kept);
@@ -172,14 +183,49 @@ impl Core {
             if respawn {
                 probes.abort();
                 probes.tasks = tasks;
-                probes.generation = generation;
             }
+            probes.generation = generation;
             probes.target = target;
         }
         Ok(Some((id, outcome)))
     }
 
-    /// Wakes every probe task of a live target; `false` if it is unknown or removed.
+    /// Stops a live target's probe tasks, keeping its health, streaks and weights; verdicts
+    /// of probes in flight are dropped. `None` if it is unknown or removed, else whether it
+    /// was running.
+    pub(crate) fn suspend(&mut self, id: TargetId) -> Option<bool> {
+        let probes = self.probes.get_mut(id.0)?.as_mut()?;
+        if probes.suspended {
+            return Some(false);
+        }
+        probes.abort();
+        probes.suspended = true;
+        probes.generation += 1;
+        Some(true)
+    }
+
+    /// Starts a suspended target's probe tasks again, at a new phase within its warmup.
+    /// `None` if it is unknown or removed, else whether it was suspended.
+    pub(crate) fn resume(&mut self, id: TargetId) -> Option<bool> {
+        let probes = self.probes.get(id.0)?.as_ref()?;
+        if !probes.suspended {
+            return Some(false);
+        }
+        let (generation, target) = (probes.generation, probes.target.clone());
+        let tasks = self.spawn(id, generation, &target);
+        let probes = self.probes.get_mut(id.0)?.as_mut()?;
+        probes.tasks = tasks;
+        probes.suspended = false;
+        Some(true)
+    }
+
+    /// Whether a live target is suspended; `None` if it is unknown or removed.
+    pub(crate) fn is_suspended(&self, id: TargetId) -> Option<bool> {
+        Some(self.probes.get(id.0)?.as_ref()?.suspended)
+    }
+
+    /// Wakes every probe task of a live target (none while suspended); `false` if it is
+    /// unknown or removed.
     pub(crate) fn recheck(&self, id: TargetId) -> bool {
         let Some(Some(probes)) = self.probes.get(id.0) else {
             return false;

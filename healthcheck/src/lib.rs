@@ -124,6 +124,8 @@
 //! name and id: with the same address and the same checks (the same `Arc`s) it keeps its
 //! health, rise/fall streaks and dynamic weights ([`Replaced::Kept`]); new checks or a new
 //! address start it over at the new schedule's `initial` health ([`Replaced::Restarted`]).
+//! [`Control::suspend`] stops a target's probes without forgetting its health or streaks
+//! (keepalived's `ha_suspend`), [`Control::resume`] starts them again.
 //!
 //! ```
 //! use healthcheck::checkers::TcpCheck;

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 /// stream, not as bursts.
 #[derive(Debug)]
 pub struct Scheduler {
-    targets: Vec<Target>,
+    targets: Vec<(Target, bool)>,
     names: HashSet<String>,
     max_in_flight: usize,
     seed: u64,
@@ -59,8 +59,21 @@ impl Scheduler {
         if !self.names.insert(target.name.clone()) {
             return Err(ConfigError::DuplicateTarget(target.name));
         }
-        self.targets.push(target);
+        self.targets.push((target, false));
         Ok(TargetId(self.targets.len() - 1))
+    }
+
+    /// Makes an added target start suspended: its [`Change::Added`](crate::Change::Added)
+    /// event comes as for any target, but nothing probes it until
+    /// [`Control::resume`]. Returns `false` for an id this scheduler did not give.
+    pub fn suspend(&mut self, id: TargetId) -> bool {
+        match self.targets.get_mut(id.0) {
+            Some((_, suspended)) => {
+                *suspended = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Spawns the probe tasks on the current runtime (call it from within a tokio
@@ -73,8 +86,8 @@ impl Scheduler {
         let runtime = Handle::try_current().map_err(|_| ConfigError::NoRuntime)?;
         let (tx, rx) = mpsc::channel(1024);
         let mut core = Core::new(tx, self.max_in_flight, self.seed, runtime);
-        for target in self.targets {
-            core.add(target)?;
+        for (target, suspended) in self.targets {
+            core.add(target, suspended)?;
         }
         let shared = Arc::new(Shared::new(core));
         Ok(Running {
@@ -111,7 +124,7 @@ impl Running {
     /// Starts probing one more target; its [`Change::Added`](crate::Change::Added) event
     /// is queued. Ids keep counting up and are never reused. See [`Control::add`].
     pub fn add(&mut self, target: Target) -> Result<TargetId, ConfigError> {
-        let id = self.events.shared.lock().add(target);
+        let id = self.events.shared.lock().add(target, false);
         self.events.shared.queued.notify_one();
         id
     }

@@ -539,3 +539,128 @@ async fn a_replace_with_a_new_address_moves_the_target() {
         (Change::Added, id, "127.0.0.2:80".parse().unwrap())
     );
 }
+
+/// The start times of a check's attempts, in milliseconds since `t0`.
+fn starts(calls: &Mutex<Vec<Instant>>, t0: Instant) -> Vec<u128> {
+    calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - t0).as_millis())
+        .collect()
+}
+
+/// A suspended target is not probed (not by a recheck, not after a replace) and keeps its
+/// health and fall streak: two failures before the suspension and one after the resume
+/// make three. The resumed probes run the schedule given while suspended.
+#[tokio::test(start_paused = true)]
+async fn a_suspended_target_keeps_its_streak_and_is_not_probed() {
+    let t0 = Instant::now();
+    let check = Scripted::new(vec![down(Reason::Refused)]);
+    let calls = check.calls.clone();
+    let a_target = target("a", schedule(1, 3, Health::Up), check);
+    let run = start(vec![a_target.clone()]);
+    let (control, mut events) = run.into_parts();
+    assert_eq!(events.next_event().await.change, Change::Added);
+    // failures at 0 s and 1 s, read by the stream: two of three
+    let no_event = tokio::time::timeout(Duration::from_millis(1500), events.next_event()).await;
+    assert!(no_event.is_err(), "{no_event:?}");
+    let a = TargetId(0);
+    assert_eq!(control.is_suspended(a), Some(false));
+    assert!(control.suspend(a).unwrap());
+    assert!(!control.suspend(a).unwrap(), "already suspended");
+    assert_eq!(control.is_suspended(a), Some(true));
+    control.recheck(a).unwrap();
+    let mut retimed = a_target.clone();
+    retimed.schedule = retimed
+        .schedule
+        .into_builder()
+        .interval(Duration::from_secs(2))
+        .build()
+        .unwrap();
+    assert_eq!(control.replace(retimed).unwrap().1, Replaced::Kept);
+    assert_eq!(events.next_event().await.change, Change::Replaced);
+    assert_eq!(control.is_suspended(a), Some(true));
+    let no_event = tokio::time::timeout(Duration::from_secs(5), events.next_event()).await;
+    assert!(no_event.is_err(), "no event while suspended: {no_event:?}");
+    assert_eq!(starts(&calls, t0), vec![0, 1000]);
+    assert_eq!(control.state(a), Some((Health::Up, 1)));
+    // resumed at 6.5 s: warmup 0 probes at once, the third failure in a row
+    assert!(control.resume(a).unwrap());
+    assert!(!control.resume(a).unwrap(), "already probing");
+    let ev = events.next_event().await;
+    assert_eq!(
+        (ev.change, ev.health, ev.at - t0),
+        (Change::Health, Health::Down, Duration::from_millis(6500))
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(starts(&calls, t0), vec![0, 1000, 6500, 8500]);
+    assert!(matches!(
+        control.suspend(TargetId(9)),
+        Err(ControlError::UnknownTarget(_))
+    ));
+    assert_eq!(control.is_suspended(TargetId(9)), None);
+}
+
+/// A verdict already sent when its target is suspended is dropped: the event stream had
+/// not read it yet, and it never becomes an event.
+#[tokio::test(start_paused = true)]
+async fn a_verdict_sent_before_the_suspension_is_dropped() {
+    let t0 = Instant::now();
+    let run = start(vec![target(
+        "a",
+        schedule(1, 1, Health::Up),
+        Scripted::new(vec![down(Reason::Refused)]),
+    )]);
+    let (control, mut events) = run.into_parts();
+    assert_eq!(events.next_event().await.change, Change::Added);
+    // The probe at 0 s has sent its verdict; nobody read it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(control.suspend(TargetId(0)).unwrap());
+    let no_event = tokio::time::timeout(Duration::from_secs(3), events.next_event()).await;
+    assert!(
+        no_event.is_err(),
+        "the old verdict was dropped: {no_event:?}"
+    );
+    assert_eq!(control.state(TargetId(0)), Some((Health::Up, 1)));
+    control.resume(TargetId(0)).unwrap();
+    let ev = events.next_event().await;
+    assert_eq!(
+        (ev.health, ev.at - t0),
+        (Health::Down, Duration::from_millis(3100))
+    );
+}
+
+/// A target added suspended (by the control handle or before the start) announces itself
+/// and is probed only once resumed.
+#[tokio::test(start_paused = true)]
+async fn targets_can_start_suspended() {
+    let t0 = Instant::now();
+    let first = Scripted::new(vec![down(Reason::Refused)]);
+    let first_calls = first.calls.clone();
+    let mut scheduler = Scheduler::new().seed(7);
+    let id = scheduler
+        .add(target("a", schedule(1, 1, Health::Up), first))
+        .unwrap();
+    assert!(scheduler.suspend(id));
+    assert!(!scheduler.suspend(TargetId(5)));
+    let (control, mut events) = scheduler.start().unwrap().into_parts();
+    assert_eq!(events.next_event().await.change, Change::Added);
+    let second = Scripted::new(vec![down(Reason::Refused)]);
+    let second_calls = second.calls.clone();
+    let b = control
+        .add_suspended(target("b", schedule(1, 1, Health::Up), second))
+        .unwrap();
+    let added = events.next_event().await;
+    assert_eq!((added.change, added.target), (Change::Added, b));
+    assert_eq!(control.is_suspended(b), Some(true));
+    let no_event = tokio::time::timeout(Duration::from_secs(2), events.next_event()).await;
+    assert!(no_event.is_err(), "nothing probes: {no_event:?}");
+    assert!(first_calls.lock().unwrap().is_empty());
+    assert!(second_calls.lock().unwrap().is_empty());
+    control.resume(b).unwrap();
+    let ev = events.next_event().await;
+    assert_eq!((ev.target, ev.health), (b, Health::Down));
+    assert_eq!(starts(&second_calls, t0), vec![2000]);
+    assert!(first_calls.lock().unwrap().is_empty());
+}

@@ -70,9 +70,14 @@ fn lvs_reload_runs_in_vm() {
         .file(exe);
     let keepalived = which("keepalived");
     let (filter, scenarios) = match &keepalived {
+        // ha_suspend follows the addresses through vrrp-net (feature vrrp).
+        Some(path) if !cfg!(feature = "vrrp") => {
+            vm = vm.file(path).env(KEEPALIVED_ENV, path);
+            (" --skip lvs_ha_suspend", 5)
+        }
         Some(path) => {
             vm = vm.file(path).env(KEEPALIVED_ENV, path);
-            ("", 5)
+            ("", 6)
         }
         None => {
             // Prints the reason (fails with REQUIRE_PRIVILEGED_TESTS=1); the daemon's own
@@ -83,13 +88,14 @@ fn lvs_reload_runs_in_vm() {
             );
             (
                 " --skip lvs_reload_on_keepalived --skip lvs_options_like_keepalived \
-                 --skip lvs_syncd_follows",
+                 --skip lvs_syncd_follows --skip lvs_ha_suspend",
                 2,
             )
         }
     };
     vm.run(&format!(
-        "{exe} --ignored lvs_reload_ lvs_options_ lvs_syncd_ --nocapture --test-threads=1{filter}"
+        "{exe} --ignored lvs_reload_ lvs_options_ lvs_syncd_ lvs_ha_suspend_ --nocapture \
+         --test-threads=1{filter}"
     ))
     .assert_suite_passed(Some(scenarios));
 }
@@ -904,7 +910,7 @@ const SYNCD_CONF: &str = "global_defs {\n    router_id kc_syncd\n    vrrp_versio
 
 /// The distinct `ipvsadm -L --daemon` outputs seen while `daemon` starts, becomes master and
 /// stops, in order (each output's lines joined with ` | `), ending with what is left after
-/// the stop.
+/// the stop; a moment with no daemon between two daemons is left out.
 fn daemon_states(mut daemon: Daemon) -> Vec<String> {
     let show = || {
         run("ipvsadm", &["-L", "--daemon"])
@@ -929,7 +935,17 @@ fn daemon_states(mut daemon: Daemon) -> Vec<String> {
     if seen.last() != Some(&after) {
         seen.push(after);
     }
-    seen
+    // Between two daemons there is an instant with none (a swap stops the old one first):
+    // whether a poll sees it is timing, not behaviour.
+    let last = seen.len().saturating_sub(1);
+    let mut kept: Vec<String> = seen
+        .into_iter()
+        .enumerate()
+        .filter(|(i, s)| *i == 0 || *i == last || !s.is_empty())
+        .map(|(_, s)| s)
+        .collect();
+    kept.dedup();
+    kept
 }
 
 /// keepalived 2.2.7 and keepalived-compat run the sync daemons the same way for the same
@@ -979,4 +995,136 @@ fn lvs_syncd_follows_the_instance_like_keepalived_2_2_7() {
         "{keepalived_states:#?}"
     );
     assert_eq!(our_states, keepalived_states);
+}
+
+/// A virtual server with `ha_suspend` on an address the guest does not have yet, checking
+/// one real server whose listener counts the checker's connections.
+const HA_SUSPEND_VIP: &str = "203.0.113.50";
+const HA_SUSPEND_PORT: u16 = 8090;
+
+fn ha_suspend_conf() -> String {
+    format!(
+        "global_defs {{\n    router_id kc_ha_suspend\n}}\n\
+         virtual_server {HA_SUSPEND_VIP} 80 {{\n    ha_suspend\n    delay_loop 1\n    \
+         lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server {} {HA_SUSPEND_PORT} {{\n        TCP_CHECK {{\n            \
+         connect_timeout 1\n            warmup 0\n        }}\n    }}\n}}\n",
+        REALS[0]
+    )
+}
+
+/// Counts the connections accepted on `addr` (the checker's TCP_CHECKs).
+fn accept_counter(addr: SocketAddr) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind(addr).unwrap();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stream.is_ok() {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    count
+}
+
+/// One daemon through the ha_suspend scenario: started with the address absent (no
+/// connection for 3 s), the address added (connections), removed (none for 3 s after a
+/// settling second). Returns its `...ctivating/Suspending healthchecker ...` lines, each
+/// from the verb on, and the connection counts `[absent, present, removed]`.
+fn ha_suspend_run(
+    daemon: Daemon,
+    accepted: &std::sync::atomic::AtomicUsize,
+) -> (Vec<String>, [usize; 3]) {
+    use std::sync::atomic::Ordering;
+    let mut daemon = daemon;
+    let ip = std::env::var(IP_ENV).unwrap();
+    let addr = format!("{HA_SUSPEND_VIP}/32");
+    let what = "for VS [203.0.113.50]:tcp:80";
+    daemon.wait_log("deactivating", WAIT, |l| {
+        l.contains("Deactivating healthchecker") && l.contains(what)
+    });
+    let start = accepted.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(3));
+    let absent = accepted.load(Ordering::SeqCst) - start;
+    run(&ip, &["addr", "add", &addr, "dev", "dummy0"]);
+    daemon.wait_log("activating", WAIT, |l| {
+        l.contains("Activating healthchecker") && l.contains(what)
+    });
+    let start = accepted.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(3));
+    let present = accepted.load(Ordering::SeqCst) - start;
+    run(&ip, &["addr", "del", &addr, "dev", "dummy0"]);
+    daemon.wait_log("suspending", WAIT, |l| {
+        l.contains("Suspending healthchecker") && l.contains(what)
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let start = accepted.load(Ordering::SeqCst);
+    std::thread::sleep(Duration::from_secs(3));
+    let removed = accepted.load(Ordering::SeqCst) - start;
+    assert!(daemon.stop(), "{}", daemon.log());
+    let lines = daemon
+        .log()
+        .lines()
+        .filter_map(|l| {
+            ["Activating", "Deactivating", "Suspending"]
+                .iter()
+                .filter_map(|verb| l.find(&format!("{verb} healthchecker")))
+                .min()
+                .map(|at| l[at..].trim().to_owned())
+        })
+        .collect();
+    (lines, [absent, present, removed])
+}
+
+/// keepalived 2.2.7 and keepalived-compat suspend and activate an `ha_suspend` virtual
+/// server's checkers alike: the same log lines, no connection while the address is absent.
+#[test]
+#[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
+fn lvs_ha_suspend_like_keepalived_2_2_7() {
+    let dir = prepare();
+    let keepalived = std::env::var(KEEPALIVED_ENV)
+        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
+    for d in ["/run", "/var/run", "/etc/keepalived"] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let accepted = accept_counter(format!("{}:{HA_SUSPEND_PORT}", REALS[0]).parse().unwrap());
+    let conf = dir.join("ha_suspend.conf");
+    std::fs::write(&conf, ha_suspend_conf()).unwrap();
+    let arg = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let theirs = Daemon::start(
+        &keepalived,
+        &[
+            "-n",
+            "-l",
+            "-C",
+            "-f",
+            &arg("ha_suspend.conf"),
+            "-p",
+            &arg("k.pid"),
+            "-c",
+            &arg("c.pid"),
+        ],
+        dir.join("keepalived-ha.log"),
+    );
+    let (keepalived_lines, keepalived_counts) = ha_suspend_run(theirs, &accepted);
+    println!("keepalived 2.2.7: {keepalived_lines:#?} {keepalived_counts:?}");
+    run("ipvsadm", &["-C"]);
+    let ours = start_compat(&dir, &conf);
+    let (our_lines, our_counts) = ha_suspend_run(ours, &accepted);
+    println!("keepalived-compat: {our_lines:#?} {our_counts:?}");
+    assert_eq!(keepalived_counts[0], 0, "keepalived probed while suspended");
+    assert!(keepalived_counts[1] > 0);
+    assert_eq!(
+        keepalived_counts[2], 0,
+        "keepalived probed after the removal"
+    );
+    assert_eq!(our_counts[0], 0, "keepalived-compat probed while suspended");
+    assert!(our_counts[1] > 0);
+    assert_eq!(
+        our_counts[2], 0,
+        "keepalived-compat probed after the removal"
+    );
+    assert_eq!(our_lines, keepalived_lines);
 }

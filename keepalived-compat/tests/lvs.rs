@@ -287,3 +287,246 @@ fn genhash_prints_the_md5_of_the_body() {
         "{err}"
     );
 }
+
+/// `ha_suspend` in a network namespace of its own (root, `ip`): the checkers of a virtual
+/// server whose address is on no interface make no connection; they start when the
+/// address appears, keep running while a second interface still has it, and stop when the
+/// last one loses it; a real server added by a SIGHUP reload while suspended starts
+/// suspended too.
+#[cfg(feature = "vrrp")]
+mod ha_suspend {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::time::Instant;
+
+    use nix::sched::{CloneFlags, setns};
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    const VIP: &str = "203.0.113.10";
+
+    /// A network namespace with a veth pair, deleted on drop.
+    struct Netns(String);
+
+    impl Netns {
+        fn new() -> Netns {
+            let name = format!("kc-hasusp-{}", std::process::id());
+            let _ = Command::new("ip")
+                .args(["netns", "del", &name])
+                .stderr(Stdio::null())
+                .status();
+            let ns = Netns(name);
+            ns.ip(&["netns", "add", &ns.0], false);
+            ns.ip(&["link", "set", "lo", "up"], true);
+            // A veth pair inside: the host kernel may have no dummy interfaces.
+            ns.ip(
+                &["link", "add", "d0", "type", "veth", "peer", "name", "d1"],
+                true,
+            );
+            ns.ip(&["link", "set", "d0", "up"], true);
+            ns.ip(&["link", "set", "d1", "up"], true);
+            ns
+        }
+
+        /// Runs `ip ARGS`, inside the namespace when `inside`.
+        fn ip(&self, args: &[&str], inside: bool) {
+            let mut cmd = Command::new("ip");
+            if inside {
+                cmd.args(["-n", &self.0]);
+            }
+            let status = cmd.args(args).status().unwrap();
+            assert!(status.success(), "ip {args:?} failed");
+        }
+    }
+
+    impl Drop for Netns {
+        fn drop(&mut self) {
+            let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+        }
+    }
+
+    /// A listener on 127.0.0.1 inside the namespace that counts the connections it accepts.
+    struct Counter {
+        port: u16,
+        accepted: Arc<AtomicUsize>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Counter {
+        fn start(ns: &Netns) -> Counter {
+            let path = Path::new("/run/netns").join(&ns.0);
+            // A socket stays in the namespace it was made in.
+            let listener = std::thread::spawn(move || {
+                let file = std::fs::File::open(path).unwrap();
+                setns(file, CloneFlags::CLONE_NEWNET).unwrap();
+                TcpListener::bind("127.0.0.1:0").unwrap()
+            })
+            .join()
+            .unwrap();
+            listener.set_nonblocking(true).unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let (count, flag) = (accepted.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok(_) => {
+                            count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    }
+                }
+            });
+            Counter {
+                port,
+                accepted,
+                stop,
+            }
+        }
+
+        fn count(&self) -> usize {
+            self.accepted.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Drop for Counter {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn conf(ports: &[u16]) -> String {
+        let mut text = format!(
+            "virtual_server {VIP} 80 {{\n    ha_suspend\n    delay_loop 0.1\n    warmup 0\n    \
+             retry 0\n    connect_timeout 0.5\n"
+        );
+        for port in ports {
+            text.push_str(&format!(
+                "    real_server 127.0.0.1 {port} {{\n        TCP_CHECK {{\n        }}\n    }}\n"
+            ));
+        }
+        text.push_str("}\n");
+        text
+    }
+
+    /// Waits until the daemon's log has `count` lines containing `what`.
+    fn wait_log(log: &Path, what: &str, count: usize) {
+        let start = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if text.lines().filter(|l| l.contains(what)).count() >= count {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "no {count}× {what:?} in the log:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until `counter` has accepted more than `than` connections.
+    fn wait_connections(counter: &Counter, than: usize) {
+        let start = Instant::now();
+        while counter.count() <= than {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "no connection from the checker"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Checks that `counter` sees no connection for a while.
+    fn assert_quiet(counter: &Counter, what: &str) {
+        let before = counter.count();
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(counter.count(), before, "connections while {what}");
+    }
+
+    #[test]
+    fn checkers_follow_the_virtual_address() {
+        if !testbed::privileged::require("ha_suspend", &["ip"]) {
+            return;
+        }
+        let dir = Scratch::new("ha-suspend");
+        let ns = Netns::new();
+        let first = Counter::start(&ns);
+        let second = Counter::start(&ns);
+        let conf_path = dir.0.join("keepalived.conf");
+        std::fs::write(&conf_path, conf(&[first.port])).unwrap();
+        let log_path = dir.0.join("daemon.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let daemon = Daemon(
+            Command::new("ip")
+                .args(["netns", "exec", &ns.0])
+                .arg(daemon_binary())
+                .args(["--no-ipvs", "-n", "-l", "-p"])
+                .arg(dir.0.join("k.pid"))
+                .arg("-f")
+                .arg(&conf_path)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+        let vs = format!("[{VIP}]:tcp:80");
+        let rs1 = format!("service [127.0.0.1]:tcp:{} for VS {vs}", first.port);
+        let rs2 = format!("service [127.0.0.1]:tcp:{} for VS {vs}", second.port);
+        wait_log(
+            &log_path,
+            &format!("Deactivating healthchecker for {rs1}"),
+            1,
+        );
+        assert_quiet(&first, "the address is absent");
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        assert!(
+            !text.contains(" is Up") && !text.contains(" is Down"),
+            "{text}"
+        );
+
+        // The address appears: the checks start.
+        ns.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "d0"], true);
+        wait_log(&log_path, &format!("Activating healthchecker for {rs1}"), 1);
+        wait_connections(&first, 0);
+        // On a second interface too, then gone from the first: they go on.
+        ns.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "lo"], true);
+        ns.ip(&["addr", "del", &format!("{VIP}/32"), "dev", "d0"], true);
+        let seen = first.count();
+        wait_connections(&first, seen + 2);
+        // Gone from the last one: they stop.
+        ns.ip(&["addr", "del", &format!("{VIP}/32"), "dev", "lo"], true);
+        wait_log(&log_path, &format!("Suspending healthchecker for {rs1}"), 1);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_quiet(&first, "suspended");
+        let text = std::fs::read_to_string(&log_path).unwrap();
+        assert_eq!(
+            text.matches("Suspending healthchecker").count(),
+            1,
+            "suspended once, when the last interface lost it:\n{text}"
+        );
+
+        // A reload adds a real server: it starts suspended, like the first.
+        std::fs::write(&conf_path, conf(&[first.port, second.port])).unwrap();
+        let pid = Pid::from_raw(i32::try_from(daemon.0.id()).unwrap());
+        kill(pid, Signal::SIGHUP).unwrap();
+        wait_log(
+            &log_path,
+            &format!("Deactivating healthchecker for {rs2}"),
+            1,
+        );
+        wait_log(
+            &log_path,
+            &format!("Deactivating healthchecker for {rs1}"),
+            2,
+        );
+        assert_quiet(&second, "suspended after the reload");
+        ns.ip(&["addr", "add", &format!("{VIP}/32"), "dev", "d0"], true);
+        wait_log(&log_path, &format!("Activating healthchecker for {rs2}"), 1);
+        wait_connections(&second, 0);
+        let seen = first.count();
+        wait_connections(&first, seen);
+        drop(daemon);
+    }
+}

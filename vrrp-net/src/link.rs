@@ -1,11 +1,12 @@
-//! Interfaces: names, indexes, hardware and primary addresses, and link state changes.
+//! Interfaces: names, indexes, hardware and primary addresses, link state changes, and the
+//! host's local addresses with their changes.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use futures::{Stream, StreamExt, TryStreamExt};
 use netlink_packet_core::NetlinkPayload;
 use netlink_packet_route::RouteNetlinkMessage;
-use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags};
+use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use rtnetlink::{Handle, MulticastGroup};
 use tokio::task::JoinHandle;
@@ -49,6 +50,74 @@ impl LinkChange {
             removed: false,
         }
     }
+}
+
+/// One address on one interface of this host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LocalAddress {
+    /// The interface index.
+    pub ifindex: u32,
+    /// The address (IFA_LOCAL, else IFA_ADDRESS: the local end of a point-to-point link).
+    pub addr: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+}
+
+/// An address was added to an interface (or changed there: the kernel reports flag and
+/// lifetime updates as additions too), or removed from one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct AddressChange {
+    /// The interface index.
+    pub ifindex: u32,
+    /// The address (IFA_LOCAL, else IFA_ADDRESS).
+    pub addr: IpAddr,
+    /// Its prefix length.
+    pub prefix_len: u8,
+    /// `true` for RTM_NEWADDR (the address is on the interface), `false` for RTM_DELADDR.
+    pub present: bool,
+}
+
+impl AddressChange {
+    /// `addr`/`prefix_len` on `ifindex` is now present, or not.
+    pub fn new(ifindex: u32, addr: IpAddr, prefix_len: u8, present: bool) -> Self {
+        Self {
+            ifindex,
+            addr,
+            prefix_len,
+            present,
+        }
+    }
+
+    /// The change of one RTM_NEWADDR / RTM_DELADDR message; `None` for other messages and
+    /// for an address message without an address.
+    fn of(message: &RouteNetlinkMessage) -> Option<Self> {
+        let (msg, present) = match message {
+            RouteNetlinkMessage::NewAddress(msg) => (msg, true),
+            RouteNetlinkMessage::DelAddress(msg) => (msg, false),
+            _ => return None,
+        };
+        Some(Self::new(
+            msg.header.index,
+            message_address(msg)?,
+            msg.header.prefix_len,
+            present,
+        ))
+    }
+}
+
+/// The address an address message is about: IFA_LOCAL when present (on a point-to-point
+/// link IFA_ADDRESS is the peer's), else IFA_ADDRESS.
+pub(crate) fn message_address(msg: &AddressMessage) -> Option<IpAddr> {
+    let attribute = |local: bool| {
+        msg.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Local(a) if local => Some(*a),
+            AddressAttribute::Address(a) if !local => Some(*a),
+            _ => None,
+        })
+    };
+    attribute(true).or_else(|| attribute(false))
 }
 
 /// Queries about interfaces over one rtnetlink connection.
@@ -136,21 +205,33 @@ impl Links {
                 continue;
             }
             let secondary = msg.header.flags.contains(AddressHeaderFlags::Secondary);
-            let addr = msg
-                .attributes
-                .iter()
-                .find_map(|a| match a {
-                    AddressAttribute::Local(a) => Some(*a),
-                    _ => None,
-                })
-                .or_else(|| {
-                    msg.attributes.iter().find_map(|a| match a {
-                        AddressAttribute::Address(a) => Some(*a),
-                        _ => None,
-                    })
-                });
+            let addr = message_address(&msg);
             if let Some(addr) = addr {
                 out.push((addr, msg.header.prefix_len, secondary));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every address of every interface of this host (of the network namespace the
+    /// connection was opened in), IPv4 and IPv6, in kernel order.
+    pub async fn all_addresses(&self) -> Result<Vec<LocalAddress>, LinkError> {
+        let mut stream = self.handle.address().get().execute();
+        let mut out = Vec::new();
+        while let Some(msg) = stream
+            .try_next()
+            .await
+            .map_err(|source| LinkError::Netlink {
+                what: "the addresses of every interface".to_owned(),
+                source: source.into(),
+            })?
+        {
+            if let Some(addr) = message_address(&msg) {
+                out.push(LocalAddress {
+                    ifindex: msg.header.index,
+                    addr,
+                    prefix_len: msg.header.prefix_len,
+                });
             }
         }
         Ok(out)
@@ -272,10 +353,91 @@ pub fn link_changes() -> Result<impl Stream<Item = LinkChange> + Send + Unpin + 
     })))
 }
 
+/// Addresses added to and removed from every interface (RTNLGRP_IPV4_IFADDR and
+/// RTNLGRP_IPV6_IFADDR), as a stream.
+///
+/// Subscribe before reading the current addresses ([`Links::all_addresses`]) so that no
+/// change falls between the two; a change may then be seen twice, and an added address
+/// is reported again when its flags or lifetimes change, so keep a set rather than a
+/// count. The stream ends when the monitor socket fails. Must be called inside a tokio
+/// runtime.
+pub fn address_changes()
+-> Result<impl Stream<Item = AddressChange> + Send + Unpin + 'static, LinkError> {
+    let (conn, _handle, messages) = rtnetlink::new_multicast_connection(&[
+        MulticastGroup::Ipv4Ifaddr,
+        MulticastGroup::Ipv6Ifaddr,
+    ])
+    .map_err(LinkError::Io)?;
+    let task = tokio::spawn(conn);
+    let guard = AbortOnDrop(task);
+    Ok(Box::pin(messages.filter_map(move |(message, _)| {
+        let _keep = &guard;
+        let change = match &message.payload {
+            NetlinkPayload::InnerMessage(inner) => AddressChange::of(inner),
+            _ => None,
+        };
+        futures::future::ready(change)
+    })))
+}
+
 struct AbortOnDrop(JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn message(attributes: Vec<AddressAttribute>) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.index = 7;
+        msg.header.prefix_len = 24;
+        msg.attributes = attributes;
+        msg
+    }
+
+    #[test]
+    fn the_local_attribute_wins_over_the_peer_address() {
+        let local: IpAddr = "192.0.2.1".parse().unwrap();
+        let peer: IpAddr = "192.0.2.2".parse().unwrap();
+        let p2p = message(vec![
+            AddressAttribute::Address(peer),
+            AddressAttribute::Local(local),
+        ]);
+        assert_eq!(message_address(&p2p), Some(local));
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(
+            message_address(&message(vec![AddressAttribute::Address(v6)])),
+            Some(v6)
+        );
+        assert_eq!(message_address(&message(Vec::new())), None);
+    }
+
+    #[test]
+    fn new_and_deleted_addresses_are_changes() {
+        let addr: IpAddr = "198.51.100.9".parse().unwrap();
+        let msg = message(vec![AddressAttribute::Local(addr)]);
+        assert_eq!(
+            AddressChange::of(&RouteNetlinkMessage::NewAddress(msg.clone())),
+            Some(AddressChange::new(7, addr, 24, true))
+        );
+        assert_eq!(
+            AddressChange::of(&RouteNetlinkMessage::DelAddress(msg)),
+            Some(AddressChange::new(7, addr, 24, false))
+        );
+        assert_eq!(
+            AddressChange::of(&RouteNetlinkMessage::DelAddress(message(Vec::new()))),
+            None
+        );
+        assert_eq!(
+            AddressChange::of(&RouteNetlinkMessage::NewLink(LinkMessage::default())),
+            None
+        );
     }
 }

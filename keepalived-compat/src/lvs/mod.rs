@@ -6,6 +6,7 @@
 
 mod checks;
 mod events;
+mod ha_suspend;
 #[cfg(feature = "ipvs")]
 mod kernel;
 mod plan;

@@ -1,7 +1,7 @@
 //! From `virtual_server` blocks to `healthcheck` targets and pools, the way keepalived reads
 //! each keyword.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -36,6 +36,18 @@ pub(crate) struct RealPlan {
     pub(crate) notify_down: Option<ScriptCommand>,
 }
 
+/// When a virtual server's checkers are suspended (`ha_suspend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HaSuspend {
+    /// No `ha_suspend`: they always run.
+    Off,
+    /// While this address is on no local interface.
+    Address(IpAddr),
+    /// Always: keepalived 2.2.7 matches no address of a `virtual_server group`, so their
+    /// checkers never come out of suspension.
+    Group,
+}
+
 /// One virtual server: its pool settings, real servers and quorum scripts.
 #[derive(Debug)]
 pub(crate) struct ServicePlan {
@@ -52,6 +64,8 @@ pub(crate) struct ServicePlan {
     pub(crate) quorum_up: Option<ScriptCommand>,
     /// `quorum_down`.
     pub(crate) quorum_down: Option<ScriptCommand>,
+    /// `ha_suspend`.
+    pub(crate) ha_suspend: HaSuspend,
 }
 
 /// keepalived's `[ADDRESS]:PROTOCOL:PORT`.
@@ -89,13 +103,29 @@ fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<Servic
             message: "has no effect: this daemon sends no notifications when it stops".to_owned(),
         });
     }
-    if vs.ha_suspend {
+    let ha_suspend = match (&vs.addr, vs.ha_suspend) {
+        (_, false) => HaSuspend::Off,
+        (VsAddress::Inet(a), true) => HaSuspend::Address(a.ip()),
+        // The parser refuses ha_suspend with a firewall mark, as keepalived does.
+        (VsAddress::Fwmark(_), true) => HaSuspend::Off,
+        (VsAddress::Group(_), true) => HaSuspend::Group,
+    };
+    if ha_suspend != HaSuspend::Off && cfg!(not(feature = "vrrp")) {
         warnings.push(ConfWarning {
             loc: vs.loc.clone(),
             keyword: "ha_suspend".to_owned(),
-            message: "not implemented: the checkers run whether or not the virtual address is \
-                      local (keepalived 2.2.7 pauses them while it is not)"
+            message: "has no effect in this build (no feature vrrp, which follows the local \
+                      addresses): the checkers run whether or not the virtual address is local"
                 .to_owned(),
+        });
+    } else if ha_suspend == HaSuspend::Group {
+        warnings.push(ConfWarning {
+            loc: vs.loc.clone(),
+            keyword: "ha_suspend".to_owned(),
+            message: format!(
+                "keepalived 2.2.7 matches no address of a virtual_server_group: the \
+                 checkers of {label} stay suspended"
+            ),
         });
     }
     let mut reals = Vec::new();
@@ -129,6 +159,7 @@ fn service(vs: &VirtualServer, warnings: &mut Vec<ConfWarning>) -> Result<Servic
         reals,
         quorum_up: vs.quorum_up.clone(),
         quorum_down: vs.quorum_down.clone(),
+        ha_suspend,
     })
 }
 

@@ -77,10 +77,13 @@ impl Lvs {
     ///
     /// The new pools are checked before anything changes; a target the scheduler refuses
     /// afterwards (not expected: the plan built it) stops the reload half-way, reported.
+    /// New targets of a service for which `suspended` answers `true` are added suspended
+    /// (`ha_suspend` with its address absent); targets that stay keep their suspension.
     pub(crate) fn reload(
         &mut self,
         plans: Vec<ServicePlan>,
         control: &Control,
+        suspended: &dyn Fn(&ServicePlan) -> bool,
     ) -> Result<(ReloadSummary, Vec<Notice>, Origins), LvsError> {
         for plan in &plans {
             pool(plan)?;
@@ -96,8 +99,11 @@ impl Lvs {
         let mut services = Vec::new();
         for plan in plans {
             let origin = labels.iter().position(|l| *l == plan.label);
+            let suspend = suspended(&plan);
             let service = match old.remove(&plan.label) {
-                Some(running) => update(running, plan, control, &mut summary, &mut notices)?,
+                Some(running) => {
+                    update(running, plan, control, suspend, &mut summary, &mut notices)?
+                }
                 None => {
                     summary.services_added.push(plan.label.clone());
                     let mut pool = pool(&plan)?;
@@ -105,7 +111,7 @@ impl Lvs {
                     let ids = plan
                         .reals
                         .iter()
-                        .map(|r| add(control, r))
+                        .map(|r| add(control, r, suspend))
                         .collect::<Result<_, _>>()?;
                     Service {
                         health: plan.reals.iter().map(|r| r.initial).collect(),
@@ -137,6 +143,7 @@ fn update(
     mut running: Service,
     plan: ServicePlan,
     control: &Control,
+    suspend: bool,
     summary: &mut ReloadSummary,
     notices: &mut Vec<Notice>,
 ) -> Result<Service, LvsError> {
@@ -159,7 +166,7 @@ fn update(
             |e: healthcheck::ConfigError| LvsError::new(&real.loc, "real_server", e.to_string());
         let Some((was, id, last)) = old.remove(&addr) else {
             summary.reals_added.push(format!("{} of {vs}", real.label));
-            ids.push(add(control, &*real)?);
+            ids.push(add(control, &*real, suspend)?);
             health.push(real.initial);
             ops.extend(
                 running
@@ -219,7 +226,7 @@ fn update(
                         .set_real(real.dest, real.initial)
                         .map_err(err)?,
                 );
-                (add(control, &*real)?, real.initial)
+                (add(control, &*real, suspend)?, real.initial)
             }
             (None, None) => {
                 if was.dest.weight != real.dest.weight {
@@ -262,13 +269,17 @@ fn update(
     })
 }
 
-/// Starts a real server's checks, if it has any.
-fn add(control: &Control, real: &RealPlan) -> Result<Option<TargetId>, LvsError> {
+/// Starts a real server's checks, if it has any (suspended: added, not probed).
+fn add(control: &Control, real: &RealPlan, suspend: bool) -> Result<Option<TargetId>, LvsError> {
     let Some(target) = &real.target else {
         return Ok(None);
     };
-    control
-        .add(target.clone())
+    let added = if suspend {
+        control.add_suspended(target.clone())
+    } else {
+        control.add(target.clone())
+    };
+    added
         .map(Some)
         .map_err(|e| LvsError::new(&real.loc, "real_server", e.to_string()))
 }

@@ -4,6 +4,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::events::{Lvs, Notice};
+use super::ha_suspend::AddressWatch;
 use super::plan::{self, ServicePlan};
 use super::reload::ReloadSummary;
 use crate::cli::Options;
@@ -100,7 +101,9 @@ pub(crate) async fn run(
         return Err("this build has no ipvs support (feature ipvs): run with --no-ipvs".to_owned());
     }
     let count = plans.len();
-    let (mut lvs, scheduler) = Lvs::new(plans).map_err(|e| e.to_string())?;
+    let mut watch = AddressWatch::start(&plans).await?;
+    let (mut lvs, mut scheduler) = Lvs::new(plans).map_err(|e| e.to_string())?;
+    let activations = watch.startup(&lvs, &mut scheduler);
     #[cfg(feature = "ipvs")]
     let mut kernel = match table {
         Table::Ipvs => Some(super::kernel::start(conf, &lvs).await?),
@@ -119,6 +122,9 @@ pub(crate) async fn run(
             }
         ),
     );
+    for line in &activations {
+        log(&options, line);
+    }
     let (stop, mut stopped) = oneshot::channel();
     let (reload, mut reloads) = mpsc::channel::<Reload>(1);
     let task = tokio::spawn(async move {
@@ -127,12 +133,24 @@ pub(crate) async fn run(
         loop {
             let event = tokio::select! {
                 event = events.next_event() => event,
+                update = watch.next() => {
+                    for line in watch.apply(update, &lvs, &control) {
+                        log(&options, &line);
+                    }
+                    continue;
+                }
                 Some(request) = reloads.recv() => {
-                    let result = lvs
-                        .reload(request.plans, &control)
-                        .map_err(|e| e.to_string());
+                    let result = match watch.reload(&request.plans).await {
+                        Ok(()) => lvs
+                            .reload(request.plans, &control, &|plan| !watch.active(plan))
+                            .map_err(|e| e.to_string()),
+                        Err(e) => Err(e),
+                    };
                     let result = match result {
                         Ok((summary, notices, _origins)) => {
+                            for line in watch.reloaded(&lvs, &control) {
+                                log(&options, &line);
+                            }
                             deliver(&options, &fifos, &notices);
                             #[cfg(feature = "ipvs")]
                             if let Some(kernel) = &mut kernel {

@@ -289,7 +289,7 @@ async fn a_reload_reconciles_services_and_real_servers_in_place() {
         .unwrap();
 
     let (plans, _) = services(&conf(AFTER)).unwrap();
-    let (summary, notices, origins) = lvs.reload(plans, &control).unwrap();
+    let (summary, notices, origins) = lvs.reload(plans, &control, &|_| false).unwrap();
     assert_eq!(
         summary.to_string(),
         "reload: 1 virtual server(s) added: [192.0.2.16]:tcp:80; \
@@ -340,7 +340,7 @@ async fn a_reload_reconciles_services_and_real_servers_in_place() {
     );
     // The same file again changes nothing.
     let (plans, _) = services(&conf(AFTER)).unwrap();
-    let (summary, _, origins) = lvs.reload(plans, &control).unwrap();
+    let (summary, _, origins) = lvs.reload(plans, &control, &|_| false).unwrap();
     assert_eq!(
         summary.to_string(),
         "reload: no virtual or real server changed"
@@ -358,7 +358,7 @@ async fn a_reload_that_loses_quorum_notifies() {
                 quorum_down \"/bin/echo qd\"\n \
                 real_server 192.0.2.21 80 {\n  TCP_CHECK\n }\n}\n";
     let (plans, _) = services(&conf(text)).unwrap();
-    let (summary, notices, _) = lvs.reload(plans, &control).unwrap();
+    let (summary, notices, _) = lvs.reload(plans, &control, &|_| false).unwrap();
     assert_eq!(lines(&notices), ["VS [192.0.2.15]:tcp:80 DOWN"]);
     assert_eq!(
         notices[0].script.as_ref().unwrap().command,
@@ -447,18 +447,156 @@ fn persistence_ops_thresholds_and_tunnels_reach_ipvs() {
     assert!(services[0].flags.contains(ServiceFlags::ONEPACKET));
 }
 
+const HA_SUSPEND: &str = "
+virtual_server 192.0.2.15 80 {
+    ha_suspend
+    real_server 192.0.2.21 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 192.0.2.22 80 {
+        TCP_CHECK {
+        }
+    }
+    real_server 192.0.2.23 80 {
+    }
+}
+virtual_server 198.51.100.15 80 {
+    real_server 192.0.2.21 80 {
+        TCP_CHECK {
+        }
+    }
+}
+virtual_server_group G {
+    192.0.2.40 80
+}
+virtual_server group G {
+    ha_suspend
+    real_server 192.0.2.21 80 {
+        TCP_CHECK {
+        }
+    }
+}
+";
+
 #[test]
-fn ha_suspend_is_reported_as_not_implemented() {
-    let (_, w) = services(&conf(
-        "virtual_server 192.0.2.15 80 {\n  ha_suspend\n  real_server 192.0.2.21 80 {\n  }\n}\n",
-    ))
-    .unwrap();
+fn ha_suspend_warns_only_where_it_cannot_follow_the_address() {
+    let (plans, w) = services(&conf(HA_SUSPEND)).unwrap();
     let w: Vec<String> = w.iter().map(ToString::to_string).collect();
+    let group = "k.conf:24: ha_suspend: keepalived 2.2.7 matches no address of a \
+                 virtual_server_group: the checkers of [G]:0 stay suspended";
+    if cfg!(feature = "vrrp") {
+        assert_eq!(w, [group]);
+    } else {
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("k.conf:2: ha_suspend: has no effect in this build"));
+    }
+    let kinds: Vec<_> = plans.iter().map(|p| p.ha_suspend).collect();
     assert_eq!(
-        w,
+        kinds,
         [
-            "k.conf:1: ha_suspend: not implemented: the checkers run whether or not the virtual \
-          address is local (keepalived 2.2.7 pauses them while it is not)"
+            plan::HaSuspend::Address("192.0.2.15".parse().unwrap()),
+            plan::HaSuspend::Off,
+            plan::HaSuspend::Group,
         ]
     );
+}
+
+/// Whether each checker of `lvs` is suspended, in configuration order.
+fn suspended(control: &healthcheck::Control, lvs: &Lvs) -> Vec<bool> {
+    lvs.services
+        .iter()
+        .flat_map(|s| s.ids.iter().flatten())
+        .map(|id| control.is_suspended(*id).unwrap())
+        .collect()
+}
+
+/// keepalived's counting: checkers start deactivated while the address is absent, come up
+/// with its first interface and are suspended only when the last one loses it; other
+/// addresses and virtual servers without ha_suspend are left alone; a group never matches.
+#[tokio::test]
+async fn ha_suspend_follows_the_count_of_interfaces_with_the_address() {
+    let vip: std::net::IpAddr = "192.0.2.15".parse().unwrap();
+    let other: std::net::IpAddr = "192.0.2.16".parse().unwrap();
+    let (plans, _) = services(&conf(HA_SUSPEND)).unwrap();
+    let (lvs, mut scheduler) = Lvs::new(plans).unwrap();
+    let mut s = ha_suspend::Suspension::following([(1, other)]);
+    let lines = s.startup(&lvs, &mut scheduler);
+    assert_eq!(
+        lines,
+        [
+            "Deactivating healthchecker for service [192.0.2.21]:tcp:80 for VS [192.0.2.15]:tcp:80",
+            "Deactivating healthchecker for service [192.0.2.22]:tcp:80 for VS [192.0.2.15]:tcp:80",
+            "Activating healthchecker for service [192.0.2.21]:tcp:80 for VS [198.51.100.15]:tcp:80",
+            "Deactivating healthchecker for service [192.0.2.21]:tcp:80 for VS [G]:0",
+        ]
+    );
+    let (control, _events) = scheduler.start().unwrap().into_parts();
+    assert_eq!(suspended(&control, &lvs), [true, true, false, true]);
+
+    assert!(s.address(2, other, true, &lvs, &control).is_empty());
+    let up = s.address(2, vip, true, &lvs, &control);
+    assert_eq!(
+        up,
+        [
+            "Activating healthchecker for service [192.0.2.21]:tcp:80 for VS [192.0.2.15]:tcp:80",
+            "Activating healthchecker for service [192.0.2.22]:tcp:80 for VS [192.0.2.15]:tcp:80",
+        ]
+    );
+    assert_eq!(suspended(&control, &lvs), [false, false, false, true]);
+    // The same address on a second interface, and a repeated notification: no change.
+    assert!(s.address(3, vip, true, &lvs, &control).is_empty());
+    assert!(s.address(3, vip, true, &lvs, &control).is_empty());
+    assert!(s.address(2, vip, false, &lvs, &control).is_empty());
+    assert_eq!(suspended(&control, &lvs), [false, false, false, true]);
+    let down = s.address(3, vip, false, &lvs, &control);
+    assert_eq!(
+        down,
+        [
+            "Suspending healthchecker for service [192.0.2.21]:tcp:80 for VS [192.0.2.15]:tcp:80",
+            "Suspending healthchecker for service [192.0.2.22]:tcp:80 for VS [192.0.2.15]:tcp:80",
+        ]
+    );
+    assert_eq!(suspended(&control, &lvs), [true, true, false, true]);
+    // A removal of an address that was never seen changes nothing.
+    assert!(s.address(9, vip, false, &lvs, &control).is_empty());
+    assert_eq!(suspended(&control, &lvs), [true, true, false, true]);
+}
+
+/// A reload adds the new real servers of a suspended virtual server suspended, keeps the
+/// suspension of those that stay, and resumes the checkers of a virtual server that lost
+/// its ha_suspend.
+#[tokio::test]
+async fn ha_suspend_survives_a_reload() {
+    let (plans, _) = services(&conf(HA_SUSPEND)).unwrap();
+    let (mut lvs, mut scheduler) = Lvs::new(plans).unwrap();
+    let s = ha_suspend::Suspension::following([]);
+    s.startup(&lvs, &mut scheduler);
+    let (control, _events) = scheduler.start().unwrap().into_parts();
+    let after = HA_SUSPEND.replace(
+        "    real_server 192.0.2.23 80 {\n    }",
+        "    real_server 192.0.2.24 80 {\n        TCP_CHECK {\n        }\n    }",
+    );
+    let after = after.replacen("    ha_suspend\n", "", 2);
+    let (plans, _) = services(&conf(&after)).unwrap();
+    assert_eq!(plans[0].ha_suspend, plan::HaSuspend::Off);
+    // Suspended while reloading, as for the old configuration: then the reload resumes.
+    let (_, _, _) = lvs
+        .reload(plans, &control, &|p| p.label == "[192.0.2.15]:tcp:80")
+        .unwrap();
+    let ids: Vec<_> = lvs.services[0].ids.iter().flatten().copied().collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(control.is_suspended(ids[2]), Some(true), "added suspended");
+    let lines = s.reloaded(&lvs, &control);
+    assert_eq!(
+        lines[..3],
+        [
+            "Activating healthchecker for service [192.0.2.21]:tcp:80 for VS [192.0.2.15]:tcp:80",
+            "Activating healthchecker for service [192.0.2.22]:tcp:80 for VS [192.0.2.15]:tcp:80",
+            "Activating healthchecker for service [192.0.2.24]:tcp:80 for VS [192.0.2.15]:tcp:80",
+        ]
+    );
+    for id in ids {
+        assert_eq!(control.is_suspended(id), Some(false));
+    }
 }

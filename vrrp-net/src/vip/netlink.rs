@@ -195,16 +195,7 @@ pub(crate) fn netlink_add_message(vip: &Vip) -> Result<AddressMessage, VipError>
 }
 
 fn identity(msg: &AddressMessage) -> Option<(u32, IpAddr, u8)> {
-    let addr = msg.attributes.iter().find_map(|a| match a {
-        AddressAttribute::Local(a) => Some(*a),
-        _ => None,
-    });
-    let addr = addr.or_else(|| {
-        msg.attributes.iter().find_map(|a| match a {
-            AddressAttribute::Address(a) => Some(*a),
-            _ => None,
-        })
-    })?;
+    let addr = crate::link::message_address(msg)?;
     Some((msg.header.index, addr, msg.header.prefix_len))
 }
 
