@@ -311,8 +311,8 @@ fn bad_virtual_server_values_are_located_errors() {
         "k.conf:2: quorum: \"-1\" is not a weight sum"
     );
     assert_eq!(
-        in_vs("sorry_server 192.0.2.99"),
-        "k.conf:2: sorry_server: expects IP PORT, got \"192.0.2.99\""
+        in_vs("sorry_server 192.0.2.99 80 443"),
+        "k.conf:2: sorry_server: expects IP [PORT], got \"192.0.2.99 80 443\""
     );
     assert_eq!(
         in_vs("sorry_server 192.0.2.21 80\nreal_server 192.0.2.21 80 {\n}"),
@@ -502,4 +502,45 @@ fn persistence_ops_thresholds_and_tunnels_refuse_what_keepalived_does() {
         in_rs("uthreshold -1"),
         "k.conf:3: uthreshold: \"-1\" is not a connection count"
     );
+}
+
+/// keepalived 2.2.7's port rules (`check_data.c`): no port is the virtual server's; DR and
+/// TUN keep the virtual port, so another is reset with its warning; NAT keeps its own; a
+/// firewall-mark service has none.
+#[test]
+fn server_ports_settle_as_keepalived_settles_them() {
+    let c = parse_str(
+        "k.conf",
+        "virtual_server 192.0.2.15 80 {\n lb_kind DR\n sorry_server 192.0.2.30\n \
+         real_server 192.0.2.21 8080 {\n }\n real_server 192.0.2.22 {\n }\n \
+         real_server 192.0.2.23 8080 {\n  lvs_method NAT\n }\n}\n\
+         virtual_server fwmark 7 {\n lb_kind TUN\n real_server 192.0.2.24 443 {\n }\n}\n",
+    )
+    .unwrap();
+    let ports: Vec<u16> = c.virtual_servers[0]
+        .real_servers
+        .iter()
+        .map(|r| r.addr.port())
+        .collect();
+    assert_eq!(ports, [80, 80, 8080]);
+    assert_eq!(c.virtual_servers[0].sorry_server.unwrap().port(), 80);
+    assert_eq!(c.virtual_servers[1].real_servers[0].addr.port(), 0);
+    let warned: Vec<String> = c.warnings.iter().map(|w| w.message.clone()).collect();
+    assert_eq!(
+        warned,
+        [
+            "WARNING - virtual server [192.0.2.15]:tcp:80 and real server [192.0.2.21]:tcp:8080 \
+             ports don't match - resetting",
+            "WARNING - fwmark virtual server FWM 7, real server [192.0.2.24]:tcp:443 has port \
+             specified - clearing",
+        ]
+    );
+    // Two servers that become the same once settled.
+    let e = parse_str(
+        "k.conf",
+        "virtual_server 192.0.2.15 80 {\n lb_kind DR\n real_server 192.0.2.21 8080 {\n }\n \
+         real_server 192.0.2.21 80 {\n }\n}\n",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("listed twice"), "{e}");
 }

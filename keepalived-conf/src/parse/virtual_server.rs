@@ -45,14 +45,65 @@ fn socket(node: &Node, addr: &str, p: &str) -> Result<SocketAddr, ConfError> {
     Ok(SocketAddr::new(ip(node, addr)?, port(node, p)?))
 }
 
+/// `IP [PORT]` of a real or sorry server; no port is 0 until [`server_ports`] decides.
 fn socket_args(node: &Node) -> Result<SocketAddr, ConfError> {
     match node.args() {
         [a, p] => socket(node, a, p),
+        [a] => Ok(SocketAddr::new(ip(node, a)?, 0)),
         _ => Err(ConfError::invalid(
             &node.loc,
             node.keyword(),
-            format!("expects IP PORT, got {:?}", node.args().join(" ")),
+            format!("expects IP [PORT], got {:?}", node.args().join(" ")),
         )),
+    }
+}
+
+/// The ports of the real and sorry servers as keepalived 2.2.7 settles them
+/// (`check_data.c`): a server without a port takes the virtual server's; with direct routing
+/// or a tunnel the packet keeps the virtual port, so a different port is reset to it (with
+/// keepalived's warning), and a firewall-mark service has none. NAT servers keep theirs.
+fn server_ports(ctx: &mut Ctx, node: &Node, vs: &mut VirtualServer) {
+    let proto = vs.protocol.name();
+    let (vs_port, vs_name) = match &vs.addr {
+        VsAddress::Inet(a) => (Some(a.port()), format!("[{}]:{proto}:{}", a.ip(), a.port())),
+        VsAddress::Fwmark(m) => (None, format!("FWM {m}")),
+        // keepalived only warns for groups; the ports stay as written.
+        VsAddress::Group(_) => return,
+    };
+    let method = vs.lvs_method();
+    let mut settle = |addr: &mut SocketAddr, nat: bool, what: &str| {
+        let name = format!("[{}]:{proto}:{}", addr.ip(), addr.port());
+        match vs_port {
+            Some(p) if addr.port() == 0 => addr.set_port(p),
+            Some(p) if !nat && addr.port() != p => {
+                ctx.warn(
+                    node,
+                    &format!(
+                        "WARNING - virtual server {vs_name} and {what} {name} ports don't match \
+                         - resetting"
+                    ),
+                );
+                addr.set_port(p);
+            }
+            None if !nat && addr.port() != 0 => {
+                ctx.warn(
+                    node,
+                    &format!(
+                        "WARNING - fwmark virtual server {vs_name}, {what} {name} has port \
+                         specified - clearing"
+                    ),
+                );
+                addr.set_port(0);
+            }
+            _ => {}
+        }
+    };
+    for rs in &mut vs.real_servers {
+        let nat = rs.lvs_method.unwrap_or(method).kind == LbKind::Nat;
+        settle(&mut rs.addr, nat, "real server");
+    }
+    if let Some(sorry) = vs.sorry_server.as_mut() {
+        settle(sorry, method.kind == LbKind::Nat, "sorry server");
     }
 }
 
@@ -200,6 +251,16 @@ pub(super) fn virtual_server(
             "ha_suspend",
             "cannot be used with a firewall mark",
         ));
+    }
+    server_ports(ctx, node, &mut vs);
+    for (i, rs) in vs.real_servers.iter().enumerate() {
+        if vs.real_servers[..i].iter().any(|r| r.addr == rs.addr) {
+            return Err(ConfError::invalid(
+                &rs.loc,
+                "real_server",
+                format!("{} is listed twice (once its port is settled)", rs.addr),
+            ));
+        }
     }
     if let Some(s) = vs.sorry_server
         && vs.real_servers.iter().any(|r| r.addr == s)
