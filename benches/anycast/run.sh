@@ -6,10 +6,15 @@
 #   RUNS=3 EVENTS="death kill" sudo -E benches/anycast/run.sh
 #   VIP_PROXY=/path/to/vip-proxy ...         # a prebuilt binary instead of cargo build
 #   benches/anycast/run.sh --build-only      # only build vip-proxy (CI: the bench cannot rot)
+#   NODE_CPU=0.05 CONCURRENCY=256 CLIENTS=2 MODES= sudo -E benches/anycast/run.sh
+#                                            # throughput only, each node's proxy capped at
+#                                            # 5 % of one CPU (a cgroup of its own)
 #
 # Environment: RUNS (5), RATE (500 new connections/s), EVENTS ("backends graceful kill death"),
-# MODES ("anycast vrrp"), TPUT_RUNS (3), TPUT_SECS (5), CONCURRENCY (64), WORK (/tmp/ab-bench,
-# emptied first), BENCH_PROFILE (release; CI builds with dev).
+# MODES ("anycast vrrp"; empty: throughput only), TPUT_RUNS (3), TPUT_SECS (5), CONCURRENCY (64),
+# CLIENTS (1: closed-loop client processes sharing CONCURRENCY), NODE_CPU (unset: no cap; 0.2:
+# each node's proxy in a cgroup of its own, cgroup v1 cpu or v2, with a CFS quota of 20 % of one
+# CPU), WORK (/tmp/ab-bench, emptied first), BENCH_PROFILE (release; CI builds with dev).
 # Needs root, iproute2, python3, nginx (backends) and FRR 8 (apt-get install frr nginx:
 # /usr/lib/frr/{zebra,bfdd,bgpd}, vtysh); the host's FRR service is never touched. Addresses: 192.0.2.0/24 (client side),
 # 198.51.100.0/24 (node segment), 203.0.113.0/24 (the anycast VIP), only inside namespaces named
@@ -26,10 +31,13 @@ NODES=3
 RUNS=${RUNS:-5}
 RATE=${RATE:-500}
 EVENTS=${EVENTS:-"backends graceful kill death"}
-MODES=${MODES:-"anycast vrrp"}
+MODES=${MODES-"anycast vrrp"}
 TPUT_RUNS=${TPUT_RUNS:-3}
 TPUT_SECS=${TPUT_SECS:-5}
 CONCURRENCY=${CONCURRENCY:-64}
+CLIENTS=${CLIENTS:-1}
+NODE_CPU=${NODE_CPU:-}
+CG_PERIOD=100000 # us: the CFS period of the node cgroups
 WORK=${WORK:-/tmp/$P-bench}
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -51,6 +59,8 @@ if [ "${1:-}" != --build-only ]; then
     for tool in ip python3 nginx vtysh $FRR/zebra $FRR/bfdd $FRR/bgpd; do
         command -v "$tool" >/dev/null || die "$tool is not installed (apt-get install frr iproute2 python3)"
     done
+    [[ $CLIENTS =~ ^[1-9][0-9]*$ ]] && [ "$CONCURRENCY" -ge "$CLIENTS" ] ||
+        die "CLIENTS must be 1..CONCURRENCY (got $CLIENTS)"
 fi
 
 node_ip() { echo "198.51.100.$((10 + $1))"; }
@@ -98,6 +108,85 @@ cleanup() {
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
         ip netns del "$ns" 2>/dev/null || true
     done
+    cgroups_del
+}
+
+# ------------------------------------------------------------------ per-node CPU quota (NODE_CPU)
+# Each node's proxy (and its crash supervisor, a forked child) runs in cgroup $P-bench/nI with a
+# CFS quota of NODE_CPU x one CPU: its own capacity bounds its throughput, not the machine's.
+# cgroup v2 when /sys/fs/cgroup/cgroup.controllers exists (cpu.max), else v1's cpu controller
+# (cpu.cfs_period_us, cpu.cfs_quota_us); only the cgroups named $P-bench are created and removed.
+CG2=/sys/fs/cgroup/$P-bench CG1=/sys/fs/cgroup/cpu/$P-bench CGROOT=
+cgroups_del() {
+    local d end
+    for d in "$CG2" "$CG1"; do
+        [ -d "$d" ] || continue
+        # A killed process leaves its cgroup a moment later: rmdir is EBUSY until then.
+        end=$((SECONDS + 5))
+        until rmdir "$d"/n* "$d" 2>/dev/null || [ ! -d "$d" ]; do
+            [ $SECONDS -lt $end ] || {
+                log "warning: could not remove $d"
+                break
+            }
+            sleep 0.05
+        done
+    done
+}
+cgroups_up() {
+    local quota i
+    [ -n "$NODE_CPU" ] || return 0
+    quota=$(awk -v c="$NODE_CPU" -v p=$CG_PERIOD 'BEGIN { q = int(c * p); if (c !~ /^[0-9.]+$/ || q < 1000) exit 1; print q }') ||
+        die "NODE_CPU must be a number of CPUs, at least 0.01 (got $NODE_CPU)"
+    if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+        grep -qw cpu /sys/fs/cgroup/cgroup.controllers || die "cgroup v2 without the cpu controller"
+        CGROOT=$CG2
+        echo +cpu >/sys/fs/cgroup/cgroup.subtree_control
+        mkdir -p "$CGROOT"
+        echo +cpu >"$CGROOT/cgroup.subtree_control"
+        for i in $(seq 1 $NODES); do
+            mkdir -p "$CGROOT/n$i"
+            echo "$quota $CG_PERIOD" >"$CGROOT/n$i/cpu.max"
+        done
+    elif [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+        CGROOT=$CG1
+        for i in $(seq 1 $NODES); do
+            mkdir -p "$CGROOT/n$i"
+            echo $CG_PERIOD >"$CGROOT/n$i/cpu.cfs_period_us"
+            echo "$quota" >"$CGROOT/n$i/cpu.cfs_quota_us"
+        done
+    else
+        die "NODE_CPU needs a cgroup cpu controller (v2 /sys/fs/cgroup/cgroup.controllers or v1 /sys/fs/cgroup/cpu)"
+    fi
+    log "each proxy node capped at $quota us per $CG_PERIOD us ($CGROOT/nI)"
+}
+# bg_in for node I's proxy, in node I's cgroup with NODE_CPU: a shell moves itself into it,
+# then execs `ip netns exec` (same pid, so the pid file stays the proxy's). Outside the
+# namespace: `ip netns exec` mounts a sysfs of the namespace, without the cgroup file systems.
+bg_node() { # I PIDFILE LOGFILE CMD...
+    local i=$1 pidfile=$2 logfile=$3
+    shift 3
+    if [ -z "$NODE_CPU" ]; then
+        bg_in $P-n"$i" "$pidfile" "$logfile" "$@"
+        return
+    fi
+    # shellcheck disable=SC2016
+    sh -c 'echo $$ >"$0" && exec "$@"' "$CGROOT/n$i/cgroup.procs" \
+        ip netns exec $P-n"$i" "$@" </dev/null >>"$logfile" 2>&1 &
+    echo $! >"$pidfile"
+    disown $!
+}
+# Node I's proxy CPU time (clock ticks, /proc/PID/stat utime + stime) and its cgroup's CFS
+# periods and throttled periods (cpu.stat, v1 and v2 alike; 0 0 without NODE_CPU), as
+# TICKS,PERIODS,THROTTLED.
+node_cpu() { # I
+    local pid ticks periods=0 throttled=0
+    pid=$(pidf "$WORK/n$1/proxy.pid")
+    ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+    if [ -n "$NODE_CPU" ]; then
+        periods=$(awk '$1 == "nr_periods" { print $2 }' "$CGROOT/n$1/cpu.stat")
+        throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$CGROOT/n$1/cpu.stat")
+    fi
+    echo "$ticks,$periods,$throttled"
 }
 
 # ------------------------------------------------------------------ topology (testbed::frr::bed)
@@ -126,8 +215,12 @@ net_up() {
     for i in $(seq 1 $NODES); do
         attach n$i "$(node_ip "$i")"
         attach b$i "$(backend_ip "$i")"
-        # A new namespace inherits init_net's IPv4 settings: nodes do not forward.
-        ip netns exec $P-n$i sysctl -qw net.ipv4.ip_forward=0
+        # A new namespace inherits init_net's IPv4 settings: nodes do not forward. A proxy
+        # opens a connection to its backend per request and closes it first: at thousands of
+        # requests/s its TIME_WAIT sockets fill the default port range, and connect()'s port
+        # search then costs more CPU than the proxying (a node under NODE_CPU collapsed).
+        ip netns exec $P-n$i sysctl -qw net.ipv4.ip_forward=0 \
+            net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
     done
     # The router forwards and hashes on L4 ports (policy 0: one client's flows all on one node).
     ip netns exec $RTR sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1
@@ -295,11 +388,11 @@ build() {
 COMMON=(--listen-port 80 --check-path / --check-interval 100ms --check-timeout 500ms
     --rise 2 --fall 2 --connect-timeout 300ms --drain-timeout 5s)
 start_anycast() { # I
-    bg_in $P-n"$1" "$WORK/n$1/proxy.pid" "$WORK/n$1/proxy.log" "$BIN" --mode anycast \
+    bg_node "$1" "$WORK/n$1/proxy.pid" "$WORK/n$1/proxy.log" "$BIN" --mode anycast \
         --vip $VIP/32 --withdraw-drain 500ms "${COMMON[@]}" --backend "http://$(backend_ip "$1"):8080"
 }
 start_vrrp() { # I PRIORITY: VRRPv3, VRID 51, adverts every 100 ms (as benches/proxy)
-    bg_in $P-n"$1" "$WORK/n$1/proxy.pid" "$WORK/n$1/proxy.log" "$BIN" --vip $VRRP_VIP/24 \
+    bg_node "$1" "$WORK/n$1/proxy.pid" "$WORK/n$1/proxy.log" "$BIN" --vip $VRRP_VIP/24 \
         --interface eth0 --vrid 51 --priority "$2" --advert-interval 0.1 "${COMMON[@]}" \
         --backend "http://$(backend_ip "$1"):8080"
 }
@@ -446,13 +539,32 @@ baseline() { # MODE: 3 s of the open-loop load, no event
 }
 
 cpu() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; } # busy idle
-throughput() { # LABEL RUN HOST: closed loop, CONCURRENCY connections, TPUT_SECS
-    local f=$WORK/log/tput-$1-$2.txt a b
+children_cpu() { # CHILDREN_CPU: user + system seconds of this shell's reaped children
+    # `times` in this shell, not in a $(...) subshell, whose children are its own.
+    times >"$WORK/times.txt"
+    CHILDREN_CPU=$(awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, "m"); t += a[1] * 60 + a[2] } print t }' "$WORK/times.txt")
+}
+throughput() { # LABEL RUN HOST NODES: closed loop, CONCURRENCY connections over CLIENTS
+    # processes, TPUT_SECS; logs the machine's CPU, the clients' and each node's proxy's
+    local f=$WORK/log/tput-$1-$2.txt a b ca cb c i per pids=() before=() nodes=""
+    per=$((CONCURRENCY / CLIENTS))
+    for i in $(seq 1 "$4"); do before[i]=$(node_cpu "$i"); done
     a=$(cpu)
-    ip netns exec $CLI $PY "$PROXY_BENCH/client.py" --host "$3" --concurrency "$CONCURRENCY" \
-        --duration "$TPUT_SECS" --out "$f"
+    children_cpu
+    ca=$CHILDREN_CPU
+    for c in $(seq 1 "$CLIENTS"); do
+        # The last process takes the remainder of CONCURRENCY.
+        [ "$c" = "$CLIENTS" ] && per=$((CONCURRENCY - per * (CLIENTS - 1)))
+        ip netns exec $CLI $PY "$PROXY_BENCH/client.py" --host "$3" --concurrency "$per" \
+            --duration "$TPUT_SECS" --out "$f.$c" &
+        pids+=($!)
+    done
+    for c in "${pids[@]}"; do wait "$c" || die "client failed"; done
     b=$(cpu)
-    echo "$1 $2 $f $a $b" >>"$WORK/tput.txt"
+    children_cpu
+    cb=$CHILDREN_CPU
+    for i in $(seq 1 "$4"); do nodes+=" n$i=${before[i]}/$(node_cpu "$i")"; done
+    echo "$1 $2 $f $a $b $(awk -v a="$ca" -v b="$cb" 'BEGIN { print b - a }')$nodes" >>"$WORK/tput.txt"
 }
 
 main() {
@@ -471,6 +583,7 @@ main() {
     : >"$WORK/events.txt"
     : >"$WORK/tput.txt"
     build
+    cgroups_up
     log "bed up"
     net_up
     frr_start rtr
@@ -496,20 +609,21 @@ main() {
             log "throughput run $run: $k"
             if [ "$k" = vrrp ]; then
                 mode_up vrrp
-                throughput vrrp "$run" $VRRP_VIP
+                throughput vrrp "$run" $VRRP_VIP 2
                 mode_down vrrp
             else
                 for i in $(seq 1 "$k"); do start_anycast "$i"; done
                 wait_anycast "$k"
                 sleep 1
-                throughput "anycast-$k" "$run" $VIP
+                throughput "anycast-$k" "$run" $VIP "$k"
                 mode_down anycast
             fi
         done
     done
     {
         echo "Run $(date -u +%FT%TZ): kernel $(uname -r), $(nproc) vCPUs, load average $(cut -d' ' -f1-3 /proc/loadavg),"
-        echo "FRR $($FRR/bgpd --version 2>/dev/null | head -1 | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/^nginx version: //') backends, RUNS=$RUNS, RATE=$RATE, $((SECONDS - t0)) s"
+        echo "FRR $($FRR/bgpd --version 2>/dev/null | head -1 | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/^nginx version: //') backends, RUNS=$RUNS, RATE=$RATE, $((SECONDS - t0)) s,"
+        echo "throughput: TPUT_RUNS=$TPUT_RUNS x ${TPUT_SECS} s, CONCURRENCY=$CONCURRENCY over CLIENTS=$CLIENTS, NODE_CPU=${NODE_CPU:-unset}${CGROOT:+ ($CGROOT)}"
     } >"$WORK/info.txt"
     $PY "$HERE/analyze.py" "$WORK" | tee "$WORK/results.md"
     log "raw data in $WORK"

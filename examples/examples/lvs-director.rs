@@ -23,7 +23,11 @@
 //! - **connection sync** (`--sync-interface`, [`ipvs_sys::sync_daemons`]): the kernel's sync
 //!   daemons follow the VRRP state as keepalived's `lvs_sync_daemon` does (master daemon in
 //!   MASTER, backup otherwise), or, in anycast mode, run as master and backup at once, so an
-//!   established connection whose packets move to another director keeps its real server.
+//!   established connection whose packets move to another director keeps its real server;
+//! - **sloppy TCP** (`--sloppy-tcp`): `net.ipv4.vs.sloppy_tcp=1` in the director's network
+//!   namespace, so IPVS also schedules a flow from a packet that is not a SYN: a connection
+//!   moved to this director before sync brought its entry (or from a director that does not
+//!   sync) goes on to the real server `mh` picks, the one it had.
 //!
 //! As with keepalived, the IPVS table is built at start and kept up to date in every VRRP
 //! state: a backup director has a warm table, so a takeover is only VRRP + gratuitous ARP.
@@ -45,6 +49,7 @@
 //!
 //! The director reports its view on stdout, one line per change, for people and tests:
 //! ```text
+//! sysctl net.ipv4.vs.sloppy_tcp=1
 //! sync backup
 //! vrrp VI_51 BACKUP -> MASTER
 //! sync master
@@ -194,6 +199,14 @@ struct Cli {
     /// Sync multicast TTL (default 1).
     #[arg(long, requires = "sync_interface")]
     mcast_ttl: Option<u8>,
+    /// Set `net.ipv4.vs.sloppy_tcp=1` in this director's network namespace: IPVS then
+    /// creates a connection entry from any TCP packet, not only a SYN, so a flow that
+    /// reaches this director without an entry (moved here before connection sync brought
+    /// it, or from a director that does not sync) continues to the real server the
+    /// scheduler picks; with anycast's `mh` tables, the one it had. A setting of the whole
+    /// namespace, left set on exit.
+    #[arg(long)]
+    sloppy_tcp: bool,
 }
 
 /// The probe run against each real server.
@@ -230,7 +243,17 @@ enum DirectorError {
     QuorumTrackInAnycast,
     #[error("cannot handle sigterm")]
     Signal(#[source] std::io::Error),
+    #[error("--sloppy-tcp: cannot write 1 to {path}")]
+    SloppyTcp {
+        path: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+/// `net.ipv4.vs.sloppy_tcp` of the network namespace of whoever opens it; there once the
+/// IPVS module is loaded.
+const SLOPPY_TCP: &str = "/proc/sys/net/ipv4/vs/sloppy_tcp";
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s
@@ -480,6 +503,14 @@ async fn run(cli: Cli) -> Result<(), DirectorError> {
     let schedule = cli.schedule()?;
     let service = cli.service(&scheduling);
     let ipvs = IpvsHandle::new().await?;
+    // IPVS is loaded once its netlink family resolves: its settings exist from here on.
+    if cli.sloppy_tcp {
+        std::fs::write(SLOPPY_TCP, "1").map_err(|source| DirectorError::SloppyTcp {
+            path: SLOPPY_TCP,
+            source,
+        })?;
+        println!("sysctl net.ipv4.vs.sloppy_tcp=1");
+    }
     let pool = IpvsPool::new(ipvs.clone(), service.clone(), ForwardMethod::DirectRoute);
 
     // The table first, in every state: a VRRP backup or a withdrawn anycast director keeps it

@@ -7,6 +7,8 @@
 //!   touching /etc/frr or /var/run/frr (nor the system's FRR service).
 //! - [`bed`]: one upstream router (bgpd with ECMP and BFD), N anycast nodes each with its own
 //!   bgpd peering with it, a backend per node, and a client behind the router.
+//! - [`pair`]: one node and its router, the node's bgpd announcing only what a program tells
+//!   it over vtysh (for `vrrp_net::anycast::FrrVtysh`).
 //! - [`flows`]: long-lived keep-alive connections through the VIP, probed before and after an
 //!   event to count the flows it moved; [`ecmp`]: which flows Linux's hash-threshold ECMP can
 //!   move when the next hops change.
@@ -22,10 +24,18 @@ pub mod config;
 pub mod daemons;
 pub mod ecmp;
 pub mod flows;
+pub mod pair;
 
 pub use bed::{AnycastLab, Bfd, VIP};
 pub use daemons::{FRR_DIR, Frr};
 pub use flows::{Answer, Fate, Flows};
+pub use pair::BgpPair;
 
 /// The FRR programs a bed needs, for [`crate::privileged::require`].
-pub const TOOLS: [&str; 4] = ["ip", "vtysh", "/usr/lib/frr/bgpd", "/usr/lib/frr/bfdd"];
+pub const TOOLS: [&str; 5] = [
+    "ip",
+    "vtysh",
+    "/usr/lib/frr/zebra",
+    "/usr/lib/frr/bgpd",
+    "/usr/lib/frr/bfdd",
+];

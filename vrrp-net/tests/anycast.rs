@@ -1,6 +1,7 @@
 //! The anycast owner: announce and withdraw decisions, the graceful drain and its order,
-//! stale addresses, faults; on tokio's paused clock with recording backends. The last test
-//! runs the kernel backends in a network namespace of its own (privileged).
+//! stale addresses, faults; on tokio's paused clock with recording backends. The last two
+//! tests are privileged: the kernel backends in a network namespace of their own, and the
+//! owner with `FrrVtysh` telling a real bgpd, peered with a router running FRR.
 #![allow(clippy::unwrap_used)]
 
 use std::net::IpAddr;
@@ -13,8 +14,8 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use vrrp_core::{TrackState, TrackedObject, VirtualAddress};
 use vrrp_net::anycast::{
-    AnnounceReason, Anycast, AnycastError, Event, Events, Fault, Handle, Hold, HoldError, Owner,
-    Phase, Speaker, SpeakerError, WithdrawReason,
+    AnnounceReason, Anycast, AnycastError, Event, Events, Fault, FrrVtysh, Handle, Hold, HoldError,
+    Owner, Phase, Speaker, SpeakerError, WithdrawReason,
 };
 use vrrp_net::error::VipError;
 use vrrp_net::vip::{RecordingVips, Vip, VipBackend, VipNotice};
@@ -613,6 +614,181 @@ fn kernel_backends_on_lo_in_a_namespace() {
     })
     .join();
     drop(ns);
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Whether `check` (quick blocking commands) holds within `limit`, polled every 10 ms without
+/// blocking the runtime the owner runs on.
+async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if check() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The owner with the `FrrVtysh` speaker, as users run it, against a real bgpd (node AS 65001,
+/// no `redistribute connected`: only the speaker's `network` statement can announce) peered
+/// with a router's bgpd (AS 65000): announce, withdraw on ill health and on a graceful stop
+/// (the route leaves the router while the address still answers), and a crash (the address
+/// goes, so bgpd's import check withdraws the statement left behind; the next start removes
+/// it).
+#[test]
+fn frr_vtysh_speaker_against_a_real_bgpd() {
+    let test = "frr_vtysh_speaker_against_a_real_bgpd";
+    if !testbed::privileged::require(test, &testbed::frr::TOOLS) {
+        return;
+    }
+    let pair = Arc::new(testbed::frr::BgpPair::new());
+    let inside = Arc::clone(&pair);
+    let result = testbed::proxy_bed::spawn_in_netns(&pair.node.ns.clone(), move || async move {
+        let pair = inside;
+        let prefix = format!("{VIP}/32");
+        let node = testbed::frr::pair::NODE_IP.to_owned();
+        let speaker = || {
+            Arc::new(FrrVtysh::new(testbed::frr::pair::NODE_AS).vty_socket(&pair.node_frr.dir))
+        };
+        // The router's BGP table and its kernel route.
+        let routes = || (pair.bgp_next_hops(&prefix), pair.kernel_next_hops(VIP));
+        let via_node = (vec![node.clone()], vec![node.clone()]);
+        let nowhere = (Vec::<String>::new(), Vec::<String>::new());
+        let on_lo = || {
+            pair.node
+                .ip(&["-o", "addr", "show", "dev", "lo"])
+                .contains(&prefix)
+        };
+        // Long enough that the route leaves the router well before the address goes.
+        let drain = Duration::from_secs(2);
+        let config = config()
+            .drain(drain)
+            .track(TrackedObject::new("pool", 0));
+
+        // Start: the stale withdraw finds no statement, which is not a fault.
+        let (owner, handle, mut events) = Owner::builder(config.clone())
+            .speaker(speaker())
+            .build()
+            .await
+            .unwrap();
+        let task = tokio::spawn(owner.run());
+        let began = std::time::Instant::now();
+        let event = events.next().await.unwrap();
+        assert!(matches!(event, Event::Announced { .. }), "{event:?}");
+        assert_eq!(pair.node_networks(), std::slice::from_ref(&prefix));
+        assert!(
+            eventually(Duration::from_secs(10), || routes() == via_node).await,
+            "the router did not learn {prefix} via {node}: {:?}\n{}",
+            routes(),
+            pair.router_frr.log("bgpd")
+        );
+        eprintln!("announced: at the router after {:?}", began.elapsed());
+
+        // Unhealthy: the speaker withdraws first; the address answers for the drain.
+        handle.set_track_state("pool", TrackState::Down).unwrap();
+        let began = std::time::Instant::now();
+        let event = events.next().await.unwrap();
+        assert!(
+            matches!(&event, Event::Withdrawn { reason: WithdrawReason::TrackedDown { name }, .. } if name == "pool"),
+            "{event:?}"
+        );
+        assert!(pair.node_networks().is_empty());
+        assert!(
+            eventually(drain, || routes() == nowhere).await,
+            "still routed: {:?}",
+            routes()
+        );
+        let gone = began.elapsed();
+        assert!(on_lo(), "the address stays until the drain ends");
+        eprintln!("unhealthy: gone from the router after {gone:?}, address still on lo");
+        let event = events.next().await.unwrap();
+        assert!(matches!(event, Event::Drained { .. }), "{event:?}");
+        assert!(!on_lo());
+
+        // Healthy again.
+        handle.set_track_state("pool", TrackState::Up).unwrap();
+        let event = events.next().await.unwrap();
+        assert!(matches!(event, Event::Announced { .. }), "{event:?}");
+        assert!(
+            eventually(Duration::from_secs(10), || routes() == via_node).await,
+            "not announced again: {:?}",
+            routes()
+        );
+
+        // Graceful stop: withdrawn at the router before the address goes.
+        let stopping = handle.clone();
+        let began = std::time::Instant::now();
+        let stop = tokio::spawn(async move { stopping.shutdown().await });
+        assert!(
+            eventually(drain, || routes() == nowhere).await,
+            "still routed while stopping: {:?}",
+            routes()
+        );
+        let gone = began.elapsed();
+        assert!(on_lo(), "the address answers during the drain");
+        eprintln!("graceful stop: gone from the router after {gone:?}, address still on lo");
+        stop.await.unwrap().unwrap();
+        task.await.unwrap();
+        assert!(!on_lo() && pair.node_networks().is_empty());
+        let rest: Vec<Event> = events.collect().await;
+        assert!(
+            !rest.iter().any(|e| matches!(e, Event::Fault { .. })),
+            "{rest:?}"
+        );
+
+        // A crash: the supervisor removes the address; the statement stays, but bgpd's
+        // import check stops announcing a prefix no longer in the RIB.
+        let (owner, _handle, mut events) = Owner::builder(config.clone())
+            .speaker(speaker())
+            .crash_supervisor(true)
+            .build()
+            .await
+            .unwrap();
+        let task = tokio::spawn(owner.run());
+        let event = events.next().await.unwrap();
+        assert!(matches!(event, Event::Announced { .. }), "{event:?}");
+        assert!(
+            eventually(Duration::from_secs(10), || routes() == via_node).await,
+            "not announced after the restart: {:?}",
+            routes()
+        );
+        task.abort(); // no graceful stop
+        let _ = task.await;
+        let began = std::time::Instant::now();
+        assert!(
+            eventually(Duration::from_secs(5), || routes() == nowhere).await,
+            "a dead owner's prefix is still routed: {:?}",
+            routes()
+        );
+        eprintln!("crash: gone from the router after {:?}", began.elapsed());
+        assert!(!on_lo());
+        assert_eq!(pair.node_networks(), std::slice::from_ref(&prefix), "left behind");
+
+        // The next start withdraws what the dead one left, without a fault.
+        let unhealthy = config.clone().track(TrackedObject::new("other", 0).starting_down());
+        let (owner, handle, events) = Owner::builder(unhealthy)
+            .speaker(speaker())
+            .build()
+            .await
+            .unwrap();
+        assert!(pair.node_networks().is_empty());
+        let task = tokio::spawn(owner.run());
+        handle.shutdown().await.unwrap();
+        task.await.unwrap();
+        let rest: Vec<Event> = events.collect().await;
+        assert!(
+            matches!(rest.as_slice(), [Event::Stopped { .. }]),
+            "{rest:?}"
+        );
+        assert!(routes() == nowhere);
+    })
+    .join();
+    drop(pair);
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }

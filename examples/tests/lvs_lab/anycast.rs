@@ -1,7 +1,7 @@
 //! The anycast scenario (issue 13 §2-3): `lvs-director --mode anycast` on three directors
 //! d1 (.11), d2 (.12), d3 (.13), every one active with the VIP 203.0.113.10 on `lo` and the
 //! service on `mh (mh-fallback,mh-port)`; d1 and d2 run connection sync (master and backup
-//! daemons each), d3 none, so what d3 chooses is `mh`'s alone. Real servers rs1 (.21) and
+//! daemons each), d3 none, so what d3 chooses is `mh`'s alone; d3 runs `--sloppy-tcp`. Real servers rs1 (.21) and
 //! rs2 (.22) answer by direct routing; the client (.50) reaches the VIP through a host route
 //! whose next hop stands for the ECMP router's choice: switching it moves every flow of the
 //! client to another director at once.
@@ -9,7 +9,9 @@
 //! Shown: the same 5-tuple (fixed source port) reaches the same real server through every
 //! director; connections established through d1 reach d2's table by sync, and keep working
 //! through d2 after d1 is killed and their packets move there, while connections opened
-//! through d3 (never synced) are reset by d2; a director with no healthy real server
+//! through d3 (never synced) are reset by d2; connections established through d2 and moved
+//! to d3, which has no entry for them, continue on their real server (sloppy TCP: d3
+//! schedules their next packet by `mh`); a director with no healthy real server
 //! withdraws the VIP; a graceful stop leaves no VIP, service or sync daemon.
 
 use std::collections::BTreeMap;
@@ -43,6 +45,8 @@ const SYNC_DEADLINE: Duration = Duration::from_secs(8);
 const SAME_TUPLE_PORTS: std::ops::RangeInclusive<u16> = 40001..=40008;
 const SYNCED_PORTS: std::ops::RangeInclusive<u16> = 42001..=42008;
 const UNSYNCED_PORTS: std::ops::RangeInclusive<u16> = 43001..=43004;
+/// Source ports of the connections opened through d2 and moved to d3 (sloppy TCP).
+const SLOPPY_PORTS: std::ops::RangeInclusive<u16> = 44001..=44004;
 
 fn director_address(name: &str) -> &'static str {
     match name {
@@ -148,6 +152,8 @@ fn lvs_dr_lab_anycast_mh_and_connection_sync() {
     ];
     let mut synced_options = common.to_vec();
     synced_options.extend(["--sync-interface", "eth0"]);
+    let mut sloppy_options = common.to_vec();
+    sloppy_options.push("--sloppy-tcp");
     let table = "table tcp 203.0.113.10:80 mh (mh-fallback,mh-port) \
                  192.0.2.21:80=1 192.0.2.22:80=1";
 
@@ -156,7 +162,7 @@ fn lvs_dr_lab_anycast_mh_and_connection_sync() {
     let t0 = Instant::now();
     let d1 = Director::start_anycast(&lab, "d1", &synced_options);
     let mut d2 = Director::start_anycast(&lab, "d2", &synced_options);
-    let mut d3 = Director::start_anycast(&lab, "d3", &common);
+    let mut d3 = Director::start_anycast(&lab, "d3", &sloppy_options);
     lab.make_real_server_for("rs1", ANYCAST_VIP);
     lab.make_real_server_for("rs2", ANYCAST_VIP);
     let rs1 = RealServer::start("rs1");
@@ -181,6 +187,13 @@ fn lvs_dr_lab_anycast_mh_and_connection_sync() {
         }
     }
     assert_eq!(lab.sync_daemons("d3"), "", "d3 runs no sync daemon");
+    d3.wait_line(t0, Duration::from_secs(1), |l| {
+        l == "sysctl net.ipv4.vs.sloppy_tcp=1"
+    });
+    for (d, want) in [("d2", "0"), ("d3", "1")] {
+        let value = lab.sh_in(d, "cat /proc/sys/net/ipv4/vs/sloppy_tcp");
+        assert_eq!(value.trim(), want, "{d}: net.ipv4.vs.sloppy_tcp");
+    }
 
     // 1. Long-lived connections through d1: d1's master daemon carries them to d2 (its
     //    backup daemon) while the next steps run.
@@ -287,6 +300,35 @@ fn lvs_dr_lab_anycast_mh_and_connection_sync() {
     wait_until("d1's VIP removed", Duration::from_secs(2), || {
         !lab.has_address("d1", ANYCAST_VIP)
     });
+
+    // 4b. Connections established through d2 move to d3, which has no entry for them (it
+    //     syncs nothing) but runs sloppy TCP: their next packet, not a SYN, is scheduled by
+    //     `mh` to the real server they had, instead of meeting d3's stack.
+    let (mut through_d2, servers) = open_held(SLOPPY_PORTS);
+    lab.route_via("client", ANYCAST_VIP, director_address("d3"));
+    let moved = Instant::now();
+    for (h, server) in through_d2.iter_mut().zip(&servers) {
+        let again = h
+            .ask()
+            .unwrap_or_else(|e| panic!("port {}: moved from d2 to d3 (sloppy TCP): {e}", h.port));
+        assert_eq!(&again, server, "port {} changed real server", h.port);
+    }
+    let answered = moved.elapsed();
+    let d3_table = connections("d3");
+    for h in &through_d2 {
+        assert!(
+            d3_table
+                .iter()
+                .any(|c| c.client.port() == h.port && !c.synced),
+            "d3 has no local entry for port {}: {d3_table:?}",
+            h.port
+        );
+    }
+    println!(
+        "anycast: {n}/{n} connections opened through d2 answered by their real server through \
+         d3 (sloppy TCP, no entry before the move) within {answered:?}",
+        n = through_d2.len()
+    );
 
     // 5. No healthy real server: both survivors withdraw the VIP, then stop answering.
     let failed = Instant::now();

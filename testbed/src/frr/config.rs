@@ -85,6 +85,38 @@ pub fn node_bgpd(
     router_asn: u32,
     range: &str,
 ) -> String {
+    node(hostname, asn, router_id, router, router_asn, range, true)
+}
+
+/// bgpd.conf of an anycast node whose program tells bgpd what to announce (`network`
+/// statements through vtysh, `vrrp_net::anycast::FrrVtysh`): as [`node_bgpd`] without
+/// `redistribute connected`, so only those statements reach the router (still only inside
+/// `range`).
+pub fn node_bgpd_networks(
+    hostname: &str,
+    asn: u32,
+    router_id: &str,
+    router: &str,
+    router_asn: u32,
+    range: &str,
+) -> String {
+    node(hostname, asn, router_id, router, router_asn, range, false)
+}
+
+fn node(
+    hostname: &str,
+    asn: u32,
+    router_id: &str,
+    router: &str,
+    router_asn: u32,
+    range: &str,
+    redistribute: bool,
+) -> String {
+    let redistribute = if redistribute {
+        "  redistribute connected route-map VIPS\n"
+    } else {
+        ""
+    };
     format!(
         "frr defaults traditional
 hostname {hostname}
@@ -104,8 +136,7 @@ router bgp {asn}
  neighbor {router} bfd profile fast
  neighbor {router} timers connect 1
  address-family ipv4 unicast
-  redistribute connected route-map VIPS
-  neighbor {router} route-map VIPS out
+{redistribute}  neighbor {router} route-map VIPS out
   neighbor {router} route-map NOTHING in
  exit-address-family
 exit

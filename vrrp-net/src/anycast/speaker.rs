@@ -31,7 +31,16 @@ pub trait Speaker: Send + Sync {
 /// `router bgp ASN`, in the address family of each prefix.
 ///
 /// bgpd announces a `network` only while the prefix is in its RIB (FRR's default
-/// `bgp network import-check`); the address on `lo` puts it there.
+/// `bgp network import-check`); the address on `lo` puts it there. That is also what
+/// withdraws a dead program's announcement: its `network` statement stays in bgpd, but the
+/// crash supervisor's removing the address takes the prefix out of the RIB, and the next
+/// start removes the statement. With `no bgp network import-check` a crash would keep the
+/// prefix announced.
+///
+/// Withdrawing is idempotent: bgpd refuses `no network` for a prefix it has no statement
+/// for (which is what the owner's stale withdraw at start usually meets), and that counts as
+/// withdrawn. vtysh stops at the first refused command, so each prefix is withdrawn in a run
+/// of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FrrVtysh {
@@ -131,6 +140,10 @@ impl FrrVtysh {
     }
 }
 
+/// bgpd's answer (FRR 8.4, `bgp_static_unset`) to `no network PREFIX` when it has no such
+/// statement: already withdrawn.
+const NOT_CONFIGURED: &str = "Can't find static route specified";
+
 /// `203.0.113.10/32`, or the network of a shorter prefix (`198.51.100.0/24`).
 fn network(a: &VirtualAddress) -> String {
     let masked: IpAddr = match a.address {
@@ -159,7 +172,18 @@ impl Speaker for FrrVtysh {
     }
 
     async fn withdraw(&self, addresses: &[VirtualAddress]) -> Result<(), SpeakerError> {
-        self.run(addresses, "no ").await
+        let mut first_error = None;
+        for a in addresses {
+            match self.run(std::slice::from_ref(a), "no ").await {
+                Ok(()) => {}
+                Err(SpeakerError::Refused { output, .. }) if output.contains(NOT_CONFIGURED) => {}
+                // Still withdraw the others.
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 }
 
@@ -234,5 +258,45 @@ mod tests {
             missing.announce(&[vip("203.0.113.10", 32)]).await,
             Err(SpeakerError::Spawn { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn withdrawing_a_prefix_bgpd_does_not_have_is_done_and_the_others_still_go() {
+        // As bgpd 8.4 answers: `no network` of a prefix without a statement is refused with
+        // exit status 1, and vtysh runs no further command. This stand-in has no statement
+        // for 203.0.113.10 and logs every run.
+        let dir = std::env::temp_dir().join(format!("fake-vtysh-w-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let fake = dir.join("vtysh");
+        let log = dir.join("runs");
+        let script = format!(
+            "#!/bin/sh\necho \"$*\" >> {log}\ncase \"$*\" in\n  *'no network 203.0.113.10/32'*) echo \"% Can't find static route specified\"; exit 1;;\n  *'no network 203.0.113.11/32'*) echo '% Unknown command'; exit 1;;\nesac\n",
+            log = log.display()
+        );
+        std::fs::write(&fake, script).unwrap_or_else(|e| panic!("{e}"));
+        let chmod = std::process::Command::new("chmod")
+            .arg("755")
+            .arg(&fake)
+            .status();
+        assert!(chmod.is_ok_and(|s| s.success()));
+        let frr = FrrVtysh::new(65001).program(&fake);
+        let absent_then_present = [vip("203.0.113.10", 32), vip("203.0.113.12", 32)];
+        let done = frr.withdraw(&absent_then_present).await;
+        let runs = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(done.is_ok(), "{done:?}");
+        assert_eq!(runs.lines().count(), 2, "one run per prefix: {runs}");
+        assert!(runs.contains("no network 203.0.113.12/32"), "{runs}");
+
+        // Any other refusal is an error, after the remaining prefixes were withdrawn.
+        let _ = std::fs::remove_file(&log);
+        let refused = [vip("203.0.113.11", 32), vip("203.0.113.12", 32)];
+        let err = frr.withdraw(&refused).await.err();
+        let runs = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            matches!(&err, Some(SpeakerError::Refused { command, .. }) if command.contains("203.0.113.11/32")),
+            "{err:?}"
+        );
+        assert!(runs.contains("no network 203.0.113.12/32"), "{runs}");
     }
 }
