@@ -107,7 +107,7 @@ conf() { # conf WITH_CHECKS
     printf '    priority 200\n    advert_int 0.01\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n}\n'
     [ "$1" = yes ] || return 0
     local i
-    printf 'virtual_server 192.0.2.100 80 {\n    delay_loop %s\n    lb_algo rr\n    lb_kind DR\n    protocol TCP\n' \
+    printf 'virtual_server 192.0.2.100 80 {\n    delay_loop %s\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n' \
         "$(python3 -c "print(1/$RATE)")"
     for i in $(seq 0 $((SERVERS - 1))); do
         printf '    real_server 192.0.2.99 %d {\n        TCP_CHECK {\n            connect_port %d\n            connect_timeout 1\n            retry 0\n        }\n    }\n' \
