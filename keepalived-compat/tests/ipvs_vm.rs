@@ -417,6 +417,34 @@ fn config(port: u16, rport: u16, reals: &[(&str, u32)]) -> String {
     text
 }
 
+/// keepalived 2.2.7 (the host's, at `KEEPALIVED_ENV`) on `conf` with `-n -l`, `options` and
+/// pid files in `dir`, its run directories made; its output goes to `dir/LOG`.
+fn start_keepalived(dir: &Path, conf: &Path, options: &[&str], log: &str) -> Daemon {
+    let keepalived = std::env::var(KEEPALIVED_ENV)
+        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
+    for d in ["/run", "/var/run", "/etc/keepalived"] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let file = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    let mut args: Vec<String> = ["-n", "-l"]
+        .iter()
+        .chain(options)
+        .map(|a| (*a).to_owned())
+        .collect();
+    args.extend([
+        "-f".to_owned(),
+        conf.to_str().unwrap().to_owned(),
+        "-p".to_owned(),
+        file("keepalived.pid"),
+        "-c".to_owned(),
+        file("checkers.pid"),
+        "-r".to_owned(),
+        file("vrrp.pid"),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Daemon::start(&keepalived, &args, dir.join(log))
+}
+
 /// Starts keepalived-compat (checkers only) on `conf`.
 fn start_compat(dir: &Path, conf: &Path) -> Daemon {
     let pid = dir.join("keepalived-compat.pid");
@@ -722,35 +750,13 @@ fn lvs_reload_with_a_broken_configuration_changes_nothing() {
 #[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
 fn lvs_reload_on_keepalived_2_2_7() {
     let dir = prepare();
-    let keepalived = std::env::var(KEEPALIVED_ENV)
-        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
     let (port, rport) = (82, 8082);
     for addr in REALS {
         echo_server(format!("{addr}:{rport}").parse().unwrap());
     }
-    for d in ["/run", "/var/run", "/etc/keepalived"] {
-        std::fs::create_dir_all(d).unwrap();
-    }
     let conf = dir.join("keepalived.conf");
     std::fs::write(&conf, config(port, rport, &[(REALS[0], 1), (REALS[1], 1)])).unwrap();
-    let (pid, checkers_pid) = (dir.join("keepalived.pid"), dir.join("checkers.pid"));
-    let mut daemon = Daemon::start(
-        &keepalived,
-        &[
-            "-n",
-            "-l",
-            "-D",
-            "-G",
-            "-C",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            pid.to_str().unwrap(),
-            "-c",
-            checkers_pid.to_str().unwrap(),
-        ],
-        dir.join("keepalived.log"),
-    );
+    let mut daemon = start_keepalived(&dir, &conf, &["-D", "-G", "-C"], "keepalived.log");
     let seen =
         reload_with_connections(&mut daemon, &conf, port, rport, |l| l.contains("Reloading"));
     // keepalived logs the reload before its checker child applies it: the table poll in
@@ -832,30 +838,9 @@ fn thresholds() -> Vec<String> {
 #[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
 fn lvs_options_like_keepalived_2_2_7() {
     let dir = prepare();
-    let keepalived = std::env::var(KEEPALIVED_ENV)
-        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
-    for d in ["/run", "/var/run", "/etc/keepalived"] {
-        std::fs::create_dir_all(d).unwrap();
-    }
     let conf = dir.join("options.conf");
     std::fs::write(&conf, OPTIONS_CONF).unwrap();
-    let (pid, checkers_pid) = (dir.join("keepalived.pid"), dir.join("checkers.pid"));
-    let mut theirs = Daemon::start(
-        &keepalived,
-        &[
-            "-n",
-            "-l",
-            "-G",
-            "-C",
-            "-f",
-            conf.to_str().unwrap(),
-            "-p",
-            pid.to_str().unwrap(),
-            "-c",
-            checkers_pid.to_str().unwrap(),
-        ],
-        dir.join("keepalived.log"),
-    );
+    let mut theirs = start_keepalived(&dir, &conf, &["-G", "-C"], "keepalived.log");
     // Two services, five destinations.
     let keepalived_table = settled_table(7);
     let keepalived_thresholds = thresholds();
@@ -955,30 +940,10 @@ fn daemon_states(mut daemon: Daemon) -> Vec<String> {
 #[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
 fn lvs_syncd_follows_the_instance_like_keepalived_2_2_7() {
     let dir = prepare();
-    let keepalived = std::env::var(KEEPALIVED_ENV)
-        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
-    for d in ["/run", "/var/run", "/etc/keepalived"] {
-        std::fs::create_dir_all(d).unwrap();
-    }
     let conf = dir.join("syncd.conf");
     std::fs::write(&conf, SYNCD_CONF).unwrap();
     let arg = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    let theirs = Daemon::start(
-        &keepalived,
-        &[
-            "-n",
-            "-l",
-            "-f",
-            &arg("syncd.conf"),
-            "-p",
-            &arg("k.pid"),
-            "-r",
-            &arg("v.pid"),
-            "-c",
-            &arg("c.pid"),
-        ],
-        dir.join("keepalived-syncd.log"),
-    );
+    let theirs = start_keepalived(&dir, &conf, &[], "keepalived-syncd.log");
     let keepalived_states = daemon_states(theirs);
     println!("keepalived 2.2.7: {keepalived_states:#?}");
     let ours = Daemon::start(
@@ -1084,30 +1049,10 @@ fn ha_suspend_run(
 #[ignore = "runs inside the IPVS test VM, started by lvs_reload_runs_in_vm"]
 fn lvs_ha_suspend_like_keepalived_2_2_7() {
     let dir = prepare();
-    let keepalived = std::env::var(KEEPALIVED_ENV)
-        .unwrap_or_else(|_| panic!("{KEEPALIVED_ENV} not set: the host has no keepalived"));
-    for d in ["/run", "/var/run", "/etc/keepalived"] {
-        std::fs::create_dir_all(d).unwrap();
-    }
     let accepted = accept_counter(format!("{}:{HA_SUSPEND_PORT}", REALS[0]).parse().unwrap());
     let conf = dir.join("ha_suspend.conf");
     std::fs::write(&conf, ha_suspend_conf()).unwrap();
-    let arg = |name: &str| dir.join(name).to_str().unwrap().to_owned();
-    let theirs = Daemon::start(
-        &keepalived,
-        &[
-            "-n",
-            "-l",
-            "-C",
-            "-f",
-            &arg("ha_suspend.conf"),
-            "-p",
-            &arg("k.pid"),
-            "-c",
-            &arg("c.pid"),
-        ],
-        dir.join("keepalived-ha.log"),
-    );
+    let theirs = start_keepalived(&dir, &conf, &["-C"], "keepalived-ha.log");
     let (keepalived_lines, keepalived_counts) = ha_suspend_run(theirs, &accepted);
     println!("keepalived 2.2.7: {keepalived_lines:#?} {keepalived_counts:?}");
     run("ipvsadm", &["-C"]);

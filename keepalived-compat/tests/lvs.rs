@@ -144,7 +144,7 @@ fn real_server_down_and_up_are_notified_in_order_with_quorum() {
         format!(
             "global_defs {{\n    lvs_notify_fifo {fifo}\n}}\n\
              virtual_server 192.0.2.15 80 {{\n    delay_loop 0.1\n    quorum 2\n    \
-             lb_kind DR\n    warmup 0\n    retry 0\n    connect_timeout 0.5\n    \
+             lb_kind NAT\n    warmup 0\n    retry 0\n    connect_timeout 0.5\n    \
              real_server {a_ip} {a_port} {{\n        TCP_CHECK {{\n        }}\n    }}\n    \
              real_server {b_ip} {b_port} {{\n        HTTP_GET {{\n            url {{\n                \
              path /\n                digest {body_md5}\n            }}\n        }}\n    }}\n}}\n",

@@ -29,14 +29,19 @@ async fn node(lan: &MemoryLan, last: u8, priority: u8) -> Node {
     node_on(lan, last, priority, Clock::System).await
 }
 
-async fn node_on(lan: &MemoryLan, last: u8, priority: u8, clock: Clock) -> Node {
+/// VI_1 (VRID 51, advert 0.05 s, the VIP) at 192.0.2.`last` with `priority`.
+fn vi_1(last: u8, priority: u8) -> Instance {
     let config = RouterConfig::builder("VI_1", 51, addr(last))
         .priority(priority)
         .advert_interval(Centisecs::new(5))
         .virtual_address(VirtualAddress::with_prefix(VIP, 24))
         .build()
         .unwrap();
-    start(lan, last, Instance::new(config, "eth0"), clock).await
+    Instance::new(config, "eth0")
+}
+
+async fn node_on(lan: &MemoryLan, last: u8, priority: u8, clock: Clock) -> Node {
+    start(lan, last, vi_1(last, priority), clock).await
 }
 
 /// Runs `instance` on a port of `lan` at 192.0.2.`last`, with a recording VIP backend.
@@ -339,15 +344,9 @@ async fn partition_and_heal_in_virtual_time() {
 
 /// An instance at 192.0.2.`last` on a thread of its own (`DriverBuilder::spawn_thread`).
 async fn start_thread(lan: &MemoryLan, last: u8, priority: u8) -> (DriverThread, Handle, Events) {
-    let config = RouterConfig::builder("VI_1", 51, addr(last))
-        .priority(priority)
-        .advert_interval(Centisecs::new(5))
-        .virtual_address(VirtualAddress::with_prefix(VIP, 24))
-        .build()
-        .unwrap();
     let transport = Arc::new(lan.attach(u32::from(last), AddressFamily::Inet, vec![addr(last)]));
     Driver::builder()
-        .instance(Instance::new(config, "eth0"))
+        .instance(vi_1(last, priority))
         .transport("eth0", transport)
         .vip_backend(Arc::new(RecordingVips::new()))
         .spawn_thread(format!("vrrp-{last}"))

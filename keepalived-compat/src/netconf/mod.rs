@@ -15,6 +15,8 @@ use vrrp_net::driver::Event;
 use vrrp_net::link::Links;
 use vrrp_net::route::{NetlinkRoutes, Route, Rule};
 
+use crate::daemon::chain;
+
 pub(crate) use convert::{tracked_devices, vip_options};
 
 /// An instance's configured routes and rules.
@@ -178,16 +180,4 @@ impl NetConf {
         }
         self.statics.clear(&self.routes).await;
     }
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }

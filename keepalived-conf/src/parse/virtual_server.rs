@@ -533,26 +533,9 @@ pub(super) fn track_file(ctx: &mut Ctx, node: &Node) -> Result<TrackFile, ConfEr
     })
 }
 
-/// `weight W [reverse]`, W in -254..254.
+/// `weight W [reverse]`, W in -254..254, as one signed weight (reverse negates it).
 pub(super) fn file_weight(n: &Node) -> Result<i64, ConfError> {
-    let (w, reverse) = match n.args() {
-        [w] => (w, false),
-        [w, r] if r == "reverse" => (w, true),
-        _ => {
-            return Err(ConfError::invalid(
-                &n.loc,
-                "weight",
-                "expects W or W reverse",
-            ));
-        }
-    };
-    let w: i64 = number(n, w, "a weight")?;
-    if !(-254..=254).contains(&w) {
-        return Err(ConfError::invalid(
-            &n.loc,
-            "weight",
-            format!("{w} is outside -254..254"),
-        ));
-    }
+    let (w, reverse) = super::tracking::weight(n)?;
+    let w = i64::from(w);
     Ok(if reverse { -w } else { w })
 }

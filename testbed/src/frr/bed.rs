@@ -298,8 +298,8 @@ fn sysctl(ns: &str, settings: &[&str]) {
     );
 }
 
-/// Deletes namespaces, killing what runs inside (only this bed's own).
-fn delete_namespaces(namespaces: &[String]) {
+/// Deletes namespaces, killing what runs inside (only the bed's own: the caller names them).
+pub(super) fn delete_namespaces(namespaces: &[String]) {
     for ns in namespaces {
         if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
             for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
@@ -310,8 +310,8 @@ fn delete_namespaces(namespaces: &[String]) {
     }
 }
 
-/// Deletes the namespaces if building the bed fails half-way.
-struct Cleanup(Vec<String>);
+/// Deletes the namespaces if building a bed fails half-way.
+pub(super) struct Cleanup(pub(super) Vec<String>);
 
 impl Drop for Cleanup {
     fn drop(&mut self) {

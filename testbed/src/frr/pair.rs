@@ -16,6 +16,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use super::bed::{Cleanup, delete_namespaces};
 use super::config;
 use super::daemons::Frr;
 use crate::proxy_bed::lab::run;
@@ -177,27 +178,6 @@ impl BgpPair {
 impl Default for BgpPair {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Deletes namespaces, killing what runs inside (only this pair's own).
-fn delete_namespaces(namespaces: &[String]) {
-    for ns in namespaces {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-            }
-        }
-        let _ = Command::new("ip").args(["netns", "del", ns]).status();
-    }
-}
-
-/// Deletes the namespaces if building the pair fails half-way.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        delete_namespaces(&self.0);
     }
 }
 
