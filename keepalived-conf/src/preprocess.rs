@@ -37,6 +37,11 @@ pub(super) const MAX_SUBSTITUTIONS: usize = 1024;
 /// Lines multiline definitions may produce in one configuration.
 pub(super) const MAX_EXPANDED_LINES: usize = 100_000;
 
+/// Bytes multiline definitions may produce in one configuration (4 MiB: a few times the
+/// largest real configurations, so a small file cannot make the parser hold hundreds of
+/// megabytes of words).
+pub(super) const MAX_EXPANDED_BYTES: usize = 4 << 20;
+
 /// How deep multiline definitions may be used inside multiline definitions.
 pub(super) const MAX_MULTILINE_DEPTH: usize = 32;
 
@@ -80,6 +85,8 @@ pub(super) struct Preprocessor {
     collecting: Option<usize>,
     /// Lines produced by multiline definitions so far.
     expanded: usize,
+    /// Bytes of those lines.
+    expanded_bytes: usize,
     rng: u64,
     warnings: Vec<ConfWarning>,
 }
@@ -119,6 +126,7 @@ impl Preprocessor {
             ],
             collecting: None,
             expanded: 0,
+            expanded_bytes: 0,
             rng: seed.finish() | 1,
             warnings: Vec::new(),
         }
@@ -164,13 +172,14 @@ impl Preprocessor {
                 pending.pop();
             }
             self.expanded += 1;
-            if self.expanded > MAX_EXPANDED_LINES {
+            self.expanded_bytes += next.len() + 1;
+            if self.expanded > MAX_EXPANDED_LINES || self.expanded_bytes > MAX_EXPANDED_BYTES {
                 return Err(ConfError::invalid(
                     loc,
                     "$",
                     format!(
                         "multiline definitions expand to more than {MAX_EXPANDED_LINES} lines \
-                         (a definition that uses itself?)"
+                         or {MAX_EXPANDED_BYTES} bytes (a definition that uses itself?)"
                     ),
                 ));
             }

@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::preprocess::{MAX_EXPANDED_LINES, MAX_LINE, MAX_SUBSTITUTIONS};
+use crate::preprocess::{MAX_EXPANDED_BYTES, MAX_EXPANDED_LINES, MAX_LINE, MAX_SUBSTITUTIONS};
 
 /// An instance whose `priority` line is `prio`, after the lines `before`.
 fn instance(before: &str, prio: &str) -> String {
@@ -254,6 +254,27 @@ fn recursive_definitions_are_located_errors() {
     // ...or by depth, when it uses itself twice.
     let err = error(None, &instance("$M=\\\n $M \\\n $M\n", "priority 1\n$M"));
     assert!(err.contains("deep"), "{err}");
+    // Definitions that multiply without using themselves: ten lines of ten of ten of ten
+    // lines of 1000 bytes are 10 MB from a 4 KB file, past the byte bound long before the
+    // line bound.
+    let block = |name: &str, line: &str| {
+        let mut text = format!("${name}=\\\n");
+        for _ in 0..9 {
+            text.push_str(&format!(" {line} \\\n"));
+        }
+        text.push_str(&format!(" {line}\n"));
+        text
+    };
+    let defs = [
+        block("A", &"a".repeat(1000)),
+        block("B", "$A"),
+        block("C", "$B"),
+        block("D", "$C"),
+    ]
+    .concat();
+    let err = error(None, &format!("{defs}$D\n"));
+    assert!(err.contains(&MAX_EXPANDED_BYTES.to_string()), "{err}");
+    assert!(MAX_EXPANDED_LINES > 10_000);
 }
 
 #[test]
