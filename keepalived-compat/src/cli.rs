@@ -392,7 +392,7 @@ impl Options {
                 self.log_file = Some(value.map_or_else(|| "keepalived.log".into(), PathBuf::from))
             }
             Opt::NoSyslog => self.syslog = false,
-            Opt::Umask => match parse_umask(&arg) {
+            Opt::Umask => match keepalived_conf::umask::parse(&arg) {
                 Some(mask) => self.umask = Some(mask),
                 None => self
                     .warnings
@@ -464,11 +464,6 @@ impl Options {
 fn host_config_id(hostname: &str) -> String {
     let name = hostname.trim_end_matches('\n');
     name.split('.').next().unwrap_or(name).to_owned()
-}
-
-/// keepalived's `-u`: a number in C notation (`0022`, `18`, `0x12`) of permission bits only.
-fn parse_umask(text: &str) -> Option<u32> {
-    keepalived_conf::umask::parse(text)
 }
 
 #[cfg(test)]

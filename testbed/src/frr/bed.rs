@@ -174,17 +174,7 @@ impl AnycastLab {
 
     /// The router's next hops for the VIP (node addresses), in the kernel's order.
     pub fn next_hops(&self) -> Vec<String> {
-        let out = Command::new("ip")
-            .args(["-n", &self.router.ns, "route", "show", VIP])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let words: Vec<&str> = text.split_whitespace().collect();
-        words
-            .windows(2)
-            .filter(|w| w[0] == "via")
-            .map(|w| w[1].to_owned())
-            .collect()
+        route_next_hops(&self.router.ns, VIP)
     }
 
     /// Waits until the router's route for the VIP has `paths` next hops; when it had them.
@@ -296,6 +286,22 @@ fn sysctl(ns: &str, settings: &[&str]) {
         "ip",
         &[&["netns", "exec", ns, "sysctl", "-qw"][..], settings].concat(),
     );
+}
+
+/// The next hops (`via` addresses) of namespace `ns`'s kernel route to `address`
+/// (`ip route show ADDRESS`), in the kernel's order.
+pub(super) fn route_next_hops(ns: &str, address: &str) -> Vec<String> {
+    let out = Command::new("ip")
+        .args(["-n", ns, "route", "show", address])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[0] == "via")
+        .map(|w| w[1].to_owned())
+        .collect()
 }
 
 /// Deletes namespaces, killing what runs inside (only the bed's own: the caller names them).

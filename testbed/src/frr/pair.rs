@@ -12,11 +12,10 @@
 //! there.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::bed::{Cleanup, delete_namespaces};
+use super::bed::{Cleanup, delete_namespaces, route_next_hops};
 use super::config;
 use super::daemons::Frr;
 use crate::proxy_bed::lab::run;
@@ -151,17 +150,7 @@ impl BgpPair {
 
     /// The next hops of the router's kernel route to `address` (`ip route show ADDRESS`).
     pub fn kernel_next_hops(&self, address: &str) -> Vec<String> {
-        let out = Command::new("ip")
-            .args(["-n", &self.router.ns, "route", "show", address])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        let words: Vec<&str> = text.split_whitespace().collect();
-        words
-            .windows(2)
-            .filter(|w| w[0] == "via")
-            .map(|w| w[1].to_owned())
-            .collect()
+        route_next_hops(&self.router.ns, address)
     }
 
     /// The `network` statements in the node's bgpd configuration (`show running-config`).
